@@ -1,0 +1,255 @@
+//! Loading: built-in defaults → TOML file (`SLUICE_CONFIG`) → `SLUICE__SECTION__KEY`
+//! environment variables → generated embedded secrets → validation.
+//!
+//! Environment values are strings (a value starting with `[` is read as a TOML array), and
+//! every non-string setting accepts its string form, so `SLUICE__STORAGE__FORCE_PATH_STYLE=true`
+//! and `SLUICE__PROFILES__AVATAR__MAX_SIZE=5MiB` both work.
+
+use std::path::{Path, PathBuf};
+
+use toml::{Table, Value};
+
+use super::secrets::EmbeddedSecrets;
+use super::Settings;
+
+const ENV_PREFIX: &str = "SLUICE__";
+
+/// Why settings could not be loaded. `Invalid` lists every problem found.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid configuration: {0}")]
+    Parse(String),
+    #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+    #[error("cannot keep generated secrets in {path}: {source}")]
+    Secrets { path: PathBuf, source: std::io::Error },
+}
+
+/// Loads the settings from the process environment (`SLUICE_CONFIG` and `SLUICE__…`).
+pub fn load() -> Result<Settings, ConfigError> {
+    let file = std::env::var_os("SLUICE_CONFIG").map(PathBuf::from);
+    load_from(file.as_deref(), std::env::vars())
+}
+
+/// Loads the settings from an optional TOML file and the given environment variables.
+pub fn load_from(
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Settings, ConfigError> {
+    let mut tree = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            text.parse::<Table>()
+                .map_err(|e| ConfigError::Parse(format!("{}: {e}", path.display())))?
+        }
+        None => Table::new(),
+    };
+    overlay_env(&mut tree, env)?;
+    ensure_default_profile(&mut tree);
+    // Going back through text gives serde errors that name the offending key.
+    let text = toml::to_string(&tree).map_err(|e| ConfigError::Parse(e.to_string()))?;
+    let mut settings: Settings =
+        toml::from_str(&text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+    let problems = super::validate::problems(&settings);
+    if !problems.is_empty() {
+        return Err(ConfigError::Invalid(problems));
+    }
+    fill_generated_secrets(&mut settings)?;
+    Ok(settings)
+}
+
+fn overlay_env(
+    tree: &mut Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    let mut vars: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+        .collect();
+    vars.sort();
+    for (key, raw) in vars {
+        let path: Vec<String> = key[ENV_PREFIX.len()..]
+            .split("__")
+            .map(str::to_ascii_lowercase)
+            .collect();
+        if path.iter().any(String::is_empty) {
+            return Err(ConfigError::Parse(format!("{key}: empty segment in the variable name")));
+        }
+        let value = if raw.trim_start().starts_with('[') {
+            format!("v = {raw}")
+                .parse::<Table>()
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .ok_or_else(|| ConfigError::Parse(format!("{key}: not a TOML array")))?
+        } else {
+            Value::String(raw)
+        };
+        set_path(tree, &path, value).map_err(|e| ConfigError::Parse(format!("{key}: {e}")))?;
+    }
+    Ok(())
+}
+
+fn set_path(tree: &mut Table, path: &[String], value: Value) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty name")?;
+    let mut node = tree;
+    for segment in parents {
+        let entry = node
+            .entry(segment.clone())
+            .or_insert_with(|| Value::Table(Table::new()));
+        node = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{segment}` is not a section"))?;
+    }
+    node.insert(last.clone(), value);
+    Ok(())
+}
+
+fn ensure_default_profile(tree: &mut Table) {
+    let profiles = tree
+        .entry("profiles")
+        .or_insert_with(|| Value::Table(Table::new()));
+    if let Some(profiles) = profiles.as_table_mut() {
+        profiles
+            .entry("default")
+            .or_insert_with(|| Value::Table(Table::new()));
+    }
+}
+
+/// Embedded mode needs secrets nobody configured: generate them once and keep them in
+/// the data directory, so tokens and presigned URLs survive a restart.
+fn fill_generated_secrets(settings: &mut Settings) -> Result<(), ConfigError> {
+    let needs_token = settings.auth.token_secret.is_none();
+    let embedded_store = settings.storage.is_embedded();
+    if !needs_token && !embedded_store {
+        return Ok(());
+    }
+    let dir = settings.server.data_dir.clone();
+    let secrets = EmbeddedSecrets::load_or_create(&dir).map_err(|source| ConfigError::Secrets {
+        path: dir.join(EmbeddedSecrets::FILE),
+        source,
+    })?;
+    if needs_token {
+        settings.auth.token_secret = Some(secrets.token_secret.clone());
+    }
+    if embedded_store {
+        settings.storage.force_path_style = true;
+        if settings.storage.access_key_id.is_none() {
+            settings.storage.access_key_id = Some(secrets.store_access_key_id.clone());
+        }
+        if settings.storage.secret_access_key.is_none() {
+            settings.storage.secret_access_key = Some(secrets.store_secret_access_key.clone());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn temp_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("sluice-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    #[test]
+    fn defaults_give_embedded_mode_with_generated_secrets() {
+        let dir = temp_dir();
+        let s = load_from(None, env(&[("SLUICE__SERVER__DATA_DIR", dir.to_str().expect("utf8"))]))
+            .expect("defaults load");
+        assert!(s.storage.is_embedded());
+        assert!(s.storage.force_path_style);
+        assert!(s.profiles.contains_key("default"));
+        let first = s.auth.token_secret.expect("generated").expose_secret().to_owned();
+        assert!(first.len() >= 32);
+        // A second load reuses the kept secret instead of minting a new one.
+        let again = load_from(None, env(&[("SLUICE__SERVER__DATA_DIR", dir.to_str().expect("utf8"))]))
+            .expect("reload");
+        assert_eq!(again.auth.token_secret.expect("kept").expose_secret(), first);
+    }
+
+    #[test]
+    fn env_overrides_file_and_reads_typed_strings() {
+        let dir = temp_dir();
+        let file = dir.join("sluice.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[server]\ndata_dir = {:?}\n[profiles.avatar]\nmax_size = \"1MiB\"\ncontent_types = [\"image/*\"]\n",
+                dir.to_str().expect("utf8")
+            ),
+        )
+        .expect("write");
+        let s = load_from(
+            Some(&file),
+            env(&[
+                ("SLUICE__PROFILES__AVATAR__MAX_SIZE", "2MiB"),
+                ("SLUICE__PROFILES__AVATAR__ONE_TIME", "false"),
+                ("SLUICE__AUTH__SERVICE_KEYS", "[\"service-key-0123456789\"]"),
+                ("SLUICE__QUEUE__CONCURRENCY", "7"),
+            ]),
+        )
+        .expect("loads");
+        let avatar = s.profile("avatar").expect("avatar");
+        assert_eq!(avatar.max_size, crate::config::ByteSize(2 * 1024 * 1024));
+        assert!(!avatar.one_time);
+        assert_eq!(avatar.content_types, vec!["image/*".to_string()]);
+        assert_eq!(s.queue.concurrency, 7);
+        assert_eq!(s.auth.service_keys.len(), 1);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_name() {
+        let err = load_from(None, env(&[("SLUICE__SERVER__BINDD", "x")])).expect_err("typo");
+        assert!(err.to_string().contains("bindd"), "{err}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let err = load_from(
+            None,
+            env(&[
+                ("SLUICE__STORAGE__ENDPOINT", "ftp://nowhere"),
+                ("SLUICE__AUTH__TOKEN_SECRET", "short"),
+                ("SLUICE__PROFILES__AVATAR__CONTENT_TYPES", "[\"not a type\"]"),
+                ("SLUICE__PROFILES__AVATAR__UPLOAD_TTL", "0s"),
+            ]),
+        )
+        .expect_err("invalid");
+        let ConfigError::Invalid(problems) = err else { panic!("{err}") };
+        let all = problems.join("\n");
+        for needle in ["storage.endpoint", "storage.access_key_id", "auth.token_secret", "profiles.avatar.content_types", "profiles.avatar.upload_ttl"] {
+            assert!(all.contains(needle), "missing {needle} in:\n{all}");
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let dir = temp_dir();
+        let s = load_from(
+            None,
+            env(&[
+                ("SLUICE__SERVER__DATA_DIR", dir.to_str().expect("utf8")),
+                ("SLUICE__AUTH__TOKEN_SECRET", "a-very-secret-token-secret-of-32-bytes!"),
+                ("SLUICE__AUTH__ADMIN_KEYS", "[\"admin-key-secret-0123456789\"]"),
+            ]),
+        )
+        .expect("loads");
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("a-very-secret"), "{shown}");
+        assert!(!shown.contains("admin-key-secret"), "{shown}");
+        let generated = s.storage.secret_access_key.expect("generated");
+        assert!(!shown.contains(generated.expose_secret()));
+    }
+}

@@ -1,0 +1,86 @@
+//! One upload profile: the policy a client picks per upload and can never widen.
+
+use serde::Deserialize;
+
+use super::units::{lenient, lenient_opt, ByteSize, Dur};
+
+/// How a download presents the file to the browser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    #[default]
+    Attachment,
+    Inline,
+}
+
+impl Disposition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Attachment => "attachment",
+            Disposition::Inline => "inline",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProfileSettings {
+    /// Largest accepted upload. Default `5GiB` (the largest single PUT S3 accepts).
+    pub max_size: ByteSize,
+    /// Allowed content types: exact (`image/png`), a family (`image/*`) or `*/*`.
+    /// Default `["*/*"]`.
+    pub content_types: Vec<String>,
+    /// Allowed filename extensions without the dot, lower case; empty allows any. Default empty.
+    pub extensions: Vec<String>,
+    /// Check the first bytes against the declared type after upload. Default false.
+    #[serde(deserialize_with = "lenient")]
+    pub sniff: bool,
+    /// Uploads larger than this use multipart. Default `5GiB`.
+    pub multipart_threshold: ByteSize,
+    /// Part size of multipart uploads. Default `10MiB`.
+    pub part_size: ByteSize,
+    /// Time to upload and complete. Default `1h`.
+    pub upload_ttl: Dur,
+    /// Time to commit once uploaded, after which the object is deleted. Default `24h`.
+    pub commit_ttl: Dur,
+    /// Sign `If-None-Match: *` so the store refuses a second write to the key. Default true.
+    #[serde(deserialize_with = "lenient")]
+    pub one_time: bool,
+    /// First segment of every object key. Default `uploads`.
+    pub key_prefix: String,
+    /// Uploads per owner per day; absent means unlimited.
+    #[serde(deserialize_with = "lenient_opt")]
+    pub daily_uploads: Option<u64>,
+    /// Bytes uploaded per owner per day; absent means unlimited.
+    #[serde(deserialize_with = "lenient_opt")]
+    pub daily_bytes: Option<ByteSize>,
+    /// Bytes stored per owner; absent means unlimited.
+    #[serde(deserialize_with = "lenient_opt")]
+    pub stored_bytes: Option<ByteSize>,
+    /// Default `Content-Disposition` of downloads. Default `attachment`.
+    pub disposition: Disposition,
+    /// Default and maximum lifetime of a download URL. Default `10m`.
+    pub download_ttl: Dur,
+}
+
+impl Default for ProfileSettings {
+    fn default() -> Self {
+        Self {
+            max_size: ByteSize(5 * ByteSize::GIB),
+            content_types: vec!["*/*".into()],
+            extensions: Vec::new(),
+            sniff: false,
+            multipart_threshold: ByteSize(5 * ByteSize::GIB),
+            part_size: ByteSize(10 * ByteSize::MIB),
+            upload_ttl: Dur::secs(3600),
+            commit_ttl: Dur::secs(24 * 3600),
+            one_time: true,
+            key_prefix: "uploads".into(),
+            daily_uploads: None,
+            daily_bytes: None,
+            stored_bytes: None,
+            disposition: Disposition::Attachment,
+            download_ttl: Dur::secs(600),
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The only code that writes the `files` table.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sluice_entity::file::{self, Column, Entity, Model};
+
+use crate::error::{CoreError, CoreResult};
+use crate::ids::FileId;
+
+pub async fn insert<C: ConnectionTrait>(db: &C, model: Model) -> CoreResult<Model> {
+    let am: file::ActiveModel = model.clone().into();
+    Entity::insert(am).exec_without_returning(db).await?;
+    Ok(model)
+}
+
+/// The file if `owner` owns it; another owner's file is simply not found.
+pub async fn find_owned<C: ConnectionTrait>(db: &C, id: FileId, owner: &str) -> CoreResult<Model> {
+    Entity::find_by_id(id.0)
+        .filter(Column::Owner.eq(owner))
+        .one(db)
+        .await?
+        .ok_or(CoreError::NotFound("file"))
+}
+
+pub async fn remove<C: ConnectionTrait>(db: &C, id: FileId) -> CoreResult<()> {
+    Entity::delete_by_id(id.0).exec(db).await?;
+    Ok(())
+}

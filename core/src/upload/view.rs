@@ -1,0 +1,80 @@
+//! The read model of sessions that use cases hand to adapters, and their inputs. Built in
+//! one place from the entity so adapters never see SeaORM types.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sluice_entity::upload_session::{Model, UploadMethod, UploadState};
+
+use crate::ids::UploadId;
+use crate::storage::PresignedRequest;
+
+/// What a client asks for when it creates an upload (already shape-checked by the adapter).
+#[derive(Clone, Debug)]
+pub struct CreateUpload {
+    pub profile: String,
+    pub filename: String,
+    pub size: u64,
+    pub content_type: String,
+    pub sha256: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A session as clients see it.
+#[derive(Clone, Debug)]
+pub struct SessionView {
+    pub id: UploadId,
+    pub state: UploadState,
+    pub owner: String,
+    pub profile: String,
+    pub filename: String,
+    pub size: u64,
+    pub content_type: String,
+    pub sha256: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub key: String,
+    pub method: UploadMethod,
+    /// Code of the failed check, when rejected.
+    pub failure: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<&Model> for SessionView {
+    fn from(m: &Model) -> Self {
+        Self {
+            id: UploadId(m.id),
+            state: m.state,
+            owner: m.owner.clone(),
+            profile: m.profile.clone(),
+            filename: m.filename.clone(),
+            size: u64::try_from(m.size).unwrap_or(0),
+            content_type: m.content_type.clone(),
+            sha256: m.sha256.clone(),
+            metadata: serde_json::from_value(m.metadata.clone()).unwrap_or_default(),
+            key: m.key.clone(),
+            method: m.method,
+            failure: m.failure.clone(),
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            expires_at: m.expires_at,
+        }
+    }
+}
+
+/// A created session and the instructions to upload its bytes.
+#[derive(Clone, Debug)]
+pub struct CreatedUpload {
+    pub session: SessionView,
+    pub put: PresignedRequest,
+}
+
+/// How a `complete` call ended, short of an error.
+#[derive(Clone, Debug)]
+pub enum CompleteOutcome {
+    /// Verified (or already past verification): the session as it stands.
+    Done(SessionView),
+    /// The store could not be asked; a job finishes the verification.
+    Deferred(SessionView),
+}
