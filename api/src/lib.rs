@@ -1,1 +1,92 @@
-//! placeholder
+//! `sluice-api`: the HTTP adapter. Handlers extract, authorise, call a core use case and
+//! map the result to a DTO; no SeaORM and no business rules live here.
+//!
+//! Built as in zero-to-production's `startup.rs`: `Application::build` binds (port 0 in
+//! tests), `port()` tells where, `run_until_stopped()` serves. Signals are not handled
+//! here: the binary stops the API, the workers and the embedded store in order.
+
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{middleware, web, App, HttpResponse, HttpServer};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use state::{AppState, QueueProbe};
+
+use crate::error::ApiError;
+
+/// A bound, not yet running, HTTP server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds the API to `listener` and prepares `workers` HTTP worker threads (0: one per core).
+    pub fn build(
+        state: AppState,
+        listener: TcpListener,
+        workers: usize,
+        shutdown_timeout: Duration,
+    ) -> std::io::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let data = web::Data::new(state);
+        let mut server = HttpServer::new(move || {
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .openapi(openapi::base())
+                .app_data(data.clone())
+                .app_data(extract::json_config())
+                .app_data(extract::path_config())
+                .app_data(extract::query_config())
+                .configure(routes::configure)
+                .split_for_parts();
+            app.wrap(middleware::Logger::new("%r %s %Dms"))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+                .route("/docs", web::get().to(|| async {
+                    HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
+                }))
+                .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::NoRoute) }))
+        })
+        .disable_signals()
+        .shutdown_timeout(shutdown_timeout.as_secs())
+        .listen(listener)?;
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        Ok(Self { port, server: server.run() })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server gracefully from elsewhere.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The OpenAPI document, as `sluice openapi` prints it and `/openapi.json` serves it.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::base())
+        .configure(routes::configure)
+        .split_for_parts();
+    api
+}

@@ -1,1 +1,14 @@
-//! e2e
+//! End-to-end tests through the real HTTP API, on both legs (see `sluice_tests::e2e!`).
+
+mod complete;
+mod errors;
+mod expiry;
+mod files;
+mod flow;
+mod operations;
+mod store_enforces;
+
+pub use reqwest::{Method, StatusCode};
+pub use serde_json::{json, Value};
+pub use sluice_tests::{e2e, TestApp};
+pub use std::time::Duration;

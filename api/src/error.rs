@@ -1,0 +1,162 @@
+//! `ApiError`: the one place errors become HTTP. Every error is RFC 9457
+//! `application/problem+json` with a stable `code`; client mistakes are 4xx, and a 5xx
+//! body says only `internal_error` while the cause goes to the log.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use sluice_core::auth::AuthError;
+use sluice_core::CoreError;
+use utoipa::ToSchema;
+
+/// The problem+json body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: `code` carries the machine-readable cause.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable snake_case cause; see the `ErrorCode` schema for every value.
+    pub code: &'static str,
+    /// The offending field, for validation errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The session's state, where the state is why the request failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<&'static str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("{0}")]
+    Unauthorized(AuthError),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("a service key must name the owner it acts for in X-Sluice-Owner")]
+    OwnerRequired,
+    /// The request body or query could not be read; `code` says how.
+    #[error("{detail}")]
+    BadRequest { status: StatusCode, code: &'static str, detail: String, field: Option<String> },
+    #[error("no route for this method and path")]
+    NoRoute,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+}
+
+/// Codes only the HTTP layer produces (the core's are in `CoreError::CODES`).
+pub const API_CODES: &[&str] = &[
+    "unauthorized",
+    "forbidden",
+    "owner_required",
+    "malformed_json",
+    "unknown_field",
+    "missing_field",
+    "invalid_type",
+    "unsupported_media_type",
+    "payload_too_large",
+    "invalid_query",
+    "route_not_found",
+    "method_not_allowed",
+];
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Core(e) => e.code(),
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::OwnerRequired => "owner_required",
+            ApiError::BadRequest { code, .. } => code,
+            ApiError::NoRoute => "route_not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+        }
+    }
+
+    pub fn invalid(field: &str, detail: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "validation_failed",
+            detail: detail.into(),
+            field: Some(field.to_owned()),
+        }
+    }
+}
+
+fn core_status(e: &CoreError) -> StatusCode {
+    match e {
+        CoreError::NotFound(_) | CoreError::UnknownProfile(_) => StatusCode::NOT_FOUND,
+        CoreError::ProfileNotAllowed(_) => StatusCode::FORBIDDEN,
+        CoreError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        CoreError::TypeNotAllowed(_) | CoreError::ExtensionNotAllowed(_) => {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        }
+        CoreError::Invalid { .. } | CoreError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        CoreError::IllegalTransition(_) | CoreError::Conflict | CoreError::NotUploaded => {
+            StatusCode::CONFLICT
+        }
+        CoreError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+        CoreError::Db(_) | CoreError::Queue(_) | CoreError::Internal(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Core(e) => core_status(e),
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::OwnerRequired => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest { status, .. } => *status,
+            ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let (detail, field, state) = if status.is_server_error() {
+            // Log the cause once, here; the client learns nothing about internals.
+            tracing::error!(error = %self, code = self.code(), "request failed");
+            let detail = match self {
+                ApiError::Core(CoreError::Storage(_)) => "the object store is unavailable; retry later",
+                _ => "an internal error occurred",
+            };
+            (detail.to_owned(), None, None)
+        } else {
+            let field = match self {
+                ApiError::Core(CoreError::Invalid { field, .. }) => Some(field.clone()),
+                ApiError::BadRequest { field, .. } => field.clone(),
+                _ => None,
+            };
+            let state = match self {
+                ApiError::Core(e) => e.state().map(|s| s.as_str()),
+                _ => None,
+            };
+            (self.to_string(), field, state)
+        };
+        let code = if status == StatusCode::INTERNAL_SERVER_ERROR { "internal_error" } else { self.code() };
+        let problem = Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            code,
+            field,
+            state,
+        };
+        let mut response = HttpResponse::build(status);
+        response.content_type("application/problem+json");
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        response.json(problem)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,93 @@
+//! Extractor configuration: bad JSON, bad paths and bad queries become problem+json with
+//! a code saying exactly what was wrong, never actix's plain-text 400.
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// Largest JSON body accepted; requests are small (no file bytes ever come here).
+pub const JSON_LIMIT: usize = 64 * 1024;
+
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(JSON_LIMIT)
+        .error_handler(|err, _req: &HttpRequest| json_error(err).into())
+}
+
+pub fn path_config() -> web::PathConfig {
+    // An id that is not even a UUID cannot name anything: not found.
+    web::PathConfig::default().error_handler(|_err: PathError, _req| {
+        ApiError::Core(sluice_core::CoreError::NotFound("resource")).into()
+    })
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req| {
+        ApiError::BadRequest {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_query",
+            detail: err.to_string(),
+            field: None,
+        }
+        .into()
+    })
+}
+
+fn json_error(err: JsonPayloadError) -> ApiError {
+    match err {
+        JsonPayloadError::ContentType => ApiError::BadRequest {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "unsupported_media_type",
+            detail: "send the body as application/json".into(),
+            field: None,
+        },
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::BadRequest {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "payload_too_large",
+                detail: format!("JSON bodies are limited to {JSON_LIMIT} bytes"),
+                field: None,
+            }
+        }
+        JsonPayloadError::Deserialize(e) => serde_error(&e),
+        other => ApiError::BadRequest {
+            status: StatusCode::BAD_REQUEST,
+            code: "malformed_json",
+            detail: other.to_string(),
+            field: None,
+        },
+    }
+}
+
+/// Maps a serde_json error to a code: syntax → `malformed_json`, data → which field and how.
+pub fn serde_error(e: &serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    let message = e.to_string();
+    let (status, code) = match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => (StatusCode::BAD_REQUEST, "malformed_json"),
+        Category::Data if message.starts_with("unknown field") => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "unknown_field")
+        }
+        Category::Data if message.starts_with("missing field") => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "missing_field")
+        }
+        Category::Data => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_type"),
+    };
+    let field = message
+        .split('`')
+        .nth(1)
+        .filter(|_| code == "unknown_field" || code == "missing_field")
+        .map(str::to_owned);
+    ApiError::BadRequest { status, code, detail: message, field }
+}
+
+/// Reads an optional JSON body: empty means `T::default()`, anything else must parse.
+pub fn optional_json<T: DeserializeOwned + Default>(body: &web::Bytes) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| serde_error(&e))
+}

@@ -1,0 +1,62 @@
+//! The OpenAPI 3.1 document: paths collected from the registered handlers, plus the
+//! bearer security scheme and the `ErrorCode` enum listing every stable error code.
+
+use sluice_core::CoreError;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::OpenApi;
+use utoipa::OpenApi as _;
+
+use crate::error::API_CODES;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Sluice",
+        description = "The upload control plane: presigned uploads straight to S3-compatible storage, verified, \
+                       tracked as a state machine, cleaned up, and safe download links.",
+        license(name = "Apache-2.0")
+    ),
+    components(schemas(crate::error::Problem)),
+    tags(
+        (name = "uploads", description = "Upload sessions"),
+        (name = "files", description = "Committed files and downloads"),
+        (name = "operations", description = "Health and readiness")
+    )
+)]
+struct ApiDoc;
+
+/// Every stable error code, core's and the HTTP layer's, sorted and deduplicated.
+pub fn error_codes() -> Vec<&'static str> {
+    let mut codes: Vec<&'static str> = CoreError::CODES.iter().chain(API_CODES).copied().collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
+/// The base document that route collection adds paths to.
+pub fn base() -> OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "An upload token (JWT HS256), a service key (with X-Sluice-Owner) or an admin key",
+                ))
+                .build(),
+        ),
+    );
+    components.schemas.insert(
+        "ErrorCode".to_owned(),
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("The stable `code` of a problem+json error"))
+            .enum_values(Some(error_codes()))
+            .into(),
+    );
+    doc
+}

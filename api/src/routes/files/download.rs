@@ -1,0 +1,37 @@
+//! `GET /v1/files/{id}/download`: 302 to a fresh download URL.
+
+use actix_web::{get, web, HttpResponse};
+use sluice_core::file::{service, DownloadRequest};
+use sluice_core::ids::FileId;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::dto::DownloadUrlRequest;
+use crate::error::{ApiResult, Problem};
+use crate::state::AppState;
+
+/// Redirect to a download URL.
+#[utoipa::path(
+    tag = "files",
+    params(("id" = Uuid, Path, description = "File id"), DownloadUrlRequest),
+    responses(
+        (status = 302, description = "Location is the presigned download URL"),
+        (status = 404, body = Problem, description = "not_found"),
+        (status = 400, body = Problem, description = "invalid_query"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/files/{id}/download")]
+pub async fn download_file(
+    state: web::Data<AppState>,
+    Caller(who): Caller,
+    id: web::Path<Uuid>,
+    query: web::Query<DownloadUrlRequest>,
+) -> ApiResult<HttpResponse> {
+    let options = DownloadRequest { disposition: query.disposition, ttl_seconds: query.ttl_seconds };
+    let link = service::download_link(&state.core, &who, FileId(id.into_inner()), options).await?;
+    Ok(HttpResponse::Found()
+        .insert_header(("Location", link.url))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish())
+}

@@ -1,0 +1,44 @@
+//! Route registration. Handlers are registered with `service(...)` so that
+//! utoipa-actix-web collects them into the OpenAPI document.
+
+pub mod files;
+pub mod ops;
+pub mod uploads;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
+
+use crate::error::ApiError;
+
+/// Every documented route.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(uploads::create::create_upload)
+        .service(uploads::get::get_upload)
+        .service(uploads::complete::complete_upload)
+        .service(uploads::abort::abort_upload)
+        .service(uploads::commit::commit_upload)
+        .service(files::get::get_file)
+        .service(files::download_url::create_download_url)
+        .service(files::download::download_file)
+        .service(files::delete::delete_file)
+        .service(ops::healthz::healthz)
+        .service(ops::readyz::readyz);
+}
+
+/// Runs `validator` rules and reports the first failing field as `validation_failed`.
+pub fn validate(value: &impl Validate) -> Result<(), ApiError> {
+    let Err(errors) = value.validate() else { return Ok(()) };
+    let (field, detail) = errors
+        .field_errors()
+        .into_iter()
+        .next()
+        .map(|(field, errs)| {
+            let message = errs
+                .first()
+                .and_then(|e| e.message.as_ref().map(ToString::to_string))
+                .unwrap_or_else(|| "is out of range".into());
+            (field.to_string(), format!("{field}: {message}"))
+        })
+        .unwrap_or_else(|| ("body".into(), "invalid request".into()));
+    Err(ApiError::invalid(&field, detail))
+}

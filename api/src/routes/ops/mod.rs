@@ -1,0 +1,4 @@
+//! Operations endpoints: liveness and readiness.
+
+pub mod healthz;
+pub mod readyz;

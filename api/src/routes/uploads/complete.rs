@@ -1,0 +1,46 @@
+//! `POST /v1/uploads/{id}/complete`: the client says the bytes are up.
+
+use actix_web::{post, web, HttpResponse};
+use sluice_core::ids::UploadId;
+use sluice_core::upload::{service, CompleteOutcome};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::dto::{CompleteRequest, SessionResponse};
+use crate::error::{ApiResult, Problem};
+use crate::extract::optional_json;
+use crate::state::AppState;
+
+/// Complete an upload: Sluice checks what the store holds.
+///
+/// 200 with the session `uploaded` when the object is right; 422 (`size_mismatch`,
+/// `type_mismatch`) with the session `rejected` and the object deleted; 409 `not_uploaded`
+/// when nothing is stored yet; 202 `verifying` when the store cannot be asked now (a job
+/// finishes it). Completing again answers with the same final state.
+#[utoipa::path(
+    tag = "uploads",
+    params(("id" = Uuid, Path, description = "Upload id")),
+    request_body(content = Option<CompleteRequest>, description = "Optional; ignored for single PUT uploads"),
+    responses(
+        (status = 200, body = SessionResponse),
+        (status = 202, body = SessionResponse, description = "verification deferred"),
+        (status = 404, body = Problem, description = "not_found"),
+        (status = 409, body = Problem, description = "not_uploaded, illegal_transition, conflict"),
+        (status = 422, body = Problem, description = "size_mismatch, type_mismatch, checksum_mismatch"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/uploads/{id}/complete")]
+pub async fn complete_upload(
+    state: web::Data<AppState>,
+    Caller(who): Caller,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    // Parsed for its errors only: a single PUT has no parts to trust or need.
+    let _parts: CompleteRequest = optional_json(&body)?;
+    match service::complete(&state.core, &who, UploadId(id.into_inner())).await? {
+        CompleteOutcome::Done(s) => Ok(HttpResponse::Ok().json(SessionResponse::from(s))),
+        CompleteOutcome::Deferred(s) => Ok(HttpResponse::Accepted().json(SessionResponse::from(s))),
+    }
+}

@@ -1,0 +1,53 @@
+//! `POST /v1/uploads`: create a session and presign its upload.
+
+use actix_web::{post, web, HttpResponse};
+use sluice_core::upload::{service, CreateUpload};
+
+use crate::auth::Caller;
+use crate::dto::{CreateUploadRequest, CreateUploadResponse};
+use crate::error::{ApiResult, Problem};
+use crate::routes::validate;
+use crate::state::AppState;
+
+/// Create an upload session.
+///
+/// The profile decides the method (single PUT here) and the limits. The returned URL signs
+/// `content-type`, `content-length` and, for one-time profiles, `if-none-match: *`: send
+/// exactly the returned headers.
+#[utoipa::path(
+    tag = "uploads",
+    request_body = CreateUploadRequest,
+    responses(
+        (status = 201, body = CreateUploadResponse),
+        (status = 401, body = Problem, description = "unauthorized"),
+        (status = 403, body = Problem, description = "profile_not_allowed"),
+        (status = 404, body = Problem, description = "unknown_profile"),
+        (status = 413, body = Problem, description = "too_large"),
+        (status = 415, body = Problem, description = "type_not_allowed, extension_not_allowed"),
+        (status = 422, body = Problem, description = "validation_failed, missing_field, unknown_field, invalid_type"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/uploads")]
+pub async fn create_upload(
+    state: web::Data<AppState>,
+    Caller(who): Caller,
+    body: web::Json<CreateUploadRequest>,
+) -> ApiResult<HttpResponse> {
+    let req = body.into_inner();
+    validate(&req)?;
+    let created = service::create(
+        &state.core,
+        &who,
+        CreateUpload {
+            profile: req.profile,
+            filename: req.filename,
+            size: req.size,
+            content_type: req.content_type,
+            sha256: req.sha256,
+            metadata: req.metadata.unwrap_or_default(),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(CreateUploadResponse::from(created)))
+}

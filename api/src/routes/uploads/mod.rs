@@ -1,0 +1,7 @@
+//! `/v1/uploads`: create, read, complete, abort, commit.
+
+pub mod abort;
+pub mod commit;
+pub mod complete;
+pub mod create;
+pub mod get;

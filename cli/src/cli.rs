@@ -1,0 +1,187 @@
+//! Command-line parsing and the subcommands. Each subcommand loads settings the same way
+//! (`SLUICE_CONFIG`, `SLUICE__…`), so `sluice token` signs with the secret `serve` uses.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+use sluice::{start, Role};
+use sluice_core::config::{self, Dur, Settings};
+
+#[derive(Parser)]
+#[command(name = "sluice", version, about = "The upload control plane beside your S3 bucket")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API and the workers (the default).
+    Serve,
+    /// Run the workers only, to scale background work out.
+    Worker,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Mint an upload token for a user (development and scripts).
+    Token {
+        /// The owner id (`sub`).
+        #[arg(long)]
+        sub: String,
+        /// Lifetime, e.g. 15m, 1h, 7d.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+        /// Restrict the token to this profile (repeatable).
+        #[arg(long = "profile")]
+        profiles: Vec<String>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi => print_openapi(),
+        Command::Token { sub, ttl, profiles } => mint(&sub, &ttl, profiles),
+        Command::Migrate => with_settings(|s| run_async(migrate(s))),
+        Command::Serve => with_settings(|s| run_async(serve(s, Role::All))),
+        Command::Worker => with_settings(|s| run_async(serve(s, Role::Worker))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sluice: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    // s3s logs every refused request (an expired URL, a HEAD of a missing key) as an error.
+    let filter = EnvFilter::try_from_env("SLUICE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,s3s=warn,sqlx=warn,sea_orm=warn,apalis=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn with_settings(run: impl FnOnce(Settings) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    run(config::load()?)
+}
+
+/// Runs `fut` in an actix System on a multi-threaded tokio runtime: the relay is an actor,
+/// and the embedded store and workers benefit from more than one thread.
+fn run_async(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    actix_rt::System::with_tokio_rt(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("cannot build the tokio runtime: {e}"))
+    })
+    .block_on(fut)
+}
+
+fn print_openapi() -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(&sluice_api::openapi_document())?);
+    Ok(())
+}
+
+fn mint(sub: &str, ttl: &str, profiles: Vec<String>) -> anyhow::Result<()> {
+    let ttl: Dur = ttl.parse().map_err(anyhow::Error::msg)?;
+    if sub.trim().is_empty() {
+        anyhow::bail!("--sub must not be empty");
+    }
+    let settings = config::load()?;
+    let secret = settings
+        .auth
+        .token_secret
+        .ok_or_else(|| anyhow::anyhow!("no auth.token_secret"))?;
+    let profiles = (!profiles.is_empty()).then_some(profiles);
+    let token = sluice_core::auth::mint_token(secret.expose_secret().as_bytes(), sub, ttl.get(), profiles)?;
+    println!("{token}");
+    Ok(())
+}
+
+async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let db = sluice_core::db::connect(&settings.database_url(), 1).await?;
+    sluice_core::db::migrate(&db).await?;
+    eprintln!("sluice: database is up to date");
+    Ok(())
+}
+
+async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
+    let banner = Banner::of(&settings);
+    let running = start(settings, role).await?;
+    banner.print(&running);
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let deadline = running.core.settings.server.shutdown_timeout.get() + Duration::from_secs(5);
+    if tokio::time::timeout(deadline, running.stop()).await.is_err() {
+        tracing::warn!("shutdown took longer than {:?}; exiting anyway", deadline);
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = tokio::signal::ctrl_c() => {},
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The short start-up banner: where things are and how to get a token.
+struct Banner {
+    embedded_store: bool,
+    embedded_db: bool,
+    embedded_queue: bool,
+    data_dir: String,
+    bucket: String,
+}
+
+impl Banner {
+    fn of(s: &Settings) -> Self {
+        Self {
+            embedded_store: s.storage.is_embedded(),
+            embedded_db: s.database.url.is_none(),
+            embedded_queue: s.queue.redis_url.is_none(),
+            data_dir: s.server.data_dir.display().to_string(),
+            bucket: s.storage.bucket.clone(),
+        }
+    }
+
+    fn print(&self, running: &sluice::Running) {
+        let kind = |embedded: bool, what: &str| if embedded { format!("embedded {what}") } else { what.to_owned() };
+        println!("Sluice {} is up.", env!("CARGO_PKG_VERSION"));
+        if let Some(api) = &running.api_url {
+            println!("  API        {api}");
+            println!("  Docs       {api}/docs");
+        }
+        println!("  Store      {} (bucket {}, {})", running.store_url, self.bucket, kind(self.embedded_store, "S3 store"));
+        println!(
+            "  Database   {}    Queue   {}",
+            if self.embedded_db { "SQLite" } else { "PostgreSQL" },
+            if self.embedded_queue { "embedded (SQLite)" } else { "Redis" }
+        );
+        if self.embedded_store || self.embedded_db || self.embedded_queue {
+            println!("  Data       {}", self.data_dir);
+        }
+        println!("  Token      sluice token --sub alice   (cargo run -- token --sub alice)");
+    }
+}
