@@ -2,10 +2,10 @@
 //! into the `Principal` a use case acts as. Admin keys are refused here: they are for
 //! `/v1/admin/*` only.
 
-use std::future::{ready, Ready};
+use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpRequest, web};
 use sluice_core::auth::{Credential, Principal};
 use sluice_core::upload::repo::Actor;
 
@@ -34,7 +34,11 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match state.auth.authenticate(header).map_err(ApiError::Unauthorized)? {
+    match state
+        .auth
+        .authenticate(header)
+        .map_err(ApiError::Unauthorized)?
+    {
         Credential::Token { owner, profiles } => Ok(Principal {
             actor: Actor::Owner(owner.clone()),
             owner,
@@ -49,8 +53,16 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
                 .filter(|o| !o.is_empty() && o.len() <= 255)
                 .ok_or(ApiError::OwnerRequired)?
                 .to_owned();
-            Ok(Principal { actor: Actor::Service { owner: owner.clone() }, owner, profiles: None })
+            Ok(Principal {
+                actor: Actor::Service {
+                    owner: owner.clone(),
+                },
+                owner,
+                profiles: None,
+            })
         }
-        Credential::Admin => Err(ApiError::Forbidden("admin keys are accepted on /v1/admin routes only")),
+        Credential::Admin => Err(ApiError::Forbidden(
+            "admin keys are accepted on /v1/admin routes only",
+        )),
     }
 }

@@ -41,7 +41,11 @@ pub struct CreateUploadRequest {
 }
 
 fn validate_sha256(value: &str) -> Result<(), ValidationError> {
-    if value.len() == 64 && value.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+    if value.len() == 64
+        && value
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    {
         Ok(())
     } else {
         Err(ValidationError::new("sha256").with_message("must be 64 lower-case hex digits".into()))
@@ -50,12 +54,15 @@ fn validate_sha256(value: &str) -> Result<(), ValidationError> {
 
 fn validate_metadata(value: &BTreeMap<String, String>) -> Result<(), ValidationError> {
     let ok = value.len() <= 32
-        && value.iter().all(|(k, v)| (1..=64).contains(&k.len()) && v.len() <= 1024);
+        && value
+            .iter()
+            .all(|(k, v)| (1..=64).contains(&k.len()) && v.len() <= 1024);
     if ok {
         Ok(())
     } else {
-        Err(ValidationError::new("metadata")
-            .with_message("at most 32 entries, keys of 1 to 64 bytes, values up to 1024 bytes".into()))
+        Err(ValidationError::new("metadata").with_message(
+            "at most 32 entries, keys of 1 to 64 bytes, values up to 1024 bytes".into(),
+        ))
     }
 }
 
@@ -88,7 +95,10 @@ impl From<CreatedUpload> for CreateUploadResponse {
             key: c.session.key,
             expires_at: c.session.expires_at,
             method: c.session.method,
-            put: Some(PutInstructions { url: c.put.url, headers: c.put.headers }),
+            put: Some(PutInstructions {
+                url: c.put.url,
+                headers: c.put.headers,
+            }),
         }
     }
 }
@@ -207,6 +217,9 @@ pub struct DownloadUrlResponse {
 
 impl From<DownloadLink> for DownloadUrlResponse {
     fn from(l: DownloadLink) -> Self {
-        Self { url: l.url, expires_at: l.expires_at }
+        Self {
+            url: l.url,
+            expires_at: l.expires_at,
+        }
     }
 }

@@ -5,8 +5,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use sluice_core::auth::AuthError;
 use sluice_core::CoreError;
+use sluice_core::auth::AuthError;
 use utoipa::ToSchema;
 
 /// The problem+json body.
@@ -40,7 +40,12 @@ pub enum ApiError {
     OwnerRequired,
     /// The request body or query could not be read; `code` says how.
     #[error("{detail}")]
-    BadRequest { status: StatusCode, code: &'static str, detail: String, field: Option<String> },
+    BadRequest {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+        field: Option<String>,
+    },
     #[error("no route for this method and path")]
     NoRoute,
     #[error("method not allowed")]
@@ -124,7 +129,9 @@ impl ResponseError for ApiError {
             // Log the cause once, here; the client learns nothing about internals.
             tracing::error!(error = %self, code = self.code(), "request failed");
             let detail = match self {
-                ApiError::Core(CoreError::Storage(_)) => "the object store is unavailable; retry later",
+                ApiError::Core(CoreError::Storage(_)) => {
+                    "the object store is unavailable; retry later"
+                }
                 _ => "an internal error occurred",
             };
             (detail.to_owned(), None, None)
@@ -140,7 +147,11 @@ impl ResponseError for ApiError {
             };
             (self.to_string(), field, state)
         };
-        let code = if status == StatusCode::INTERNAL_SERVER_ERROR { "internal_error" } else { self.code() };
+        let code = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            "internal_error"
+        } else {
+            self.code()
+        };
         let problem = Problem {
             kind: "about:blank",
             title: status.canonical_reason().unwrap_or("Error").to_owned(),

@@ -3,7 +3,7 @@
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest};
+use actix_web::{HttpRequest, web};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -67,7 +67,9 @@ pub fn serde_error(e: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     let message = e.to_string();
     let (status, code) = match e.classify() {
-        Category::Syntax | Category::Eof | Category::Io => (StatusCode::BAD_REQUEST, "malformed_json"),
+        Category::Syntax | Category::Eof | Category::Io => {
+            (StatusCode::BAD_REQUEST, "malformed_json")
+        }
         Category::Data if message.starts_with("unknown field") => {
             (StatusCode::UNPROCESSABLE_ENTITY, "unknown_field")
         }
@@ -81,7 +83,12 @@ pub fn serde_error(e: &serde_json::Error) -> ApiError {
         .nth(1)
         .filter(|_| code == "unknown_field" || code == "missing_field")
         .map(str::to_owned);
-    ApiError::BadRequest { status, code, detail: message, field }
+    ApiError::BadRequest {
+        status,
+        code,
+        detail: message,
+        field,
+    }
 }
 
 /// Reads an optional JSON body: empty means `T::default()`, anything else must parse.

@@ -17,7 +17,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::{middleware, web, App, HttpResponse, HttpServer};
+use actix_web::{App, HttpResponse, HttpServer, middleware, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -53,10 +53,17 @@ impl Application {
                 .split_for_parts();
             app.wrap(middleware::Logger::new("%r %s %Dms"))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
-                .route("/docs", web::get().to(|| async {
-                    HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
+                .route(
+                    "/docs",
+                    web::get().to(|| async {
+                        HttpResponse::PermanentRedirect()
+                            .insert_header(("Location", "/docs/"))
+                            .finish()
+                    }),
+                )
+                .default_service(web::to(|| async {
+                    Err::<HttpResponse, _>(ApiError::NoRoute)
                 }))
-                .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::NoRoute) }))
         })
         .disable_signals()
         .shutdown_timeout(shutdown_timeout.as_secs())
@@ -64,7 +71,10 @@ impl Application {
         if workers > 0 {
             server = server.workers(workers);
         }
-        Ok(Self { port, server: server.run() })
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -2,10 +2,10 @@
 //! bearer security scheme and the `ErrorCode` enum listing every stable error code.
 
 use sluice_core::CoreError;
+use utoipa::OpenApi as _;
+use utoipa::openapi::OpenApi;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::OpenApi;
-use utoipa::OpenApi as _;
 
 use crate::error::API_CODES;
 

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use sluice_core::auth::Authenticator;
 use sluice_core::Core;
+use sluice_core::auth::Authenticator;
 
 /// Checks that the job queue answers.
 pub type QueueProbe = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
@@ -21,6 +21,10 @@ pub struct AppState {
 impl AppState {
     pub fn new(core: Core, queue_probe: QueueProbe) -> Self {
         let auth = Arc::new(Authenticator::new(&core.settings.auth));
-        Self { core, auth, queue_probe }
+        Self {
+            core,
+            auth,
+            queue_probe,
+        }
     }
 }

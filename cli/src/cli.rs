@@ -6,11 +6,15 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
-use sluice::{start, Role};
+use sluice::{Role, start};
 use sluice_core::config::{self, Dur, Settings};
 
 #[derive(Parser)]
-#[command(name = "sluice", version, about = "The upload control plane beside your S3 bucket")]
+#[command(
+    name = "sluice",
+    version,
+    about = "The upload control plane beside your S3 bucket"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -64,7 +68,10 @@ fn init_tracing() {
     // s3s logs every refused request (an expired URL, a HEAD of a missing key) as an error.
     let filter = EnvFilter::try_from_env("SLUICE_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,s3s=warn,sqlx=warn,sea_orm=warn,apalis=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn with_settings(run: impl FnOnce(Settings) -> anyhow::Result<()>) -> anyhow::Result<()> {
@@ -84,7 +91,10 @@ fn run_async(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> anyh
 }
 
 fn print_openapi() -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(&sluice_api::openapi_document())?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&sluice_api::openapi_document())?
+    );
     Ok(())
 }
 
@@ -99,7 +109,8 @@ fn mint(sub: &str, ttl: &str, profiles: Vec<String>) -> anyhow::Result<()> {
         .token_secret
         .ok_or_else(|| anyhow::anyhow!("no auth.token_secret"))?;
     let profiles = (!profiles.is_empty()).then_some(profiles);
-    let token = sluice_core::auth::mint_token(secret.expose_secret().as_bytes(), sub, ttl.get(), profiles)?;
+    let token =
+        sluice_core::auth::mint_token(secret.expose_secret().as_bytes(), sub, ttl.get(), profiles)?;
     println!("{token}");
     Ok(())
 }
@@ -118,7 +129,10 @@ async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
     wait_for_signal().await;
     tracing::info!("shutting down");
     let deadline = running.core.settings.server.shutdown_timeout.get() + Duration::from_secs(5);
-    if tokio::time::timeout(deadline, running.stop()).await.is_err() {
+    if tokio::time::timeout(deadline, running.stop())
+        .await
+        .is_err()
+    {
         tracing::warn!("shutdown took longer than {:?}; exiting anyway", deadline);
     }
     Ok(())
@@ -127,7 +141,7 @@ async fn serve(settings: Settings, role: Role) -> anyhow::Result<()> {
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{signal, SignalKind};
+        use tokio::signal::unix::{SignalKind, signal};
         match signal(SignalKind::terminate()) {
             Ok(mut term) => {
                 tokio::select! {
@@ -167,17 +181,36 @@ impl Banner {
     }
 
     fn print(&self, running: &sluice::Running) {
-        let kind = |embedded: bool, what: &str| if embedded { format!("embedded {what}") } else { what.to_owned() };
+        let kind = |embedded: bool, what: &str| {
+            if embedded {
+                format!("embedded {what}")
+            } else {
+                what.to_owned()
+            }
+        };
         println!("Sluice {} is up.", env!("CARGO_PKG_VERSION"));
         if let Some(api) = &running.api_url {
             println!("  API        {api}");
             println!("  Docs       {api}/docs");
         }
-        println!("  Store      {} (bucket {}, {})", running.store_url, self.bucket, kind(self.embedded_store, "S3 store"));
+        println!(
+            "  Store      {} (bucket {}, {})",
+            running.store_url,
+            self.bucket,
+            kind(self.embedded_store, "S3 store")
+        );
         println!(
             "  Database   {}    Queue   {}",
-            if self.embedded_db { "SQLite" } else { "PostgreSQL" },
-            if self.embedded_queue { "embedded (SQLite)" } else { "Redis" }
+            if self.embedded_db {
+                "SQLite"
+            } else {
+                "PostgreSQL"
+            },
+            if self.embedded_queue {
+                "embedded (SQLite)"
+            } else {
+                "Redis"
+            }
         );
         if self.embedded_store || self.embedded_db || self.embedded_queue {
             println!("  Data       {}", self.data_dir);

@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use sluice_api::{AppState, Application, QueueProbe};
-use sluice_core::config::Settings;
-use sluice_core::storage::embedded::{EmbeddedStore, EmbeddedStoreConfig};
-use sluice_core::storage::S3Store;
 use sluice_core::Core;
+use sluice_core::config::Settings;
+use sluice_core::storage::S3Store;
+use sluice_core::storage::embedded::{EmbeddedStore, EmbeddedStoreConfig};
 use sluice_jobs::{Queues, Workers};
 
 /// Which parts this process runs.
@@ -36,7 +36,10 @@ pub struct Running {
     /// `http://host:port` of the store (embedded or configured).
     pub store_url: String,
     store: Option<EmbeddedStore>,
-    api: Option<(actix_web::dev::ServerHandle, tokio::task::JoinHandle<std::io::Result<()>>)>,
+    api: Option<(
+        actix_web::dev::ServerHandle,
+        tokio::task::JoinHandle<std::io::Result<()>>,
+    )>,
     workers: Workers,
     relay: actix::Addr<sluice_jobs::Relay>,
 }
@@ -61,10 +64,14 @@ pub async fn start(settings: Settings, role: Role) -> anyhow::Result<Running> {
     let db = sluice_core::db::connect(&settings.database_url(), settings.database.max_connections)
         .await
         .context("cannot open the database")?;
-    sluice_core::db::migrate(&db).await.context("cannot migrate the database")?;
+    sluice_core::db::migrate(&db)
+        .await
+        .context("cannot migrate the database")?;
 
     let core = Core::new(db, s3, settings.clone());
-    let queues = Queues::connect(&settings).await.context("cannot reach the job queue")?;
+    let queues = Queues::connect(&settings)
+        .await
+        .context("cannot reach the job queue")?;
     let relay = sluice_jobs::start_relay(core.clone(), queues.clone());
     let workers = sluice_jobs::start_workers(core.clone(), queues.clone())
         .await
@@ -91,7 +98,16 @@ pub async fn start(settings: Settings, role: Role) -> anyhow::Result<Running> {
         let handle = app.handle();
         api = Some((handle, tokio::spawn(app.run_until_stopped())));
     }
-    Ok(Running { core, queues, api_url, store_url, store, api, workers, relay })
+    Ok(Running {
+        core,
+        queues,
+        api_url,
+        store_url,
+        store,
+        api,
+        workers,
+        relay,
+    })
 }
 
 async fn start_embedded_store(settings: &Settings) -> anyhow::Result<EmbeddedStore> {

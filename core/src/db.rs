@@ -20,8 +20,10 @@ pub async fn connect(url: &str, max_connections: u32) -> CoreResult<DatabaseConn
         .sqlx_logging(false);
     let db = Database::connect(options).await?;
     if db.get_database_backend() == DbBackend::Sqlite {
-        db.execute_unprepared("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
-            .await?;
+        db.execute_unprepared(
+            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;",
+        )
+        .await?;
     }
     Ok(db)
 }

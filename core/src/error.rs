@@ -62,9 +62,13 @@ impl RejectCode {
     }
 
     pub fn from_code(code: &str) -> Option<Self> {
-        [Self::SizeMismatch, Self::ChecksumMismatch, Self::TypeMismatch]
-            .into_iter()
-            .find(|c| c.code() == code)
+        [
+            Self::SizeMismatch,
+            Self::ChecksumMismatch,
+            Self::TypeMismatch,
+        ]
+        .into_iter()
+        .find(|c| c.code() == code)
     }
 }
 
@@ -110,7 +114,10 @@ impl CoreError {
     /// Whether retrying the same operation later may succeed (jobs retry these).
     pub fn is_transient(&self) -> bool {
         match self {
-            CoreError::Conflict | CoreError::Storage(_) | CoreError::Db(_) | CoreError::Queue(_) => true,
+            CoreError::Conflict
+            | CoreError::Storage(_)
+            | CoreError::Db(_)
+            | CoreError::Queue(_) => true,
             CoreError::NotFound(_)
             | CoreError::UnknownProfile(_)
             | CoreError::ProfileNotAllowed(_)
@@ -126,7 +133,10 @@ impl CoreError {
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        CoreError::Invalid { field: field.into(), message: message.into() }
+        CoreError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The state the session was in, for illegal transitions.
@@ -149,7 +159,10 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for code in CoreError::CODES {
             assert!(seen.insert(code), "duplicate code {code}");
-            assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{code}");
+            assert!(
+                code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{code}"
+            );
         }
     }
 }

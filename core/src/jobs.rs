@@ -74,9 +74,15 @@ impl Job {
     pub fn decode(queue: &str, payload: serde_json::Value) -> Result<Job, String> {
         let bad = |e: serde_json::Error| format!("{queue}: {e}");
         match queue {
-            ExpireSession::QUEUE => serde_json::from_value(payload).map(Job::ExpireSession).map_err(bad),
-            VerifyUpload::QUEUE => serde_json::from_value(payload).map(Job::VerifyUpload).map_err(bad),
-            DeleteObject::QUEUE => serde_json::from_value(payload).map(Job::DeleteObject).map_err(bad),
+            ExpireSession::QUEUE => serde_json::from_value(payload)
+                .map(Job::ExpireSession)
+                .map_err(bad),
+            VerifyUpload::QUEUE => serde_json::from_value(payload)
+                .map(Job::VerifyUpload)
+                .map_err(bad),
+            DeleteObject::QUEUE => serde_json::from_value(payload)
+                .map(Job::DeleteObject)
+                .map_err(bad),
             other => Err(format!("unknown job queue `{other}`")),
         }
     }
@@ -91,7 +97,10 @@ pub struct NewJob {
 
 impl NewJob {
     pub fn now(job: Job) -> Self {
-        Self { job, run_at: Utc::now() }
+        Self {
+            job,
+            run_at: crate::clock::now(),
+        }
     }
 
     pub fn at(job: Job, run_at: DateTime<Utc>) -> Self {
@@ -109,7 +118,10 @@ mod tests {
         for job in [
             Job::ExpireSession(ExpireSession { upload_id: id }),
             Job::VerifyUpload(VerifyUpload { upload_id: id }),
-            Job::DeleteObject(DeleteObject { upload_id: id, key: "k/1".into() }),
+            Job::DeleteObject(DeleteObject {
+                upload_id: id,
+                key: "k/1".into(),
+            }),
         ] {
             assert_eq!(Job::decode(job.queue(), job.payload()), Ok(job));
         }

@@ -5,6 +5,7 @@
 //! settings and the relay signal. There are no globals, so tests build one per app.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -38,7 +39,12 @@ pub struct Core {
 
 impl Core {
     pub fn new(db: DatabaseConnection, store: S3Store, settings: Arc<Settings>) -> Self {
-        Self { db, store, settings, relay: RelaySignal::default() }
+        Self {
+            db,
+            store,
+            settings,
+            relay: RelaySignal::default(),
+        }
     }
 
     /// The named profile, or `UnknownProfile`.

@@ -31,7 +31,7 @@ impl RelaySignal {
 
 /// Appends jobs to the outbox (call inside the transaction of the state change).
 pub async fn append<C: ConnectionTrait>(db: &C, jobs: &[NewJob]) -> CoreResult<()> {
-    let now = Utc::now();
+    let now = crate::clock::now();
     for job in jobs {
         outbox_job::ActiveModel {
             job: Set(job.job.queue().to_owned()),
@@ -64,7 +64,11 @@ pub async fn oldest<C: ConnectionTrait>(db: &C, limit: u64) -> CoreResult<Vec<Pe
         .await?;
     Ok(rows
         .into_iter()
-        .map(|row| PendingJob { id: row.id, job: Job::decode(&row.job, row.payload), run_at: row.run_at })
+        .map(|row| PendingJob {
+            id: row.id,
+            job: Job::decode(&row.job, row.payload),
+            run_at: row.run_at,
+        })
         .collect())
 }
 

@@ -28,9 +28,10 @@ impl MigrationTrait for Migration {
                     .col(string_len(UploadSessions::Owner, 255))
                     .col(string_len(UploadSessions::Profile, 64))
                     .col(string_len(UploadSessions::Filename, 255))
-                    .col(big_integer(UploadSessions::Size).check(
-                        ("upload_sessions_size_ck", Expr::col(UploadSessions::Size).gte(0)),
-                    ))
+                    .col(big_integer(UploadSessions::Size).check((
+                        "upload_sessions_size_ck",
+                        Expr::col(UploadSessions::Size).gte(0),
+                    )))
                     .col(string_len(UploadSessions::ContentType, 255))
                     .col(string_len_null(UploadSessions::Sha256, 64))
                     .col(json(UploadSessions::Metadata))

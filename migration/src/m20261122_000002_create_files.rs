@@ -17,10 +17,10 @@ impl MigrationTrait for Migration {
                     .col(string_len(Files::Owner, 255))
                     .col(string_len(Files::Profile, 64))
                     .col(string_len(Files::Filename, 255))
-                    .col(big_integer(Files::Size).check((
-                        "files_size_ck",
-                        Expr::col(Files::Size).gte(0),
-                    )))
+                    .col(
+                        big_integer(Files::Size)
+                            .check(("files_size_ck", Expr::col(Files::Size).gte(0))),
+                    )
                     .col(string_len(Files::ContentType, 255))
                     .col(string_len_null(Files::Sha256, 64))
                     .col(string_len(Files::Key, 1024))

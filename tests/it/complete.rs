@@ -2,19 +2,22 @@
 
 use super::*;
 
-e2e!(complete_before_upload_is_not_uploaded_and_stays_pending, |app| {
-    let alice = app.token("alice");
-    let created = app.create_text(&alice, 3).await;
-    let (status, problem) = app.complete(&alice, &created.id).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
-    assert_eq!(problem["code"], "not_uploaded");
-    assert_eq!(app.session(&alice, &created.id).await["state"], "pending");
-    // The bytes arrive later; completing then works.
-    assert!(app.put(&created, b"abc".to_vec()).await.is_success());
-    let (status, session) = app.complete(&alice, &created.id).await;
-    assert_eq!(status, StatusCode::OK, "{session}");
-    assert_eq!(session["state"], "uploaded");
-});
+e2e!(
+    complete_before_upload_is_not_uploaded_and_stays_pending,
+    |app| {
+        let alice = app.token("alice");
+        let created = app.create_text(&alice, 3).await;
+        let (status, problem) = app.complete(&alice, &created.id).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+        assert_eq!(problem["code"], "not_uploaded");
+        assert_eq!(app.session(&alice, &created.id).await["state"], "pending");
+        // The bytes arrive later; completing then works.
+        assert!(app.put(&created, b"abc".to_vec()).await.is_success());
+        let (status, session) = app.complete(&alice, &created.id).await;
+        assert_eq!(status, StatusCode::OK, "{session}");
+        assert_eq!(session["state"], "uploaded");
+    }
+);
 
 e2e!(complete_twice_returns_the_same_final_state, |app| {
     let alice = app.token("alice");
@@ -25,21 +28,28 @@ e2e!(complete_twice_returns_the_same_final_state, |app| {
     assert_eq!((first, second), (StatusCode::OK, StatusCode::OK));
     assert_eq!(a["state"], "uploaded");
     assert_eq!(b["state"], "uploaded");
-    assert_eq!(a["updated_at"], b["updated_at"], "the second complete must not write");
+    assert_eq!(
+        a["updated_at"], b["updated_at"],
+        "the second complete must not write"
+    );
 });
 
 e2e!(complete_with_a_wrong_size_rejects_and_deletes, |app| {
     let alice = app.token("alice");
     let created = app.create_text(&alice, 10).await;
     // A store that did not enforce the signed length: the object arrives with 3 bytes.
-    app.bucket.put_object_with_content_type(&created.key, b"abc", "text/plain").await.expect("direct put");
+    app.bucket
+        .put_object_with_content_type(&created.key, b"abc", "text/plain")
+        .await
+        .expect("direct put");
     let (status, problem) = app.complete(&alice, &created.id).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(problem["code"], "size_mismatch");
     let session = app.session(&alice, &created.id).await;
     assert_eq!(session["state"], "rejected");
     assert_eq!(session["failure"], "size_mismatch");
-    app.wait_for_object_gone(&created.key, Duration::from_secs(10)).await;
+    app.wait_for_object_gone(&created.key, Duration::from_secs(10))
+        .await;
     // Idempotent: the same answer again.
     let (status, problem) = app.complete(&alice, &created.id).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -49,34 +59,60 @@ e2e!(complete_with_a_wrong_size_rejects_and_deletes, |app| {
 e2e!(complete_with_a_wrong_type_rejects, |app| {
     let alice = app.token("alice");
     let created = app.create_text(&alice, 3).await;
-    app.bucket.put_object_with_content_type(&created.key, b"abc", "application/x-msdownload").await.expect("direct put");
+    app.bucket
+        .put_object_with_content_type(&created.key, b"abc", "application/x-msdownload")
+        .await
+        .expect("direct put");
     let (status, problem) = app.complete(&alice, &created.id).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(problem["code"], "type_mismatch");
-    app.wait_for_object_gone(&created.key, Duration::from_secs(10)).await;
+    app.wait_for_object_gone(&created.key, Duration::from_secs(10))
+        .await;
 });
 
 e2e!(abort_deletes_the_object_and_forbids_completion, |app| {
     let alice = app.token("alice");
     let created = app.create_text(&alice, 3).await;
     assert!(app.put(&created, b"abc".to_vec()).await.is_success());
-    let (status, session) = app.call(Method::POST, &format!("/v1/uploads/{}/abort", created.id), Some(&alice), None).await;
+    let (status, session) = app
+        .call(
+            Method::POST,
+            &format!("/v1/uploads/{}/abort", created.id),
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{session}");
     assert_eq!(session["state"], "aborted");
-    app.wait_for_object_gone(&created.key, Duration::from_secs(10)).await;
+    app.wait_for_object_gone(&created.key, Duration::from_secs(10))
+        .await;
     let (status, problem) = app.complete(&alice, &created.id).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(problem["code"], "illegal_transition");
     assert_eq!(problem["state"], "aborted");
     // Aborting again is idempotent.
-    let (status, _) = app.call(Method::POST, &format!("/v1/uploads/{}/abort", created.id), Some(&alice), None).await;
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/v1/uploads/{}/abort", created.id),
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
 });
 
 e2e!(commit_before_upload_is_an_illegal_transition, |app| {
     let alice = app.token("alice");
     let created = app.create_text(&alice, 3).await;
-    let (status, problem) = app.call(Method::POST, &format!("/v1/uploads/{}/commit", created.id), Some(&alice), None).await;
+    let (status, problem) = app
+        .call(
+            Method::POST,
+            &format!("/v1/uploads/{}/commit", created.id),
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     assert_eq!(problem["code"], "illegal_transition");
     assert_eq!(problem["state"], "pending");

@@ -8,35 +8,84 @@ async fn committed_file(app: &TestApp, token: &str, profile: &str, filename: &st
         .await;
     assert!(app.put(&created, b"hi".to_vec()).await.is_success());
     app.complete(token, &created.id).await;
-    let (status, file) = app.call(Method::POST, &format!("/v1/uploads/{}/commit", created.id), Some(token), None).await;
+    let (status, file) = app
+        .call(
+            Method::POST,
+            &format!("/v1/uploads/{}/commit", created.id),
+            Some(token),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{file}");
     file["id"].as_str().expect("id").to_owned()
 }
 
-e2e!(download_links_follow_the_profile_and_refuse_bad_options, |app| {
-    let alice = app.token("alice");
-    let file = committed_file(&app, &alice, "quicklink", "a\"b.txt").await;
-    // The profile's default disposition is inline.
-    let (status, link) = app.call(Method::POST, &format!("/v1/files/{file}/download-url"), Some(&alice), None).await;
-    assert_eq!(status, StatusCode::OK, "{link}");
-    let resp = app.http.get(link["url"].as_str().expect("url")).send().await.expect("download");
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(
-        resp.headers()["content-disposition"].to_str().expect("ascii"),
-        "inline; filename=\"a_b.txt\"; filename*=UTF-8''a%22b.txt"
-    );
-    for (body, code) in [
-        (json!({"ttl_seconds": 31}), "validation_failed"),
-        (json!({"ttl_seconds": 0}), "validation_failed"),
-        (json!({"disposition": "sideways"}), "invalid_type"),
-        (json!({"colour": "red"}), "unknown_field"),
-    ] {
-        let (status, problem) = app.call(Method::POST, &format!("/v1/files/{file}/download-url"), Some(&alice), Some(body.clone())).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {problem}");
-        assert_eq!(problem["code"], code, "{body}");
+e2e!(
+    download_links_follow_the_profile_and_refuse_bad_options,
+    |app| {
+        let alice = app.token("alice");
+        let file = committed_file(&app, &alice, "quicklink", "a\"b.txt").await;
+        // The profile's default disposition is inline.
+        let (status, link) = app
+            .call(
+                Method::POST,
+                &format!("/v1/files/{file}/download-url"),
+                Some(&alice),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{link}");
+        let resp = app
+            .http
+            .get(link["url"].as_str().expect("url"))
+            .send()
+            .await
+            .expect("download");
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(
+            resp.headers()["content-disposition"]
+                .to_str()
+                .expect("ascii"),
+            "inline; filename=\"a_b.txt\"; filename*=UTF-8''a%22b.txt"
+        );
+        for (body, code) in [
+            (json!({"ttl_seconds": 31}), "validation_failed"),
+            (json!({"ttl_seconds": 0}), "validation_failed"),
+            (json!({"disposition": "sideways"}), "invalid_type"),
+            (json!({"colour": "red"}), "unknown_field"),
+        ] {
+            let (status, problem) = app
+                .call(
+                    Method::POST,
+                    &format!("/v1/files/{file}/download-url"),
+                    Some(&alice),
+                    Some(body.clone()),
+                )
+                .await;
+            assert_eq!(
+                status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{body}: {problem}"
+            );
+            assert_eq!(problem["code"], code, "{body}");
+        }
+        let (status, _) = app
+            .call(
+                Method::POST,
+                &format!("/v1/files/{file}/download-url"),
+                Some(&app.token("eve")),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = app
+            .call(
+                Method::DELETE,
+                &format!("/v1/files/{file}"),
+                Some(&app.token("eve")),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
     }
-    let (status, _) = app.call(Method::POST, &format!("/v1/files/{file}/download-url"), Some(&app.token("eve")), None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app.call(Method::DELETE, &format!("/v1/files/{file}"), Some(&app.token("eve")), None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-});
+);

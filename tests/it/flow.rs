@@ -6,14 +6,20 @@ e2e!(whole_flow_commits_downloads_and_deletes, |app| {
     let alice = app.token("alice");
     let body = b"hello, sluice".to_vec();
     let created = app
-        .create(&alice, json!({"filename": "résumé 2026.txt", "size": body.len(), "content_type": "text/plain",
-                               "metadata": {"album": "x"}}))
+        .create(
+            &alice,
+            json!({"filename": "résumé 2026.txt", "size": body.len(), "content_type": "text/plain",
+                               "metadata": {"album": "x"}}),
+        )
         .await;
     assert_eq!(created.body["state"], "pending");
     assert_eq!(created.body["method"], "put");
     assert!(created.body.get("multipart").is_none());
     assert!(created.key.starts_with("uploads/alice/"), "{}", created.key);
-    assert!(!created.key.contains("sum"), "key must not derive from the filename");
+    assert!(
+        !created.key.contains("sum"),
+        "key must not derive from the filename"
+    );
     let headers: std::collections::HashMap<_, _> = created.headers.iter().cloned().collect();
     assert_eq!(headers["content-type"], "text/plain");
     assert_eq!(headers["content-length"], body.len().to_string());
@@ -26,7 +32,14 @@ e2e!(whole_flow_commits_downloads_and_deletes, |app| {
     assert_eq!(session["filename"], "résumé 2026.txt");
     assert_eq!(session["metadata"]["album"], "x");
 
-    let (status, file) = app.call(Method::POST, &format!("/v1/uploads/{}/commit", created.id), Some(&alice), None).await;
+    let (status, file) = app
+        .call(
+            Method::POST,
+            &format!("/v1/uploads/{}/commit", created.id),
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{file}");
     assert_eq!(file["upload_id"], created.id.as_str());
     assert_eq!(file["owner"], "alice");
@@ -34,38 +47,87 @@ e2e!(whole_flow_commits_downloads_and_deletes, |app| {
     assert_eq!(app.session(&alice, &created.id).await["state"], "committed");
     let file_id = file["id"].as_str().expect("file id").to_owned();
 
-    let (status, got) = app.call(Method::GET, &format!("/v1/files/{file_id}"), Some(&alice), None).await;
+    let (status, got) = app
+        .call(
+            Method::GET,
+            &format!("/v1/files/{file_id}"),
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(got["filename"], "résumé 2026.txt");
 
     let (status, link) = app
-        .call(Method::POST, &format!("/v1/files/{file_id}/download-url"), Some(&alice), Some(json!({"ttl_seconds": 60})))
+        .call(
+            Method::POST,
+            &format!("/v1/files/{file_id}/download-url"),
+            Some(&alice),
+            Some(json!({"ttl_seconds": 60})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{link}");
-    let resp = app.http.get(link["url"].as_str().expect("url")).send().await.expect("download");
+    let resp = app
+        .http
+        .get(link["url"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("download");
     assert_eq!(resp.status(), StatusCode::OK);
-    let disposition = resp.headers()["content-disposition"].to_str().expect("ascii").to_owned();
-    assert_eq!(disposition, "attachment; filename=\"r_sum_ 2026.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9%202026.txt");
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert_eq!(
+        disposition,
+        "attachment; filename=\"r_sum_ 2026.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9%202026.txt"
+    );
     assert_eq!(resp.headers()["content-type"], "text/plain");
     assert_eq!(resp.bytes().await.expect("bytes").to_vec(), body);
 
     let resp = app
         .http
-        .get(format!("{}/v1/files/{file_id}/download?disposition=inline", app.api))
+        .get(format!(
+            "{}/v1/files/{file_id}/download?disposition=inline",
+            app.api
+        ))
         .bearer_auth(&alice)
         .send()
         .await
         .expect("redirect");
     assert_eq!(resp.status(), StatusCode::FOUND);
-    let location = resp.headers()["location"].to_str().expect("location").to_owned();
+    let location = resp.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
     let resp = app.http.get(location).send().await.expect("follow");
-    assert!(resp.headers()["content-disposition"].to_str().expect("ascii").starts_with("inline;"));
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("inline;")
+    );
 
-    let (status, _) = app.call(Method::DELETE, &format!("/v1/files/{file_id}"), Some(&alice), None).await;
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/files/{file_id}"),
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    app.wait_for_object_gone(&created.key, Duration::from_secs(10)).await;
+    app.wait_for_object_gone(&created.key, Duration::from_secs(10))
+        .await;
     assert_eq!(app.session(&alice, &created.id).await["state"], "deleted");
-    let (status, problem) = app.call(Method::GET, &format!("/v1/files/{file_id}"), Some(&alice), None).await;
+    let (status, problem) = app
+        .call(
+            Method::GET,
+            &format!("/v1/files/{file_id}"),
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(problem["code"], "not_found");
 });
@@ -86,6 +148,13 @@ e2e!(service_key_acts_for_the_named_owner, |app| {
     // Bob's own token sees the session the service created for him.
     assert_eq!(app.session(&app.token("bob"), id).await["state"], "pending");
     // Alice does not.
-    let (status, _) = app.call(Method::GET, &format!("/v1/uploads/{id}"), Some(&app.token("alice")), None).await;
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("/v1/uploads/{id}"),
+            Some(&app.token("alice")),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 });

@@ -9,6 +9,6 @@ mod operations;
 mod store_enforces;
 
 pub use reqwest::{Method, StatusCode};
-pub use serde_json::{json, Value};
-pub use sluice_tests::{e2e, TestApp};
+pub use serde_json::{Value, json};
+pub use sluice_tests::{TestApp, e2e};
 pub use std::time::Duration;

@@ -4,32 +4,65 @@ use super::*;
 
 e2e!(health_readiness_and_docs_answer, |app| {
     let (status, body) = app.call(Method::GET, "/healthz", None, None).await;
-    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
     let (status, body) = app.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!({"status": "ok", "database": "ok", "queue": "ok", "storage": "ok"}));
-    let resp = app.http.get(format!("{}/docs/", app.api)).send().await.expect("docs");
+    assert_eq!(
+        body,
+        json!({"status": "ok", "database": "ok", "queue": "ok", "storage": "ok"})
+    );
+    let resp = app
+        .http
+        .get(format!("{}/docs/", app.api))
+        .send()
+        .await
+        .expect("docs");
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.text().await.expect("html").contains("swagger"));
 });
 
-e2e!(served_spec_matches_the_committed_file_and_lists_every_code, |app| {
-    let (status, served) = app.call(Method::GET, "/openapi.json", None, None).await;
-    assert_eq!(status, StatusCode::OK);
-    let committed: Value = serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("committed spec parses");
-    assert_eq!(served, committed, "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`");
-    let listed: Vec<&str> = served["components"]["schemas"]["ErrorCode"]["enum"]
-        .as_array()
-        .expect("ErrorCode enum")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    for code in sluice_core::CoreError::CODES.iter().chain(sluice_api::error::API_CODES) {
-        assert!(listed.contains(code), "{code} missing from the spec");
+e2e!(
+    served_spec_matches_the_committed_file_and_lists_every_code,
+    |app| {
+        let (status, served) = app.call(Method::GET, "/openapi.json", None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let committed: Value = serde_json::from_str(include_str!("../../openapi/openapi.json"))
+            .expect("committed spec parses");
+        assert_eq!(
+            served, committed,
+            "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"
+        );
+        let listed: Vec<&str> = served["components"]["schemas"]["ErrorCode"]["enum"]
+            .as_array()
+            .expect("ErrorCode enum")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        for code in sluice_core::CoreError::CODES
+            .iter()
+            .chain(sluice_api::error::API_CODES)
+        {
+            assert!(listed.contains(code), "{code} missing from the spec");
+        }
+        for path in [
+            "/v1/uploads",
+            "/v1/uploads/{id}",
+            "/v1/uploads/{id}/complete",
+            "/v1/uploads/{id}/abort",
+            "/v1/uploads/{id}/commit",
+            "/v1/files/{id}",
+            "/v1/files/{id}/download-url",
+            "/v1/files/{id}/download",
+            "/healthz",
+            "/readyz",
+        ] {
+            assert!(
+                served["paths"].get(path).is_some(),
+                "{path} missing from the spec"
+            );
+        }
     }
-    for path in ["/v1/uploads", "/v1/uploads/{id}", "/v1/uploads/{id}/complete", "/v1/uploads/{id}/abort",
-                 "/v1/uploads/{id}/commit", "/v1/files/{id}", "/v1/files/{id}/download-url",
-                 "/v1/files/{id}/download", "/healthz", "/readyz"] {
-        assert!(served["paths"].get(path).is_some(), "{path} missing from the spec");
-    }
-});
+);

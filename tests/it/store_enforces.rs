@@ -3,22 +3,36 @@
 
 use super::*;
 
-e2e!(put_with_one_byte_more_or_less_is_refused_by_the_store, |app| {
-    let alice = app.token("alice");
-    let created = app.create_text(&alice, 10).await;
-    assert_eq!(app.put(&created, vec![b'x'; 11]).await, StatusCode::FORBIDDEN);
-    assert_eq!(app.put(&created, vec![b'x'; 9]).await, StatusCode::FORBIDDEN);
-    assert!(!app.object_exists(&created.key).await);
-    assert!(app.put(&created, vec![b'x'; 10]).await.is_success());
-});
+e2e!(
+    put_with_one_byte_more_or_less_is_refused_by_the_store,
+    |app| {
+        let alice = app.token("alice");
+        let created = app.create_text(&alice, 10).await;
+        assert_eq!(
+            app.put(&created, vec![b'x'; 11]).await,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.put(&created, vec![b'x'; 9]).await,
+            StatusCode::FORBIDDEN
+        );
+        assert!(!app.object_exists(&created.key).await);
+        assert!(app.put(&created, vec![b'x'; 10]).await.is_success());
+    }
+);
 
-e2e!(put_with_another_content_type_is_refused_by_the_store, |app| {
-    let alice = app.token("alice");
-    let created = app.create_text(&alice, 4).await;
-    let status = app.put_with(&created, b"four".to_vec(), &[("content-type", "text/html")]).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(!app.object_exists(&created.key).await);
-});
+e2e!(
+    put_with_another_content_type_is_refused_by_the_store,
+    |app| {
+        let alice = app.token("alice");
+        let created = app.create_text(&alice, 4).await;
+        let status = app
+            .put_with(&created, b"four".to_vec(), &[("content-type", "text/html")])
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(!app.object_exists(&created.key).await);
+    }
+);
 
 e2e!(second_put_to_a_one_time_url_is_refused, |app| {
     let alice = app.token("alice");
@@ -45,16 +59,47 @@ e2e!(tampered_urls_are_refused, |app| {
     let created = app.create_text(&alice, 4).await;
     let other = app.create_text(&alice, 4).await;
     // Point the signature of one session at another session's key.
-    let retargeted = Created { url: created.url.replace(&created.key, &other.key), ..created.clone() };
-    assert_eq!(app.put(&retargeted, b"four".to_vec()).await, StatusCode::FORBIDDEN);
+    let retargeted = Created {
+        url: created.url.replace(&created.key, &other.key),
+        ..created.clone()
+    };
+    assert_eq!(
+        app.put(&retargeted, b"four".to_vec()).await,
+        StatusCode::FORBIDDEN
+    );
     // Stretch the expiry.
-    let stretched = Created { url: created.url.replace("X-Amz-Expires=", "X-Amz-Expires=9"), ..created.clone() };
-    assert_eq!(app.put(&stretched, b"four".to_vec()).await, StatusCode::FORBIDDEN);
+    let stretched = Created {
+        url: created.url.replace("X-Amz-Expires=", "X-Amz-Expires=9"),
+        ..created.clone()
+    };
+    assert_eq!(
+        app.put(&stretched, b"four".to_vec()).await,
+        StatusCode::FORBIDDEN
+    );
     // Flip a character of the signature.
-    let (head, sig) = created.url.rsplit_once("X-Amz-Signature=").expect("signed url");
-    let flipped: String = sig.chars().enumerate().map(|(i, c)| if i == 0 { if c == 'a' { 'b' } else { 'a' } } else { c }).collect();
-    let forged = Created { url: format!("{head}X-Amz-Signature={flipped}"), ..created.clone() };
-    assert_eq!(app.put(&forged, b"four".to_vec()).await, StatusCode::FORBIDDEN);
+    let (head, sig) = created
+        .url
+        .rsplit_once("X-Amz-Signature=")
+        .expect("signed url");
+    let flipped: String = sig
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == 0 {
+                if c == 'a' { 'b' } else { 'a' }
+            } else {
+                c
+            }
+        })
+        .collect();
+    let forged = Created {
+        url: format!("{head}X-Amz-Signature={flipped}"),
+        ..created.clone()
+    };
+    assert_eq!(
+        app.put(&forged, b"four".to_vec()).await,
+        StatusCode::FORBIDDEN
+    );
     assert!(!app.object_exists(&created.key).await);
     assert!(!app.object_exists(&other.key).await);
 });

@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
-use serde_json::{json, Value};
-use sluice::{start, Role, Running};
-use sluice_core::config::{load_from, Settings};
+use serde_json::{Value, json};
+use sluice::{Role, Running, start};
+use sluice_core::config::{Settings, load_from};
 
-use crate::leg::{fresh_bucket, fresh_postgres, Leg};
+use crate::leg::{Leg, fresh_bucket, fresh_postgres};
 
 pub const TOKEN_SECRET: &str = "test-token-secret-0123456789-abcdefghij";
 pub const SERVICE_KEY: &str = "test-service-key-0123456789";
@@ -52,13 +52,25 @@ impl TestApp {
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let mut env: Vec<(String, String)> = vec![
             ("SLUICE__SERVER__BIND".into(), "127.0.0.1:0".into()),
-            ("SLUICE__SERVER__DATA_DIR".into(), data_dir.display().to_string()),
+            (
+                "SLUICE__SERVER__DATA_DIR".into(),
+                data_dir.display().to_string(),
+            ),
             ("SLUICE__SERVER__WORKERS".into(), "1".into()),
             ("SLUICE__SERVER__SHUTDOWN_TIMEOUT".into(), "2s".into()),
-            ("SLUICE__STORAGE__EMBEDDED_BIND".into(), "127.0.0.1:0".into()),
+            (
+                "SLUICE__STORAGE__EMBEDDED_BIND".into(),
+                "127.0.0.1:0".into(),
+            ),
             ("SLUICE__AUTH__TOKEN_SECRET".into(), TOKEN_SECRET.into()),
-            ("SLUICE__AUTH__SERVICE_KEYS".into(), format!("[\"{SERVICE_KEY}\"]")),
-            ("SLUICE__AUTH__ADMIN_KEYS".into(), format!("[\"{ADMIN_KEY}\"]")),
+            (
+                "SLUICE__AUTH__SERVICE_KEYS".into(),
+                format!("[\"{SERVICE_KEY}\"]"),
+            ),
+            (
+                "SLUICE__AUTH__ADMIN_KEYS".into(),
+                format!("[\"{ADMIN_KEY}\"]"),
+            ),
             ("SLUICE__QUEUE__POLL_INTERVAL".into(), "200ms".into()),
             ("SLUICE__QUEUE__RELAY_INTERVAL".into(), "1s".into()),
             ("SLUICE__QUEUE__SWEEP_INTERVAL".into(), "2s".into()),
@@ -77,8 +89,14 @@ impl TestApp {
                 ("SLUICE__STORAGE__ENDPOINT".into(), p.s3_endpoint.clone()),
                 ("SLUICE__STORAGE__BUCKET".into(), bucket),
                 ("SLUICE__STORAGE__REGION".into(), p.s3_region.clone()),
-                ("SLUICE__STORAGE__ACCESS_KEY_ID".into(), p.s3_access_key_id.clone()),
-                ("SLUICE__STORAGE__SECRET_ACCESS_KEY".into(), p.s3_secret_access_key.clone()),
+                (
+                    "SLUICE__STORAGE__ACCESS_KEY_ID".into(),
+                    p.s3_access_key_id.clone(),
+                ),
+                (
+                    "SLUICE__STORAGE__SECRET_ACCESS_KEY".into(),
+                    p.s3_secret_access_key.clone(),
+                ),
                 ("SLUICE__STORAGE__FORCE_PATH_STYLE".into(), "true".into()),
             ]);
         }
@@ -94,20 +112,31 @@ impl TestApp {
     pub async fn spawn_with(leg: Leg, settings: Settings, data_dir: std::path::PathBuf) -> TestApp {
         let storage = settings.storage.clone();
         let running = start(settings, Role::All).await.expect("sluice starts");
-        let region = s3::Region::Custom { region: storage.region.clone(), endpoint: running.store_url.clone() };
+        let region = s3::Region::Custom {
+            region: storage.region.clone(),
+            endpoint: running.store_url.clone(),
+        };
         let creds = s3::creds::Credentials::new(
             storage.access_key_id.as_deref(),
-            storage.secret_access_key.as_ref().map(|s| s.expose_secret()),
+            storage
+                .secret_access_key
+                .as_ref()
+                .map(|s| s.expose_secret()),
             None,
             None,
             None,
         )
         .expect("credentials");
-        let bucket = s3::Bucket::new(&storage.bucket, region, creds).expect("bucket").with_path_style();
+        let bucket = s3::Bucket::new(&storage.bucket, region, creds)
+            .expect("bucket")
+            .with_path_style();
         TestApp {
             leg,
             api: running.api_url.clone().expect("api url"),
-            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
             running,
             bucket,
             data_dir,
@@ -125,12 +154,23 @@ impl TestApp {
     }
 
     pub fn token_with(&self, owner: &str, profiles: Option<Vec<String>>) -> String {
-        sluice_core::auth::mint_token(TOKEN_SECRET.as_bytes(), owner, Duration::from_secs(600), profiles)
-            .expect("mint")
+        sluice_core::auth::mint_token(
+            TOKEN_SECRET.as_bytes(),
+            owner,
+            Duration::from_secs(600),
+            profiles,
+        )
+        .expect("mint")
     }
 
     /// Any request to the API; returns status and JSON body (Null when empty).
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.http.request(method, format!("{}{path}", self.api));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -141,20 +181,30 @@ impl TestApp {
         let resp = req.send().await.expect("request reaches sluice");
         let status = resp.status();
         let text = resp.text().await.expect("body");
-        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, json)
     }
 
     /// Creates an upload and returns what the client needs to PUT it.
     pub async fn create(&self, token: &str, body: Value) -> Created {
-        let (status, json) = self.call(Method::POST, "/v1/uploads", Some(token), Some(body)).await;
+        let (status, json) = self
+            .call(Method::POST, "/v1/uploads", Some(token), Some(body))
+            .await;
         assert_eq!(status, StatusCode::CREATED, "create failed: {json}");
         Created::from(json)
     }
 
     /// The simplest upload: `default` profile, a text file of `size` bytes.
     pub async fn create_text(&self, token: &str, size: usize) -> Created {
-        self.create(token, json!({"filename": "notes.txt", "size": size, "content_type": "text/plain"})).await
+        self.create(
+            token,
+            json!({"filename": "notes.txt", "size": size, "content_type": "text/plain"}),
+        )
+        .await
     }
 
     /// PUTs `body` to the presigned URL with exactly the signed headers (minus
@@ -164,7 +214,12 @@ impl TestApp {
     }
 
     /// Like `put`, with some signed headers replaced.
-    pub async fn put_with(&self, created: &Created, body: Vec<u8>, overrides: &[(&str, &str)]) -> StatusCode {
+    pub async fn put_with(
+        &self,
+        created: &Created,
+        body: Vec<u8>,
+        overrides: &[(&str, &str)],
+    ) -> StatusCode {
         let mut req = self.http.put(&created.url).body(body);
         for (name, value) in &created.headers {
             if name == "content-length" || overrides.iter().any(|(n, _)| n == name) {
@@ -179,24 +234,41 @@ impl TestApp {
     }
 
     pub async fn complete(&self, token: &str, id: &str) -> (StatusCode, Value) {
-        self.call(Method::POST, &format!("/v1/uploads/{id}/complete"), Some(token), None).await
+        self.call(
+            Method::POST,
+            &format!("/v1/uploads/{id}/complete"),
+            Some(token),
+            None,
+        )
+        .await
     }
 
     pub async fn session(&self, token: &str, id: &str) -> Value {
-        let (status, json) = self.call(Method::GET, &format!("/v1/uploads/{id}"), Some(token), None).await;
+        let (status, json) = self
+            .call(Method::GET, &format!("/v1/uploads/{id}"), Some(token), None)
+            .await;
         assert_eq!(status, StatusCode::OK, "get session: {json}");
         json
     }
 
     /// Polls the session until it reaches `state` (jobs run in the background).
-    pub async fn wait_for_state(&self, token: &str, id: &str, state: &str, within: Duration) -> Value {
+    pub async fn wait_for_state(
+        &self,
+        token: &str,
+        id: &str,
+        state: &str,
+        within: Duration,
+    ) -> Value {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let session = self.session(token, id).await;
             if session["state"] == state {
                 return session;
             }
-            assert!(tokio::time::Instant::now() < deadline, "session never became {state}: {session}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "session never became {state}: {session}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -214,7 +286,10 @@ impl TestApp {
     pub async fn wait_for_object_gone(&self, key: &str, within: Duration) {
         let deadline = tokio::time::Instant::now() + within;
         while self.object_exists(key).await {
-            assert!(tokio::time::Instant::now() < deadline, "object {key} still stored");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "object {key} still stored"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -224,7 +299,11 @@ impl From<Value> for Created {
     fn from(body: Value) -> Self {
         let headers = body["put"]["headers"]
             .as_object()
-            .map(|h| h.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+            .map(|h| {
+                h.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
             .unwrap_or_default();
         Created {
             id: body["id"].as_str().expect("id").to_owned(),

@@ -32,7 +32,10 @@ impl Leg {
     /// The production leg if its services are configured. Panics under CI when they are
     /// not, or when only some are set (a half-configured run would silently test less).
     pub fn production() -> Option<Leg> {
-        let present: Vec<bool> = VARS.iter().map(|v| env::var(v).is_ok_and(|s| !s.is_empty())).collect();
+        let present: Vec<bool> = VARS
+            .iter()
+            .map(|v| env::var(v).is_ok_and(|s| !s.is_empty()))
+            .collect();
         if present.iter().all(|p| !p) {
             if env::var("CI").is_ok() {
                 panic!("CI must run the production leg: set {}", VARS.join(", "));
@@ -41,7 +44,8 @@ impl Leg {
             return None;
         }
         let get = |name: &str| {
-            env::var(name).unwrap_or_else(|_| panic!("{name} is missing while other SLUICE_TEST_* are set"))
+            env::var(name)
+                .unwrap_or_else(|_| panic!("{name} is missing while other SLUICE_TEST_* are set"))
         };
         Some(Leg::Production(ProductionServices {
             database_url: get("SLUICE_TEST_DATABASE_URL"),
@@ -64,7 +68,9 @@ impl Leg {
 /// Creates a fresh PostgreSQL database and returns its URL.
 pub(crate) async fn fresh_postgres(server_url: &str, name: &str) -> String {
     use sea_orm::{ConnectionTrait, Database};
-    let admin = Database::connect(server_url).await.expect("connect to the PostgreSQL server");
+    let admin = Database::connect(server_url)
+        .await
+        .expect("connect to the PostgreSQL server");
     admin
         .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
         .await
@@ -77,7 +83,10 @@ pub(crate) async fn fresh_postgres(server_url: &str, name: &str) -> String {
 
 /// Creates a fresh bucket at the S3 server.
 pub(crate) async fn fresh_bucket(p: &ProductionServices, name: &str) {
-    let region = s3::Region::Custom { region: p.s3_region.clone(), endpoint: p.s3_endpoint.clone() };
+    let region = s3::Region::Custom {
+        region: p.s3_region.clone(),
+        endpoint: p.s3_endpoint.clone(),
+    };
     let creds = s3::creds::Credentials::new(
         Some(&p.s3_access_key_id),
         Some(&p.s3_secret_access_key),
@@ -86,7 +95,23 @@ pub(crate) async fn fresh_bucket(p: &ProductionServices, name: &str) {
         None,
     )
     .expect("credentials");
-    s3::Bucket::create_with_path_style(name, region, creds, s3::BucketConfiguration::default())
+    // A presigned PUT on the bucket itself is a CreateBucket without a location
+    // constraint, which Ceph needs (rust-s3's create sends one derived from the region).
+    let bucket = s3::Bucket::new(name, region, creds)
+        .expect("bucket")
+        .with_path_style();
+    let url = bucket
+        .presign_put("/", 60, None, None)
+        .await
+        .expect("presign CreateBucket");
+    let resp = reqwest::Client::new()
+        .put(url)
+        .send()
         .await
         .expect("create the test bucket");
+    assert!(
+        resp.status().is_success(),
+        "create bucket {name}: {}",
+        resp.text().await.unwrap_or_default()
+    );
 }

@@ -8,8 +8,8 @@
 //! production service is a failure, never a silent skip. Each test gets a fresh database,
 //! queue namespace and bucket, so runs never collide.
 
-mod leg;
 mod client;
+mod leg;
 
 pub use client::{Created, TestApp};
 pub use leg::Leg;

@@ -27,7 +27,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 /// Runs `validator` rules and reports the first failing field as `validation_failed`.
 pub fn validate(value: &impl Validate) -> Result<(), ApiError> {
-    let Err(errors) = value.validate() else { return Ok(()) };
+    let Err(errors) = value.validate() else {
+        return Ok(());
+    };
     let (field, detail) = errors
         .field_errors()
         .into_iter()

@@ -6,7 +6,7 @@
 
 mod token;
 
-pub use token::{mint_token, TokenClaims};
+pub use token::{TokenClaims, mint_token};
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -17,7 +17,10 @@ use crate::upload::repo::Actor;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credential {
     /// An upload token: acts as `owner` only, within `profiles` if given.
-    Token { owner: String, profiles: Option<Vec<String>> },
+    Token {
+        owner: String,
+        profiles: Option<Vec<String>>,
+    },
     /// A service key: acts for the owner named in `X-Sluice-Owner`.
     Service,
     /// An admin key: `/v1/admin/*` only.
@@ -35,7 +38,9 @@ pub struct Principal {
 
 impl Principal {
     pub fn may_use_profile(&self, profile: &str) -> bool {
-        self.profiles.as_ref().is_none_or(|list| list.iter().any(|p| p == profile))
+        self.profiles
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|p| p == profile))
     }
 }
 
@@ -67,7 +72,10 @@ impl std::fmt::Debug for Authenticator {
 impl Authenticator {
     pub fn new(settings: &AuthSettings) -> Self {
         Self {
-            token_secret: settings.token_secret.clone().unwrap_or_else(|| SecretString::from("")),
+            token_secret: settings
+                .token_secret
+                .clone()
+                .unwrap_or_else(|| SecretString::from("")),
             service_keys: settings.service_keys.clone(),
             admin_keys: settings.admin_keys.clone(),
         }
@@ -76,7 +84,10 @@ impl Authenticator {
     /// Verifies the value of an `Authorization` header.
     pub fn authenticate(&self, header: Option<&str>) -> Result<Credential, AuthError> {
         let bearer = header
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(AuthError::Missing)?;
@@ -91,13 +102,18 @@ impl Authenticator {
         }
         let claims = token::verify(self.token_secret.expose_secret().as_bytes(), bearer)
             .map_err(|_| AuthError::Invalid)?;
-        Ok(Credential::Token { owner: claims.sub, profiles: claims.profiles })
+        Ok(Credential::Token {
+            owner: claims.sub,
+            profiles: claims.profiles,
+        })
     }
 }
 
 fn contains_key(keys: &[SecretString], candidate: &str) -> bool {
     // Check every key, so timing says nothing about which one (or whether one) matched.
-    keys.iter().fold(false, |found, key| found | constant_time_eq(key.expose_secret().as_bytes(), candidate.as_bytes()))
+    keys.iter().fold(false, |found, key| {
+        found | constant_time_eq(key.expose_secret().as_bytes(), candidate.as_bytes())
+    })
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -122,13 +138,27 @@ mod tests {
     #[test]
     fn keys_and_tokens_are_told_apart() {
         let a = auth();
-        assert_eq!(a.authenticate(Some("Bearer service-key-0123456789")), Ok(Credential::Service));
-        assert_eq!(a.authenticate(Some("Bearer admin-key-0123456789")), Ok(Credential::Admin));
-        let token = mint_token(b"0123456789abcdef0123456789abcdef", "alice", std::time::Duration::from_secs(60), None)
-            .expect("mint");
+        assert_eq!(
+            a.authenticate(Some("Bearer service-key-0123456789")),
+            Ok(Credential::Service)
+        );
+        assert_eq!(
+            a.authenticate(Some("Bearer admin-key-0123456789")),
+            Ok(Credential::Admin)
+        );
+        let token = mint_token(
+            b"0123456789abcdef0123456789abcdef",
+            "alice",
+            std::time::Duration::from_secs(60),
+            None,
+        )
+        .expect("mint");
         assert_eq!(
             a.authenticate(Some(&format!("Bearer {token}"))),
-            Ok(Credential::Token { owner: "alice".into(), profiles: None })
+            Ok(Credential::Token {
+                owner: "alice".into(),
+                profiles: None
+            })
         );
     }
 
@@ -138,9 +168,20 @@ mod tests {
         assert_eq!(a.authenticate(None), Err(AuthError::Missing));
         assert_eq!(a.authenticate(Some("Basic abc")), Err(AuthError::Missing));
         assert_eq!(a.authenticate(Some("Bearer ")), Err(AuthError::Missing));
-        assert_eq!(a.authenticate(Some("Bearer service-key-012345678")), Err(AuthError::Invalid));
-        let foreign = mint_token(b"another-secret-another-secret-xx", "alice", std::time::Duration::from_secs(60), None)
-            .expect("mint");
-        assert_eq!(a.authenticate(Some(&format!("Bearer {foreign}"))), Err(AuthError::Invalid));
+        assert_eq!(
+            a.authenticate(Some("Bearer service-key-012345678")),
+            Err(AuthError::Invalid)
+        );
+        let foreign = mint_token(
+            b"another-secret-another-secret-xx",
+            "alice",
+            std::time::Duration::from_secs(60),
+            None,
+        )
+        .expect("mint");
+        assert_eq!(
+            a.authenticate(Some(&format!("Bearer {foreign}"))),
+            Err(AuthError::Invalid)
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 
 /// The claims of an upload token.
@@ -24,15 +24,27 @@ pub fn mint_token(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let claims = TokenClaims { sub: owner.to_owned(), exp: (now + ttl).as_secs(), profiles };
-    encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret))
+    let claims = TokenClaims {
+        sub: owner.to_owned(),
+        exp: (now + ttl).as_secs(),
+        profiles,
+    };
+    encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
 }
 
-pub(super) fn verify(secret: &[u8], token: &str) -> Result<TokenClaims, jsonwebtoken::errors::Error> {
+pub(super) fn verify(
+    secret: &[u8],
+    token: &str,
+) -> Result<TokenClaims, jsonwebtoken::errors::Error> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_required_spec_claims(&["sub", "exp"]);
     validation.leeway = 5;
-    let claims = decode::<TokenClaims>(token, &DecodingKey::from_secret(secret), &validation)?.claims;
+    let claims =
+        decode::<TokenClaims>(token, &DecodingKey::from_secret(secret), &validation)?.claims;
     if claims.sub.is_empty() || claims.sub.len() > 255 {
         return Err(jsonwebtoken::errors::ErrorKind::InvalidSubject.into());
     }
@@ -47,7 +59,13 @@ mod tests {
 
     #[test]
     fn minted_tokens_verify_with_their_claims() {
-        let t = mint_token(SECRET, "bob", Duration::from_secs(60), Some(vec!["avatar".into()])).expect("mint");
+        let t = mint_token(
+            SECRET,
+            "bob",
+            Duration::from_secs(60),
+            Some(vec!["avatar".into()]),
+        )
+        .expect("mint");
         let c = verify(SECRET, &t).expect("verify");
         assert_eq!(c.sub, "bob");
         assert_eq!(c.profiles, Some(vec!["avatar".to_string()]));
@@ -55,8 +73,17 @@ mod tests {
 
     #[test]
     fn expired_and_empty_subject_tokens_are_refused() {
-        let past = TokenClaims { sub: "bob".into(), exp: 1_000, profiles: None };
-        let t = encode(&Header::new(Algorithm::HS256), &past, &EncodingKey::from_secret(SECRET)).expect("encode");
+        let past = TokenClaims {
+            sub: "bob".into(),
+            exp: 1_000,
+            profiles: None,
+        };
+        let t = encode(
+            &Header::new(Algorithm::HS256),
+            &past,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .expect("encode");
         assert!(verify(SECRET, &t).is_err());
         let t = mint_token(SECRET, "", Duration::from_secs(60), None).expect("mint");
         assert!(verify(SECRET, &t).is_err());

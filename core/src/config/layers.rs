@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
-use super::secrets::EmbeddedSecrets;
 use super::Settings;
+use super::secrets::EmbeddedSecrets;
 
 const ENV_PREFIX: &str = "SLUICE__";
 
@@ -18,13 +18,19 @@ const ENV_PREFIX: &str = "SLUICE__";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the configuration file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid configuration: {0}")]
     Parse(String),
     #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
     Invalid(Vec<String>),
     #[error("cannot keep generated secrets in {path}: {source}")]
-    Secrets { path: PathBuf, source: std::io::Error },
+    Secrets {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Loads the settings from the process environment (`SLUICE_CONFIG` and `SLUICE__…`).
@@ -78,7 +84,9 @@ fn overlay_env(
             .map(str::to_ascii_lowercase)
             .collect();
         if path.iter().any(String::is_empty) {
-            return Err(ConfigError::Parse(format!("{key}: empty segment in the variable name")));
+            return Err(ConfigError::Parse(format!(
+                "{key}: empty segment in the variable name"
+            )));
         }
         let value = if raw.trim_start().starts_with('[') {
             format!("v = {raw}")
@@ -154,7 +162,10 @@ mod tests {
     use secrecy::ExposeSecret;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn temp_dir() -> PathBuf {
@@ -166,17 +177,31 @@ mod tests {
     #[test]
     fn defaults_give_embedded_mode_with_generated_secrets() {
         let dir = temp_dir();
-        let s = load_from(None, env(&[("SLUICE__SERVER__DATA_DIR", dir.to_str().expect("utf8"))]))
-            .expect("defaults load");
+        let s = load_from(
+            None,
+            env(&[("SLUICE__SERVER__DATA_DIR", dir.to_str().expect("utf8"))]),
+        )
+        .expect("defaults load");
         assert!(s.storage.is_embedded());
         assert!(s.storage.force_path_style);
         assert!(s.profiles.contains_key("default"));
-        let first = s.auth.token_secret.expect("generated").expose_secret().to_owned();
+        let first = s
+            .auth
+            .token_secret
+            .expect("generated")
+            .expose_secret()
+            .to_owned();
         assert!(first.len() >= 32);
         // A second load reuses the kept secret instead of minting a new one.
-        let again = load_from(None, env(&[("SLUICE__SERVER__DATA_DIR", dir.to_str().expect("utf8"))]))
-            .expect("reload");
-        assert_eq!(again.auth.token_secret.expect("kept").expose_secret(), first);
+        let again = load_from(
+            None,
+            env(&[("SLUICE__SERVER__DATA_DIR", dir.to_str().expect("utf8"))]),
+        )
+        .expect("reload");
+        assert_eq!(
+            again.auth.token_secret.expect("kept").expose_secret(),
+            first
+        );
     }
 
     #[test]
@@ -222,14 +247,25 @@ mod tests {
             env(&[
                 ("SLUICE__STORAGE__ENDPOINT", "ftp://nowhere"),
                 ("SLUICE__AUTH__TOKEN_SECRET", "short"),
-                ("SLUICE__PROFILES__AVATAR__CONTENT_TYPES", "[\"not a type\"]"),
+                (
+                    "SLUICE__PROFILES__AVATAR__CONTENT_TYPES",
+                    "[\"not a type\"]",
+                ),
                 ("SLUICE__PROFILES__AVATAR__UPLOAD_TTL", "0s"),
             ]),
         )
         .expect_err("invalid");
-        let ConfigError::Invalid(problems) = err else { panic!("{err}") };
+        let ConfigError::Invalid(problems) = err else {
+            panic!("{err}")
+        };
         let all = problems.join("\n");
-        for needle in ["storage.endpoint", "storage.access_key_id", "auth.token_secret", "profiles.avatar.content_types", "profiles.avatar.upload_ttl"] {
+        for needle in [
+            "storage.endpoint",
+            "storage.access_key_id",
+            "auth.token_secret",
+            "profiles.avatar.content_types",
+            "profiles.avatar.upload_ttl",
+        ] {
             assert!(all.contains(needle), "missing {needle} in:\n{all}");
         }
     }
@@ -241,8 +277,14 @@ mod tests {
             None,
             env(&[
                 ("SLUICE__SERVER__DATA_DIR", dir.to_str().expect("utf8")),
-                ("SLUICE__AUTH__TOKEN_SECRET", "a-very-secret-token-secret-of-32-bytes!"),
-                ("SLUICE__AUTH__ADMIN_KEYS", "[\"admin-key-secret-0123456789\"]"),
+                (
+                    "SLUICE__AUTH__TOKEN_SECRET",
+                    "a-very-secret-token-secret-of-32-bytes!",
+                ),
+                (
+                    "SLUICE__AUTH__ADMIN_KEYS",
+                    "[\"admin-key-secret-0123456789\"]",
+                ),
             ]),
         )
         .expect("loads");

@@ -19,10 +19,10 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-pub use layers::{load, load_from, ConfigError};
+pub use layers::{ConfigError, load, load_from};
 pub use profile::{Disposition, ProfileSettings};
 pub use secrets::EmbeddedSecrets;
-pub use units::{lenient, lenient_opt, ByteSize, Dur};
+pub use units::{ByteSize, Dur, lenient, lenient_opt};
 
 /// Everything Sluice can be told.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -74,7 +74,10 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: None, max_connections: 10 }
+        Self {
+            url: None,
+            max_connections: 10,
+        }
     }
 }
 
@@ -175,7 +178,10 @@ impl Settings {
         use secrecy::ExposeSecret;
         match &self.database.url {
             Some(url) => url.expose_secret().to_owned(),
-            None => format!("sqlite://{}?mode=rwc", self.server.data_dir.join("sluice.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.server.data_dir.join("sluice.db").display()
+            ),
         }
     }
 

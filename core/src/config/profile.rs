@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::units::{lenient, lenient_opt, ByteSize, Dur};
+use super::units::{ByteSize, Dur, lenient, lenient_opt};
 
 /// How a download presents the file to the browser.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize, Default)]

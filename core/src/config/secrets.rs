@@ -38,8 +38,9 @@ impl EmbeddedSecrets {
     pub fn load_or_create(data_dir: &Path) -> std::io::Result<Self> {
         let path = data_dir.join(Self::FILE);
         match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.message().to_owned())),
+            Ok(text) => toml::from_str(&text).map_err(|e| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, e.message().to_owned())
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 std::fs::create_dir_all(data_dir)?;
                 let secrets = Self::generate();

@@ -6,8 +6,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde::de::{self, Deserializer};
 use serde::Deserialize;
+use serde::de::{self, Deserializer};
 
 /// A size in bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -43,7 +43,11 @@ impl FromStr for ByteSize {
             "gib" => Self::GIB,
             "t" | "tb" => 1000 * 1000 * 1000 * 1000,
             "tib" => Self::GIB * 1024,
-            other => return Err(format!("`{other}` is not a size unit (B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)")),
+            other => {
+                return Err(format!(
+                    "`{other}` is not a size unit (B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)"
+                ));
+            }
         };
         n.checked_mul(factor)
             .map(ByteSize)
@@ -103,7 +107,9 @@ impl FromStr for Dur {
             }
             let n: u64 = rest[..digits_end].parse().map_err(|_| bad())?;
             let after = &rest[digits_end..];
-            let unit_end = after.find(|c: char| c.is_ascii_digit()).unwrap_or(after.len());
+            let unit_end = after
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(after.len());
             let unit_ms: u64 = match &after[..unit_end] {
                 "ms" => 1,
                 "s" => 1000,

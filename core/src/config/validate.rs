@@ -28,7 +28,10 @@ pub(super) fn problems(s: &Settings) -> Vec<String> {
 fn database(s: &Settings, out: &mut Vec<String>) {
     if let Some(url) = &s.database.url {
         let url = url.expose_secret();
-        if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
+        if !(url.starts_with("postgres://")
+            || url.starts_with("postgresql://")
+            || url.starts_with("sqlite:"))
+        {
             out.push("database.url: must start with postgres://, postgresql:// or sqlite:".into());
         }
     }
@@ -45,7 +48,12 @@ fn queue(s: &Settings, out: &mut Vec<String>) {
         }
     }
     let ns = &s.queue.namespace;
-    if ns.is_empty() || ns.len() > 64 || !ns.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) {
+    if ns.is_empty()
+        || ns.len() > 64
+        || !ns
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+    {
         out.push("queue.namespace: 1 to 64 characters of letters, digits, - _ . :".into());
     }
     if s.queue.concurrency == 0 {
@@ -71,13 +79,18 @@ fn storage(s: &Settings, out: &mut Vec<String>) {
         if st.access_key_id.as_deref().is_none_or(str::is_empty) {
             out.push("storage.access_key_id: required when storage.endpoint is set".into());
         }
-        if st.secret_access_key.as_ref().is_none_or(|k| k.expose_secret().is_empty()) {
+        if st
+            .secret_access_key
+            .as_ref()
+            .is_none_or(|k| k.expose_secret().is_empty())
+        {
             out.push("storage.secret_access_key: required when storage.endpoint is set".into());
         }
     }
     let b = &st.bucket;
     let bucket_ok = (3..=63).contains(&b.len())
-        && b.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && b.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
         && b.starts_with(|c: char| c.is_ascii_alphanumeric())
         && b.ends_with(|c: char| c.is_ascii_alphanumeric());
     if !bucket_ok {
@@ -92,15 +105,25 @@ fn auth(s: &Settings, out: &mut Vec<String>) {
     if let Some(secret) = &s.auth.token_secret
         && secret.expose_secret().len() < MIN_TOKEN_SECRET
     {
-        out.push(format!("auth.token_secret: must be at least {MIN_TOKEN_SECRET} bytes"));
+        out.push(format!(
+            "auth.token_secret: must be at least {MIN_TOKEN_SECRET} bytes"
+        ));
     }
-    for (list, keys) in [("service_keys", &s.auth.service_keys), ("admin_keys", &s.auth.admin_keys)] {
+    for (list, keys) in [
+        ("service_keys", &s.auth.service_keys),
+        ("admin_keys", &s.auth.admin_keys),
+    ] {
         if keys.iter().any(|k| k.expose_secret().len() < MIN_API_KEY) {
-            out.push(format!("auth.{list}: every key must be at least {MIN_API_KEY} characters"));
+            out.push(format!(
+                "auth.{list}: every key must be at least {MIN_API_KEY} characters"
+            ));
         }
     }
     let shared = s.auth.service_keys.iter().any(|sk| {
-        s.auth.admin_keys.iter().any(|ak| ak.expose_secret() == sk.expose_secret())
+        s.auth
+            .admin_keys
+            .iter()
+            .any(|ak| ak.expose_secret() == sk.expose_secret())
     });
     if shared {
         out.push("auth.admin_keys: a key must not also be a service key".into());
@@ -109,39 +132,63 @@ fn auth(s: &Settings, out: &mut Vec<String>) {
 
 fn profile(name: &str, p: &ProfileSettings, out: &mut Vec<String>) {
     let at = format!("profiles.{name}");
-    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
-        out.push(format!("{at}: a profile name is 1 to 64 lower-case letters, digits, - or _"));
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    {
+        out.push(format!(
+            "{at}: a profile name is 1 to 64 lower-case letters, digits, - or _"
+        ));
     }
     if p.max_size.bytes() == 0 {
         out.push(format!("{at}.max_size: must be larger than zero"));
     }
     if p.content_types.is_empty() {
-        out.push(format!("{at}.content_types: list at least one type (\"*/*\" allows any)"));
+        out.push(format!(
+            "{at}.content_types: list at least one type (\"*/*\" allows any)"
+        ));
     }
     for t in &p.content_types {
         if !is_valid_content_type_pattern(t) {
-            out.push(format!("{at}.content_types: `{t}` is not a type such as image/png, image/* or */*"));
+            out.push(format!(
+                "{at}.content_types: `{t}` is not a type such as image/png, image/* or */*"
+            ));
         }
     }
     for e in &p.extensions {
-        if e.is_empty() || e.starts_with('.') || e.chars().any(|c| !c.is_ascii_alphanumeric() || c.is_ascii_uppercase()) {
-            out.push(format!("{at}.extensions: `{e}` must be lower-case letters and digits, without the dot"));
+        if e.is_empty()
+            || e.starts_with('.')
+            || e.chars()
+                .any(|c| !c.is_ascii_alphanumeric() || c.is_ascii_uppercase())
+        {
+            out.push(format!(
+                "{at}.extensions: `{e}` must be lower-case letters and digits, without the dot"
+            ));
         }
     }
     if p.part_size.bytes() < MIN_PART || p.part_size.bytes() > MAX_SINGLE_PUT {
         out.push(format!("{at}.part_size: must be between 5MiB and 5GiB"));
     }
     if p.multipart_threshold.bytes() == 0 || p.multipart_threshold.bytes() > MAX_SINGLE_PUT {
-        out.push(format!("{at}.multipart_threshold: must be between 1 byte and 5GiB"));
+        out.push(format!(
+            "{at}.multipart_threshold: must be between 1 byte and 5GiB"
+        ));
     }
     if p.max_size.bytes() > p.multipart_threshold.bytes() {
         out.push(format!(
             "{at}.max_size: larger than multipart_threshold, but multipart uploads are not available yet"
         ));
     }
-    for (field, d) in [("upload_ttl", p.upload_ttl), ("download_ttl", p.download_ttl)] {
+    for (field, d) in [
+        ("upload_ttl", p.upload_ttl),
+        ("download_ttl", p.download_ttl),
+    ] {
         if d.get().as_secs() < 1 || d.get().as_secs() > MAX_PRESIGN_SECS {
-            out.push(format!("{at}.{field}: must be between 1s and 7d (presigned URLs live a week at most)"));
+            out.push(format!(
+                "{at}.{field}: must be between 1s and 7d (presigned URLs live a week at most)"
+            ));
         }
     }
     if p.commit_ttl.get().as_secs() < 1 {
@@ -150,9 +197,16 @@ fn profile(name: &str, p: &ProfileSettings, out: &mut Vec<String>) {
     let prefix_ok = !p.key_prefix.is_empty()
         && p.key_prefix.len() <= 128
         && p.key_prefix.split('/').all(|seg| {
-            !seg.is_empty() && seg != "." && seg != ".." && seg.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         });
     if !prefix_ok {
-        out.push(format!("{at}.key_prefix: segments of letters, digits, - _ . separated by /"));
+        out.push(format!(
+            "{at}.key_prefix: segments of letters, digits, - _ . separated by /"
+        ));
     }
 }

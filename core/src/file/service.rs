@@ -2,13 +2,13 @@
 //! `transition`, in the same transaction as the `files` row, so a file exists exactly
 //! while its session is `committed`.
 
-use chrono::Utc;
 use sea_orm::TransactionTrait;
 use sluice_entity::file::Model;
 use sluice_entity::upload_session::UploadState;
 
 use super::repo;
 use super::view::{DownloadLink, DownloadRequest, FileView};
+use crate::Core;
 use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{FileId, UploadId};
@@ -17,7 +17,6 @@ use crate::storage::GetOverrides;
 use crate::upload::repo::{self as upload_repo, Changes};
 use crate::upload::service::{delete_job, delete_now};
 use crate::upload::state::Event;
-use crate::Core;
 
 /// The application keeps the upload: session `committed`, a file row created.
 /// Committing a committed session returns its file again.
@@ -34,7 +33,14 @@ pub async fn commit(core: &Core, who: &Principal, id: UploadId) -> CoreResult<Fi
         return Ok(FileView::from(&file));
     }
     let txn = core.db.begin().await?;
-    let committed = upload_repo::transition(&txn, &session, Event::Commit, &who.actor, Changes::default()).await?;
+    let committed = upload_repo::transition(
+        &txn,
+        &session,
+        Event::Commit,
+        &who.actor,
+        Changes::default(),
+    )
+    .await?;
     let file = repo::insert(
         &txn,
         Model {
@@ -47,7 +53,7 @@ pub async fn commit(core: &Core, who: &Principal, id: UploadId) -> CoreResult<Fi
             content_type: committed.content_type.clone(),
             sha256: committed.sha256.clone(),
             key: committed.key.clone(),
-            created_at: Utc::now(),
+            created_at: crate::clock::now(),
         },
     )
     .await?;
@@ -56,7 +62,9 @@ pub async fn commit(core: &Core, who: &Principal, id: UploadId) -> CoreResult<Fi
 }
 
 pub async fn get(core: &Core, who: &Principal, id: FileId) -> CoreResult<FileView> {
-    Ok(FileView::from(&repo::find_owned(&core.db, id, &who.owner).await?))
+    Ok(FileView::from(
+        &repo::find_owned(&core.db, id, &who.owner).await?,
+    ))
 }
 
 /// A presigned GET restoring the original filename and the stored content type.
@@ -71,7 +79,10 @@ pub async fn download_link(
     let max = profile.download_ttl.get().as_secs();
     let ttl = req.ttl_seconds.unwrap_or(max);
     if ttl == 0 || ttl > max {
-        return Err(CoreError::invalid("ttl_seconds", format!("must be between 1 and {max}")));
+        return Err(CoreError::invalid(
+            "ttl_seconds",
+            format!("must be between 1 and {max}"),
+        ));
     }
     let disposition = req.disposition.unwrap_or(profile.disposition);
     let overrides = GetOverrides {
@@ -80,7 +91,7 @@ pub async fn download_link(
     };
     let ttl = std::time::Duration::from_secs(ttl);
     let url = core.store.presign_get(&file.key, &overrides, ttl).await?;
-    let expires_at = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
+    let expires_at = crate::clock::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
     Ok(DownloadLink { url, expires_at })
 }
 
@@ -92,8 +103,12 @@ pub async fn delete(core: &Core, who: &Principal, id: FileId) -> CoreResult<()> 
         .await?
         .ok_or(CoreError::NotFound("file"))?;
     let txn = core.db.begin().await?;
-    let changes = Changes { jobs: vec![delete_job(&session)], ..Changes::default() };
-    let deleted = upload_repo::transition(&txn, &session, Event::Delete, &who.actor, changes).await?;
+    let changes = Changes {
+        jobs: vec![delete_job(&session)],
+        ..Changes::default()
+    };
+    let deleted =
+        upload_repo::transition(&txn, &session, Event::Delete, &who.actor, changes).await?;
     repo::remove(&txn, id).await?;
     txn.commit().await?;
     delete_now(core, &deleted).await;

@@ -1,7 +1,7 @@
 //! `Content-Disposition` for downloads (RFC 6266): a quoted ASCII fallback `filename` for
 //! old clients plus `filename*` in RFC 5987 encoding carrying the exact UTF-8 name.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::config::Disposition;
 

@@ -11,10 +11,18 @@ pub fn sanitize_filename(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
     let cleaned: String = base
         .chars()
-        .map(|c| if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     let collapsed = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
-    let trimmed = collapsed.trim_start_matches(['.', ' ']).trim_end_matches(['.', ' ']);
+    let trimmed = collapsed
+        .trim_start_matches(['.', ' '])
+        .trim_end_matches(['.', ' ']);
     let mut out = String::with_capacity(trimmed.len().min(MAX_BYTES));
     for c in trimmed.chars() {
         if out.len() + c.len_utf8() > MAX_BYTES {
@@ -22,7 +30,11 @@ pub fn sanitize_filename(raw: &str) -> String {
         }
         out.push(c);
     }
-    if out.is_empty() { FALLBACK.to_owned() } else { out }
+    if out.is_empty() {
+        FALLBACK.to_owned()
+    } else {
+        out
+    }
 }
 
 /// The lower-case extension of a filename, without the dot (`"Report.PDF"` → `"pdf"`).
@@ -41,13 +53,19 @@ mod tests {
     #[test]
     fn strips_paths_of_both_kinds() {
         assert_eq!(sanitize_filename("../../etc/passwd"), "passwd");
-        assert_eq!(sanitize_filename("C:\\Users\\bob\\report.pdf"), "report.pdf");
+        assert_eq!(
+            sanitize_filename("C:\\Users\\bob\\report.pdf"),
+            "report.pdf"
+        );
     }
 
     #[test]
     fn removes_controls_bidi_overrides_and_edge_dots() {
         assert_eq!(sanitize_filename("a\u{0}b\nc.txt"), "a b c.txt");
-        assert_eq!(sanitize_filename("invoice\u{202e}fdp.exe"), "invoice fdp.exe");
+        assert_eq!(
+            sanitize_filename("invoice\u{202e}fdp.exe"),
+            "invoice fdp.exe"
+        );
         assert_eq!(sanitize_filename("...hidden.txt.."), "hidden.txt");
         assert_eq!(sanitize_filename("  spaced   out  .md"), "spaced out .md");
     }

@@ -4,7 +4,8 @@
 fn is_token(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 127
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
 }
 
 /// Lower-cases a declared content type and checks its syntax. Parameters such as
@@ -42,7 +43,9 @@ pub fn is_valid_content_type_pattern(pattern: &str) -> bool {
 /// Whether a normalised content type is allowed by any pattern.
 pub fn content_type_allowed(content_type: &str, patterns: &[String]) -> bool {
     let essence = content_type.split(';').next().unwrap_or("").trim();
-    let Some((ty, _)) = essence.split_once('/') else { return false };
+    let Some((ty, _)) = essence.split_once('/') else {
+        return false;
+    };
     patterns.iter().any(|p| {
         let p = p.to_ascii_lowercase();
         match p.split_once('/') {
@@ -59,12 +62,23 @@ mod tests {
 
     #[test]
     fn normalises_case_and_keeps_parameters() {
-        assert_eq!(normalize_content_type("Image/PNG").as_deref(), Some("image/png"));
+        assert_eq!(
+            normalize_content_type("Image/PNG").as_deref(),
+            Some("image/png")
+        );
         assert_eq!(
             normalize_content_type("text/plain;charset=utf-8").as_deref(),
             Some("text/plain; charset=utf-8")
         );
-        for bad in ["", "png", "image/", "/png", "image/p\nng", "imäge/png", "a b/c"] {
+        for bad in [
+            "",
+            "png",
+            "image/",
+            "/png",
+            "image/p\nng",
+            "imäge/png",
+            "a b/c",
+        ] {
             assert_eq!(normalize_content_type(bad), None, "{bad:?}");
         }
     }
@@ -75,7 +89,10 @@ mod tests {
         assert!(content_type_allowed("image/png", &images));
         assert!(!content_type_allowed("application/pdf", &images));
         assert!(content_type_allowed("application/pdf", &["*/*".into()]));
-        assert!(content_type_allowed("text/plain; charset=utf-8", &["text/plain".into()]));
+        assert!(content_type_allowed(
+            "text/plain; charset=utf-8",
+            &["text/plain".into()]
+        ));
         assert!(!content_type_allowed("text/html", &["text/plain".into()]));
     }
 

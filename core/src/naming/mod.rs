@@ -20,7 +20,13 @@ pub fn object_key(prefix: &str, owner: &str, id: UploadId) -> String {
     let mut segment: String = owner
         .chars()
         .take(64)
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if segment.is_empty() {
         segment.push('_');
@@ -35,8 +41,14 @@ mod tests {
     #[test]
     fn keys_ignore_the_filename_and_neutralise_the_owner() {
         let id = UploadId::new();
-        assert_eq!(object_key("uploads", "alice", id), format!("uploads/alice/{id}"));
-        assert_eq!(object_key("u", "../../etc", id), format!("u/______etc/{id}"));
+        assert_eq!(
+            object_key("uploads", "alice", id),
+            format!("uploads/alice/{id}")
+        );
+        assert_eq!(
+            object_key("u", "../../etc", id),
+            format!("u/______etc/{id}")
+        );
         assert_eq!(object_key("u", "", id), format!("u/_/{id}"));
         assert_eq!(object_key("u", "ü/x", id), format!("u/__x/{id}"));
     }

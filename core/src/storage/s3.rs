@@ -41,10 +41,16 @@ impl S3Store {
             .ok_or_else(|| CoreError::Internal("no storage endpoint".into()))?
             .trim_end_matches('/')
             .to_owned();
-        let region = Region::Custom { region: settings.region.clone(), endpoint };
+        let region = Region::Custom {
+            region: settings.region.clone(),
+            endpoint,
+        };
         let credentials = Credentials::new(
             settings.access_key_id.as_deref(),
-            settings.secret_access_key.as_ref().map(|s| s.expose_secret()),
+            settings
+                .secret_access_key
+                .as_ref()
+                .map(|s| s.expose_secret()),
             None,
             None,
             None,
@@ -77,7 +83,10 @@ impl S3Store {
     ) -> CoreResult<PresignedRequest> {
         let mut headers = BTreeMap::new();
         headers.insert("content-type".to_owned(), conditions.content_type.clone());
-        headers.insert("content-length".to_owned(), conditions.content_length.to_string());
+        headers.insert(
+            "content-length".to_owned(),
+            conditions.content_length.to_string(),
+        );
         if conditions.one_time {
             headers.insert("if-none-match".to_owned(), "*".to_owned());
         }
@@ -109,7 +118,10 @@ impl S3Store {
             "response-content-disposition".to_owned(),
             overrides.content_disposition.clone(),
         );
-        queries.insert("response-content-type".to_owned(), overrides.content_type.clone());
+        queries.insert(
+            "response-content-type".to_owned(),
+            overrides.content_type.clone(),
+        );
         self.bucket
             .presign_get(key, presign_secs(ttl), Some(queries))
             .await
@@ -121,7 +133,10 @@ impl S3Store {
         match self.bucket.head_object(key).await {
             Ok((_, 404)) => Ok(None),
             Ok((head, status)) if (200..300).contains(&status) => Ok(Some(ObjectMeta {
-                size: head.content_length.and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                size: head
+                    .content_length
+                    .and_then(|n| u64::try_from(n).ok())
+                    .unwrap_or(0),
                 content_type: head.content_type,
                 etag: head.e_tag,
             })),
@@ -146,14 +161,18 @@ impl S3Store {
 
     /// Checks that the store answers and the bucket exists (start-up and `/readyz`).
     pub async fn probe(&self) -> Result<(), ProbeError> {
-        match self.bucket.list_page(String::new(), None, None, None, Some(1)).await {
+        match self
+            .bucket
+            .list_page(String::new(), None, None, None, Some(1))
+            .await
+        {
             Ok(_) => Ok(()),
             Err(S3Error::HttpFailWithBody(404, _)) => {
                 Err(ProbeError::NoSuchBucket(self.bucket.name.clone()))
             }
-            Err(S3Error::HttpFailWithBody(status @ (401 | 403), body)) => {
-                Err(ProbeError::Denied(format!("HTTP {status}: {}", first_line(&body))))
-            }
+            Err(S3Error::HttpFailWithBody(status @ (401 | 403), body)) => Err(ProbeError::Denied(
+                format!("HTTP {status}: {}", first_line(&body)),
+            )),
             Err(e) => Err(ProbeError::Unreachable(e.to_string())),
         }
     }
@@ -174,5 +193,10 @@ fn storage_error(e: S3Error) -> CoreError {
 }
 
 fn first_line(body: &str) -> String {
-    body.lines().next().unwrap_or("").chars().take(200).collect()
+    body.lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect()
 }

@@ -81,9 +81,22 @@ pub async fn insert<C: ConnectionTrait>(
         updated_at: Set(session.updated_at),
     };
     Entity::insert(am).exec_without_returning(db).await?;
-    append_audit(db, session.id, None, UploadState::Pending, actor, json!({"event": "create", "size": session.size})).await?;
+    append_audit(
+        db,
+        session.id,
+        None,
+        UploadState::Pending,
+        actor,
+        json!({"event": "create", "size": session.size}),
+    )
+    .await?;
     outbox::append(db, jobs).await?;
-    Ok(Model { state: UploadState::Pending, version: 0, failure: None, ..session })
+    Ok(Model {
+        state: UploadState::Pending,
+        version: 0,
+        failure: None,
+        ..session
+    })
 }
 
 /// The session, whoever owns it (workers, admin).
@@ -132,7 +145,7 @@ pub async fn transition<C: ConnectionTrait>(
     changes: Changes,
 ) -> CoreResult<Model> {
     let to = state::next(session.state, event)?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let version = session.version + 1;
     let mut update = Entity::update_many()
         .col_expr(Column::State, Expr::value(to.as_str()))
@@ -180,7 +193,7 @@ async fn append_audit<C: ConnectionTrait>(
 ) -> CoreResult<()> {
     audit_event::ActiveModel {
         upload_id: Set(upload_id),
-        at: Set(Utc::now()),
+        at: Set(crate::clock::now()),
         from_state: Set(from.map(|s| s.as_str().to_owned())),
         to_state: Set(to.as_str().to_owned()),
         actor: Set(actor.label()),
@@ -193,7 +206,10 @@ async fn append_audit<C: ConnectionTrait>(
 }
 
 /// The audit trail of a session, oldest first.
-pub async fn events<C: ConnectionTrait>(db: &C, id: UploadId) -> CoreResult<Vec<audit_event::Model>> {
+pub async fn events<C: ConnectionTrait>(
+    db: &C,
+    id: UploadId,
+) -> CoreResult<Vec<audit_event::Model>> {
     Ok(audit_event::Entity::find()
         .filter(audit_event::Column::UploadId.eq(id.0))
         .order_by_asc(audit_event::Column::Id)

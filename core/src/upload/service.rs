@@ -5,20 +5,19 @@
 //! sessions; leaving a live state always schedules the object's deletion through the
 //! outbox (and tries it at once), so the bucket ends up holding only committed files.
 
-use chrono::Utc;
 use serde_json::json;
 use sluice_entity::upload_session::{Model, UploadMethod, UploadState};
 
 use super::repo::{self, Actor, Changes};
 use super::state::{Event, IllegalTransition};
 use super::view::{CompleteOutcome, CreateUpload, CreatedUpload, SessionView};
+use crate::Core;
 use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult, RejectCode};
 use crate::ids::UploadId;
 use crate::jobs::{DeleteObject, ExpireSession, Job, NewJob, VerifyUpload};
 use crate::naming;
 use crate::storage::PutConditions;
-use crate::Core;
 
 /// How often a use case re-reads and retries after losing a compare-and-set race.
 const CAS_ATTEMPTS: usize = 3;
@@ -30,10 +29,14 @@ pub async fn create(core: &Core, who: &Principal, req: CreateUpload) -> CoreResu
     if !who.may_use_profile(&req.profile) {
         return Err(CoreError::ProfileNotAllowed(req.profile));
     }
-    let content_type = naming::normalize_content_type(&req.content_type)
-        .ok_or_else(|| CoreError::invalid("content_type", "must be a media type such as image/png"))?;
+    let content_type = naming::normalize_content_type(&req.content_type).ok_or_else(|| {
+        CoreError::invalid("content_type", "must be a media type such as image/png")
+    })?;
     if req.size > profile.max_size.bytes() {
-        return Err(CoreError::TooLarge { size: req.size, limit: profile.max_size.bytes() });
+        return Err(CoreError::TooLarge {
+            size: req.size,
+            limit: profile.max_size.bytes(),
+        });
     }
     if !naming::content_type_allowed(&content_type, &profile.content_types) {
         return Err(CoreError::TypeNotAllowed(content_type));
@@ -47,7 +50,7 @@ pub async fn create(core: &Core, who: &Principal, req: CreateUpload) -> CoreResu
     }
     let size = i64::try_from(req.size).map_err(|_| CoreError::invalid("size", "too large"))?;
     let id = UploadId::new();
-    let now = Utc::now();
+    let now = crate::clock::now();
     let expires_at = now + profile.upload_ttl.chrono();
     let session = Model {
         id: id.0,
@@ -70,12 +73,25 @@ pub async fn create(core: &Core, who: &Principal, req: CreateUpload) -> CoreResu
     };
     // Presign before writing: it is offline and cannot fail for a store outage, and a
     // failure here leaves no row behind.
-    let conditions = PutConditions { content_type, content_length: req.size, one_time: profile.one_time };
-    let put = core.store.presign_put(&session.key, &conditions, profile.upload_ttl.get()).await?;
-    let expire = NewJob::at(Job::ExpireSession(ExpireSession { upload_id: id }), expires_at);
+    let conditions = PutConditions {
+        content_type,
+        content_length: req.size,
+        one_time: profile.one_time,
+    };
+    let put = core
+        .store
+        .presign_put(&session.key, &conditions, profile.upload_ttl.get())
+        .await?;
+    let expire = NewJob::at(
+        Job::ExpireSession(ExpireSession { upload_id: id }),
+        expires_at,
+    );
     let session = repo::insert(&core.db, session, &who.actor, &[expire]).await?;
     core.relay.wake();
-    Ok(CreatedUpload { session: SessionView::from(&session), put })
+    Ok(CreatedUpload {
+        session: SessionView::from(&session),
+        put,
+    })
 }
 
 /// The caller's session.
@@ -101,7 +117,11 @@ pub async fn complete(core: &Core, who: &Principal, id: UploadId) -> CoreResult<
             }
             UploadState::Rejected => Err(rejection_of(&session)),
             UploadState::Aborted | UploadState::Expired | UploadState::Deleted => {
-                Err(IllegalTransition { from: session.state, event: Event::Complete }.into())
+                Err(IllegalTransition {
+                    from: session.state,
+                    event: Event::Complete,
+                }
+                .into())
             }
         };
         match result {
@@ -113,9 +133,17 @@ pub async fn complete(core: &Core, who: &Principal, id: UploadId) -> CoreResult<
 }
 
 async fn begin_verification(core: &Core, session: &Model, actor: &Actor) -> CoreResult<Model> {
-    let backstop = Utc::now() + core.settings.queue.verify_delay.chrono();
-    let job = NewJob::at(Job::VerifyUpload(VerifyUpload { upload_id: UploadId(session.id) }), backstop);
-    let changes = Changes { jobs: vec![job], ..Changes::default() };
+    let backstop = crate::clock::now() + core.settings.queue.verify_delay.chrono();
+    let job = NewJob::at(
+        Job::VerifyUpload(VerifyUpload {
+            upload_id: UploadId(session.id),
+        }),
+        backstop,
+    );
+    let changes = Changes {
+        jobs: vec![job],
+        ..Changes::default()
+    };
     let verifying = repo::transition(&core.db, session, Event::Complete, actor, changes).await?;
     core.relay.wake();
     Ok(verifying)
@@ -132,17 +160,31 @@ async fn verify(core: &Core, session: Model, actor: &Actor) -> CoreResult<Comple
         }
     };
     let Some(meta) = head else {
-        repo::transition(&core.db, &session, Event::NotStored, actor, Changes::default()).await?;
+        repo::transition(
+            &core.db,
+            &session,
+            Event::NotStored,
+            actor,
+            Changes::default(),
+        )
+        .await?;
         return Err(CoreError::NotUploaded);
     };
     let declared = u64::try_from(session.size).unwrap_or(0);
     let stored_type = meta.content_type.as_deref().map(essence);
     let failure = if meta.size != declared {
-        Some((RejectCode::SizeMismatch, format!("declared {declared} bytes, the store holds {}", meta.size)))
+        Some((
+            RejectCode::SizeMismatch,
+            format!("declared {declared} bytes, the store holds {}", meta.size),
+        ))
     } else if stored_type.is_some_and(|t| t != essence(&session.content_type)) {
         Some((
             RejectCode::TypeMismatch,
-            format!("declared {}, the store holds {}", session.content_type, meta.content_type.unwrap_or_default()),
+            format!(
+                "declared {}, the store holds {}",
+                session.content_type,
+                meta.content_type.unwrap_or_default()
+            ),
         ))
     } else {
         None
@@ -154,13 +196,19 @@ async fn verify(core: &Core, session: Model, actor: &Actor) -> CoreResult<Comple
             detail: json!({"code": code.code(), "stored_size": meta.size}),
             ..Changes::default()
         };
-        let rejected = repo::transition(&core.db, &session, Event::VerifyFailed, actor, changes).await?;
+        let rejected =
+            repo::transition(&core.db, &session, Event::VerifyFailed, actor, changes).await?;
         delete_now(core, &rejected).await;
         return Err(CoreError::Rejected { code, detail });
     }
     let profile = core.profile_or_default(&session.profile);
-    let commit_deadline = Utc::now() + profile.commit_ttl.chrono();
-    let expire = NewJob::at(Job::ExpireSession(ExpireSession { upload_id: UploadId(session.id) }), commit_deadline);
+    let commit_deadline = crate::clock::now() + profile.commit_ttl.chrono();
+    let expire = NewJob::at(
+        Job::ExpireSession(ExpireSession {
+            upload_id: UploadId(session.id),
+        }),
+        commit_deadline,
+    );
     let changes = Changes {
         expires_at: Some(commit_deadline),
         jobs: vec![expire],
@@ -175,13 +223,17 @@ async fn verify(core: &Core, session: Model, actor: &Actor) -> CoreResult<Comple
 /// The job side of verification: finishes a session left in `verifying`. A store outage is
 /// an error so the job is retried; anything else is settled.
 pub async fn verify_pending(core: &Core, id: UploadId) -> CoreResult<()> {
-    let Some(session) = repo::find(&core.db, id).await? else { return Ok(()) };
+    let Some(session) = repo::find(&core.db, id).await? else {
+        return Ok(());
+    };
     if session.state != UploadState::Verifying {
         return Ok(());
     }
     match verify(core, session, &Actor::System).await {
         Ok(CompleteOutcome::Deferred(_)) => Err(CoreError::Storage("store unreachable".into())),
-        Ok(CompleteOutcome::Done(_)) | Err(CoreError::NotUploaded | CoreError::Rejected { .. }) => Ok(()),
+        Ok(CompleteOutcome::Done(_)) | Err(CoreError::NotUploaded | CoreError::Rejected { .. }) => {
+            Ok(())
+        }
         Err(e) => Err(e),
     }
 }
@@ -194,7 +246,10 @@ pub async fn abort(core: &Core, who: &Principal, id: UploadId) -> CoreResult<Ses
         if session.state == UploadState::Aborted {
             return Ok(SessionView::from(&session));
         }
-        let changes = Changes { jobs: vec![delete_job(&session)], ..Changes::default() };
+        let changes = Changes {
+            jobs: vec![delete_job(&session)],
+            ..Changes::default()
+        };
         match repo::transition(&core.db, &session, Event::Abort, &who.actor, changes).await {
             Ok(aborted) => {
                 delete_now(core, &aborted).await;
@@ -210,12 +265,16 @@ pub async fn abort(core: &Core, who: &Principal, id: UploadId) -> CoreResult<Ses
 /// Expires the session if its deadline has passed (the `ExpireSession` job). Returns
 /// whether it expired it. Early or repeated deliveries are no-ops.
 pub async fn expire(core: &Core, id: UploadId) -> CoreResult<bool> {
-    let Some(session) = repo::find(&core.db, id).await? else { return Ok(false) };
+    let Some(session) = repo::find(&core.db, id).await? else {
+        return Ok(false);
+    };
     expire_model(core, session, &Actor::System).await
 }
 
 pub(crate) async fn expire_model(core: &Core, session: Model, actor: &Actor) -> CoreResult<bool> {
-    if !crate::upload::state::has_deadline(session.state) || session.expires_at > Utc::now() {
+    if !crate::upload::state::has_deadline(session.state)
+        || session.expires_at > crate::clock::now()
+    {
         return Ok(false);
     }
     let changes = Changes {
@@ -232,7 +291,10 @@ pub(crate) async fn expire_model(core: &Core, session: Model, actor: &Actor) -> 
 pub async fn delete_object(core: &Core, job: &DeleteObject) -> CoreResult<()> {
     // Never delete the object of a session that is (again) meant to keep it.
     if let Some(session) = repo::find(&core.db, job.upload_id).await?
-        && matches!(session.state, UploadState::Uploaded | UploadState::Committed)
+        && matches!(
+            session.state,
+            UploadState::Uploaded | UploadState::Committed
+        )
     {
         return Ok(());
     }
@@ -240,7 +302,10 @@ pub async fn delete_object(core: &Core, job: &DeleteObject) -> CoreResult<()> {
 }
 
 pub(crate) fn delete_job(session: &Model) -> NewJob {
-    NewJob::now(Job::DeleteObject(DeleteObject { upload_id: UploadId(session.id), key: session.key.clone() }))
+    NewJob::now(Job::DeleteObject(DeleteObject {
+        upload_id: UploadId(session.id),
+        key: session.key.clone(),
+    }))
 }
 
 /// Tries the deletion at once; the outbox job written with the transition retries it.
@@ -257,9 +322,17 @@ fn rejection_of(session: &Model) -> CoreError {
         .as_deref()
         .and_then(RejectCode::from_code)
         .unwrap_or(RejectCode::SizeMismatch);
-    CoreError::Rejected { code, detail: "the upload was rejected at verification".into() }
+    CoreError::Rejected {
+        code,
+        detail: "the upload was rejected at verification".into(),
+    }
 }
 
 fn essence(content_type: &str) -> String {
-    content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }

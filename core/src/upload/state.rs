@@ -131,8 +131,8 @@ pub fn has_deadline(state: UploadState) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm::Iterable;
     use UploadState as S;
+    use sea_orm::Iterable;
 
     /// The whole table, written out by hand: (from, event) → to. Anything absent is illegal.
     const LEGAL: &[(S, Event, S)] = &[
@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn illegal_transition_reads_as_a_sentence() {
-        let err = next(S::Committed, Event::Abort).unwrap_err();
+        let err = next(S::Committed, Event::Abort).expect_err("committed cannot be aborted");
         assert_eq!(err.to_string(), "cannot abort an upload that is committed");
     }
 }

@@ -1,6 +1,6 @@
 //! `DELETE /v1/files/{id}`: object deleted, session `deleted`.
 
-use actix_web::{delete, web, HttpResponse};
+use actix_web::{HttpResponse, delete, web};
 use sluice_core::file::service;
 use sluice_core::ids::FileId;
 use uuid::Uuid;

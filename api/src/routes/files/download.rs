@@ -1,7 +1,7 @@
 //! `GET /v1/files/{id}/download`: 302 to a fresh download URL.
 
-use actix_web::{get, web, HttpResponse};
-use sluice_core::file::{service, DownloadRequest};
+use actix_web::{HttpResponse, get, web};
+use sluice_core::file::{DownloadRequest, service};
 use sluice_core::ids::FileId;
 use uuid::Uuid;
 
@@ -28,7 +28,10 @@ pub async fn download_file(
     id: web::Path<Uuid>,
     query: web::Query<DownloadUrlRequest>,
 ) -> ApiResult<HttpResponse> {
-    let options = DownloadRequest { disposition: query.disposition, ttl_seconds: query.ttl_seconds };
+    let options = DownloadRequest {
+        disposition: query.disposition,
+        ttl_seconds: query.ttl_seconds,
+    };
     let link = service::download_link(&state.core, &who, FileId(id.into_inner()), options).await?;
     Ok(HttpResponse::Found()
         .insert_header(("Location", link.url))

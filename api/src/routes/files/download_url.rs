@@ -1,7 +1,7 @@
 //! `POST /v1/files/{id}/download-url`: a short-lived presigned GET.
 
 use actix_web::{post, web};
-use sluice_core::file::{service, DownloadRequest};
+use sluice_core::file::{DownloadRequest, service};
 use sluice_core::ids::FileId;
 use uuid::Uuid;
 
@@ -32,7 +32,10 @@ pub async fn create_download_url(
     body: web::Bytes,
 ) -> ApiResult<web::Json<DownloadUrlResponse>> {
     let req: DownloadUrlRequest = optional_json(&body)?;
-    let options = DownloadRequest { disposition: req.disposition, ttl_seconds: req.ttl_seconds };
+    let options = DownloadRequest {
+        disposition: req.disposition,
+        ttl_seconds: req.ttl_seconds,
+    };
     let link = service::download_link(&state.core, &who, FileId(id.into_inner()), options).await?;
     Ok(web::Json(link.into()))
 }

@@ -1,6 +1,6 @@
 //! `GET /healthz`: the process is up. Touches nothing else, so it never flaps.
 
-use actix_web::{get, HttpResponse};
+use actix_web::{HttpResponse, get};
 
 /// Liveness.
 #[utoipa::path(tag = "operations", responses((status = 200, description = "the process is up")))]

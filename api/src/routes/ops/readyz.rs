@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -35,7 +35,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     );
     let ready = db && queue && store;
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
-    let body = Readiness { status: word(ready), database: word(db), queue: word(queue), storage: word(store) };
+    let body = Readiness {
+        status: word(ready),
+        database: word(db),
+        queue: word(queue),
+        storage: word(store),
+    };
     if ready {
         HttpResponse::Ok().json(body)
     } else {

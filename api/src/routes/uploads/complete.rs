@@ -1,8 +1,8 @@
 //! `POST /v1/uploads/{id}/complete`: the client says the bytes are up.
 
-use actix_web::{post, web, HttpResponse};
+use actix_web::{HttpResponse, post, web};
 use sluice_core::ids::UploadId;
-use sluice_core::upload::{service, CompleteOutcome};
+use sluice_core::upload::{CompleteOutcome, service};
 use uuid::Uuid;
 
 use crate::auth::Caller;

@@ -1,7 +1,7 @@
 //! `POST /v1/uploads`: create a session and presign its upload.
 
-use actix_web::{post, web, HttpResponse};
-use sluice_core::upload::{service, CreateUpload};
+use actix_web::{HttpResponse, post, web};
+use sluice_core::upload::{CreateUpload, service};
 
 use crate::auth::Caller;
 use crate::dto::{CreateUploadRequest, CreateUploadResponse};
