@@ -61,6 +61,16 @@ pub async fn start(settings: Settings, role: Role) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("object store at {store_url} is not usable"))?;
 
+    if settings.database.url.is_none() {
+        // The default SQLite file lives in the data directory, which nothing else may have
+        // created yet (an external store and a configured token secret need no secrets file).
+        std::fs::create_dir_all(&settings.server.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                settings.server.data_dir.display()
+            )
+        })?;
+    }
     let db = sluice_core::db::connect(&settings.database_url(), settings.database.max_connections)
         .await
         .context("cannot open the database")?;

@@ -6,6 +6,7 @@ mod expiry;
 mod files;
 mod flow;
 mod operations;
+mod outages;
 mod store_enforces;
 
 pub use reqwest::{Method, StatusCode};

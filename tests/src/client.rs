@@ -49,6 +49,15 @@ pub struct Created {
 impl TestApp {
     /// Settings for `leg`, built through the real loader (env layering and validation).
     pub async fn settings(leg: &Leg, data_dir: &std::path::Path) -> Settings {
+        Self::settings_with(leg, data_dir, &[]).await
+    }
+
+    /// `settings` with some `SLUICE__…` variables replaced or added.
+    pub async fn settings_with(
+        leg: &Leg,
+        data_dir: &std::path::Path,
+        extra: &[(&str, &str)],
+    ) -> Settings {
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let mut env: Vec<(String, String)> = vec![
             ("SLUICE__SERVER__BIND".into(), "127.0.0.1:0".into()),
@@ -100,6 +109,8 @@ impl TestApp {
                 ("SLUICE__STORAGE__FORCE_PATH_STYLE".into(), "true".into()),
             ]);
         }
+        env.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         load_from(None, env).expect("test settings load")
     }
 

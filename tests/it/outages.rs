@@ -1,0 +1,120 @@
+//! The store going away: at start-up Sluice refuses to run with a clear error; during a
+//! completion it answers 202 `verifying` and a job finishes the verification once the
+//! store is back.
+
+use std::net::SocketAddr;
+
+use super::*;
+use sluice_core::storage::embedded::{EmbeddedStore, EmbeddedStoreConfig};
+use sluice_tests::Leg;
+
+const KEY_ID: &str = "outagetestkey";
+const SECRET: &str = "outage-test-secret-0123456789";
+
+fn temp_dir(what: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("sluice-{what}-{}", uuid::Uuid::new_v4()))
+}
+
+async fn store_at(root: &std::path::Path, bind: SocketAddr, bucket: &str) -> EmbeddedStore {
+    EmbeddedStore::start(EmbeddedStoreConfig {
+        root: root.to_owned(),
+        bind,
+        access_key_id: KEY_ID.into(),
+        secret_access_key: SECRET.into(),
+        bucket: bucket.into(),
+    })
+    .await
+    .expect("store starts")
+}
+
+fn external_store(endpoint: &str, bucket: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("SLUICE__STORAGE__ENDPOINT", endpoint.to_owned()),
+        ("SLUICE__STORAGE__BUCKET", bucket.to_owned()),
+        ("SLUICE__STORAGE__ACCESS_KEY_ID", KEY_ID.to_owned()),
+        ("SLUICE__STORAGE__SECRET_ACCESS_KEY", SECRET.to_owned()),
+        ("SLUICE__STORAGE__FORCE_PATH_STYLE", "true".to_owned()),
+    ]
+}
+
+async fn settings_for(
+    dir: &std::path::Path,
+    extra: &[(&'static str, String)],
+) -> sluice_core::config::Settings {
+    let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    TestApp::settings_with(&Leg::Embedded, dir, &extra).await
+}
+
+#[actix_rt::test]
+async fn start_with_an_unreachable_store_fails_clearly() {
+    let dir = temp_dir("unreachable");
+    let settings = settings_for(&dir, &external_store("http://127.0.0.1:1", "sluice")).await;
+    let err = sluice::start(settings, sluice::Role::All)
+        .await
+        .err()
+        .expect("start must fail");
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("http://127.0.0.1:1") && text.contains("unreachable"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[actix_rt::test]
+async fn start_with_a_missing_bucket_fails_clearly() {
+    let dir = temp_dir("nobucket");
+    let store = store_at(
+        &temp_dir("nobucket-store"),
+        "127.0.0.1:0".parse().expect("addr"),
+        "present",
+    )
+    .await;
+    let settings = settings_for(&dir, &external_store(&store.endpoint(), "absent")).await;
+    let err = sluice::start(settings, sluice::Role::All)
+        .await
+        .err()
+        .expect("start must fail");
+    let text = format!("{err:#}");
+    assert!(text.contains("bucket `absent` does not exist"), "{text}");
+    store.shutdown().await;
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[actix_rt::test]
+async fn complete_while_the_store_is_down_defers_to_a_job() {
+    let dir = temp_dir("outage");
+    let root = temp_dir("outage-store");
+    let store = store_at(&root, "127.0.0.1:0".parse().expect("addr"), "sluice").await;
+    let addr = store.local_addr();
+    let settings = settings_for(&dir, &external_store(&store.endpoint(), "sluice")).await;
+    let app = TestApp::spawn_with(Leg::Embedded, settings, dir).await;
+    let alice = app.token("alice");
+    let created = app.create_text(&alice, 3).await;
+    assert!(app.put(&created, b"abc".to_vec()).await.is_success());
+
+    store.shutdown().await;
+    let (status, session) = app.complete(&alice, &created.id).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{session}");
+    assert_eq!(session["state"], "verifying");
+    let (status, ready) = app.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(
+        (status, ready["storage"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable"))
+    );
+
+    // The store comes back on the same address with the same data; the job verifies.
+    let store = store_at(&root, addr, "sluice").await;
+    let session = app
+        .wait_for_state(&alice, &created.id, "uploaded", Duration::from_secs(30))
+        .await;
+    assert_eq!(session["size"], 3);
+    let (status, again) = app.complete(&alice, &created.id).await;
+    assert_eq!(
+        (status, again["state"].as_str()),
+        (StatusCode::OK, Some("uploaded"))
+    );
+    app.stop().await;
+    store.shutdown().await;
+    std::fs::remove_dir_all(root).ok();
+}
