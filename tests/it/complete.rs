@@ -105,14 +105,7 @@ e2e!(abort_deletes_the_object_and_forbids_completion, |app| {
 e2e!(commit_before_upload_is_an_illegal_transition, |app| {
     let alice = app.token("alice");
     let created = app.create_text(&alice, 3).await;
-    let (status, problem) = app
-        .call(
-            Method::POST,
-            &format!("/v1/uploads/{}/commit", created.id),
-            Some(&alice),
-            None,
-        )
-        .await;
+    let (status, problem) = app.commit(&alice, &created.id).await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     assert_eq!(problem["code"], "illegal_transition");
     assert_eq!(problem["state"], "pending");

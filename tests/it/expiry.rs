@@ -27,12 +27,7 @@ e2e!(
     uploaded_but_uncommitted_expires_after_the_commit_ttl,
     |app| {
         let alice = app.token("alice");
-        let created = app
-        .create(&alice, json!({"profile": "short", "filename": "a.txt", "size": 3, "content_type": "text/plain"}))
-        .await;
-        assert!(app.put(&created, b"abc".to_vec()).await.is_success());
-        let (status, session) = app.complete(&alice, &created.id).await;
-        assert_eq!(status, StatusCode::OK, "{session}");
+        let created = app.upload_verified(&alice, "short", "a.txt", b"abc").await;
         app.wait_for_state(&alice, &created.id, "expired", Duration::from_secs(15))
             .await;
         app.wait_for_object_gone(&created.key, Duration::from_secs(10))
@@ -42,19 +37,8 @@ e2e!(
 
 e2e!(committed_files_never_expire, |app| {
     let alice = app.token("alice");
-    let created = app
-        .create(&alice, json!({"profile": "short", "filename": "a.txt", "size": 3, "content_type": "text/plain"}))
-        .await;
-    assert!(app.put(&created, b"abc".to_vec()).await.is_success());
-    app.complete(&alice, &created.id).await;
-    let (status, _) = app
-        .call(
-            Method::POST,
-            &format!("/v1/uploads/{}/commit", created.id),
-            Some(&alice),
-            None,
-        )
-        .await;
+    let created = app.upload_verified(&alice, "short", "a.txt", b"abc").await;
+    let (status, _) = app.commit(&alice, &created.id).await;
     assert_eq!(status, StatusCode::OK);
     // Past both deadlines and a sweep or two later, the file is still there.
     tokio::time::sleep(Duration::from_secs(5)).await;

@@ -3,19 +3,8 @@
 use super::*;
 
 async fn committed_file(app: &TestApp, token: &str, profile: &str, filename: &str) -> String {
-    let created = app
-        .create(token, json!({"profile": profile, "filename": filename, "size": 2, "content_type": "text/plain"}))
-        .await;
-    assert!(app.put(&created, b"hi".to_vec()).await.is_success());
-    app.complete(token, &created.id).await;
-    let (status, file) = app
-        .call(
-            Method::POST,
-            &format!("/v1/uploads/{}/commit", created.id),
-            Some(token),
-            None,
-        )
-        .await;
+    let created = app.upload_verified(token, profile, filename, b"hi").await;
+    let (status, file) = app.commit(token, &created.id).await;
     assert_eq!(status, StatusCode::OK, "{file}");
     file["id"].as_str().expect("id").to_owned()
 }

@@ -32,14 +32,7 @@ e2e!(whole_flow_commits_downloads_and_deletes, |app| {
     assert_eq!(session["filename"], "résumé 2026.txt");
     assert_eq!(session["metadata"]["album"], "x");
 
-    let (status, file) = app
-        .call(
-            Method::POST,
-            &format!("/v1/uploads/{}/commit", created.id),
-            Some(&alice),
-            None,
-        )
-        .await;
+    let (status, file) = app.commit(&alice, &created.id).await;
     assert_eq!(status, StatusCode::OK, "{file}");
     assert_eq!(file["upload_id"], created.id.as_str());
     assert_eq!(file["owner"], "alice");

@@ -254,6 +254,39 @@ impl TestApp {
         .await
     }
 
+    pub async fn commit(&self, token: &str, id: &str) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            &format!("/v1/uploads/{id}/commit"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    /// Creates an upload in `profile`, PUTs `body` and completes it, asserting each step.
+    pub async fn upload_verified(
+        &self,
+        token: &str,
+        profile: &str,
+        filename: &str,
+        body: &[u8],
+    ) -> Created {
+        let created = self
+            .create(
+                token,
+                json!({"profile": profile, "filename": filename, "size": body.len(), "content_type": "text/plain"}),
+            )
+            .await;
+        assert!(
+            self.put(&created, body.to_vec()).await.is_success(),
+            "PUT refused"
+        );
+        let (status, session) = self.complete(token, &created.id).await;
+        assert_eq!(status, StatusCode::OK, "complete: {session}");
+        created
+    }
+
     pub async fn session(&self, token: &str, id: &str) -> Value {
         let (status, json) = self
             .call(Method::GET, &format!("/v1/uploads/{id}"), Some(token), None)
