@@ -1,6 +1,7 @@
 //! End-to-end tests through the real HTTP API, on both legs (see `sluice_tests::e2e!`).
 
 mod complete;
+mod cors;
 mod errors;
 mod expiry;
 mod files;
