@@ -8,8 +8,9 @@ use sluice_migration::{Migrator, MigratorTrait};
 
 use crate::error::CoreResult;
 
-/// Opens a pool. For SQLite, foreign keys and a busy timeout are switched on, because a
-/// writer waiting briefly beats a `database is locked` error under concurrent requests.
+/// Opens a pool. sqlx already sets foreign keys on and a 5 s busy timeout on every SQLite
+/// connection; WAL is set here once, as it belongs to the database file, so readers do
+/// not block the single writer.
 pub async fn connect(url: &str, max_connections: u32) -> CoreResult<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -20,10 +21,7 @@ pub async fn connect(url: &str, max_connections: u32) -> CoreResult<DatabaseConn
         .sqlx_logging(false);
     let db = Database::connect(options).await?;
     if db.get_database_backend() == DbBackend::Sqlite {
-        db.execute_unprepared(
-            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;",
-        )
-        .await?;
+        db.execute_unprepared("PRAGMA journal_mode = WAL;").await?;
     }
     Ok(db)
 }

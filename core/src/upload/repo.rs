@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use serde_json::json;
 use sluice_entity::audit_event;
@@ -55,7 +55,7 @@ pub struct Changes {
 }
 
 /// Inserts a new `pending` session with its creation event and jobs.
-pub async fn insert<C: ConnectionTrait>(
+pub async fn insert<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     session: Model,
     actor: &Actor,
@@ -80,9 +80,11 @@ pub async fn insert<C: ConnectionTrait>(
         created_at: Set(session.created_at),
         updated_at: Set(session.updated_at),
     };
-    Entity::insert(am).exec_without_returning(db).await?;
+    // One transaction (a savepoint inside a caller's): row, audit event and jobs together.
+    let txn = db.begin().await?;
+    Entity::insert(am).exec_without_returning(&txn).await?;
     append_audit(
-        db,
+        &txn,
         session.id,
         None,
         UploadState::Pending,
@@ -90,7 +92,8 @@ pub async fn insert<C: ConnectionTrait>(
         json!({"event": "create", "size": session.size}),
     )
     .await?;
-    outbox::append(db, jobs).await?;
+    outbox::append(&txn, jobs).await?;
+    txn.commit().await?;
     Ok(Model {
         state: UploadState::Pending,
         version: 0,
@@ -137,7 +140,7 @@ pub async fn overdue<C: ConnectionTrait>(
 }
 
 /// Moves `session` along `event`, compare-and-set on its state and version.
-pub async fn transition<C: ConnectionTrait>(
+pub async fn transition<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     session: &Model,
     event: Event,
@@ -157,11 +160,13 @@ pub async fn transition<C: ConnectionTrait>(
     if let Some(failure) = &changes.failure {
         update = update.col_expr(Column::Failure, Expr::value(failure.clone()));
     }
+    // One transaction (a savepoint inside a caller's): row, audit event and jobs together.
+    let txn = db.begin().await?;
     let result = update
         .filter(Column::Id.eq(session.id))
         .filter(Column::State.eq(session.state.as_str()))
         .filter(Column::Version.eq(session.version))
-        .exec(db)
+        .exec(&txn)
         .await?;
     if result.rows_affected != 1 {
         return Err(CoreError::Conflict);
@@ -171,8 +176,9 @@ pub async fn transition<C: ConnectionTrait>(
         detail = json!({});
     }
     detail["event"] = json!(event.as_str());
-    append_audit(db, session.id, Some(session.state), to, actor, detail).await?;
-    outbox::append(db, &changes.jobs).await?;
+    append_audit(&txn, session.id, Some(session.state), to, actor, detail).await?;
+    outbox::append(&txn, &changes.jobs).await?;
+    txn.commit().await?;
     Ok(Model {
         state: to,
         version,
