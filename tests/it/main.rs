@@ -1,5 +1,6 @@
 //! End-to-end tests through the real HTTP API, on both legs (see `sluice_tests::e2e!`).
 
+mod audit;
 mod complete;
 mod cors;
 mod errors;
