@@ -1,20 +1,25 @@
 //! Crash safety of the real binary: `sluice serve` killed with SIGKILL between create and
-//! complete loses nothing. After a restart on the same data directory the session is
-//! still there and completes, or expires on time and its object is deleted.
+//! complete loses nothing. After a restart on the same data directory and services, the
+//! session is still there and completes with URLs minted before the crash, or expires on
+//! time and its object is deleted. Runs on the embedded stack and, when its services are
+//! configured (`SLUICE_TEST_*`), on PostgreSQL + Redis + S3.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-
-const TOKEN_SECRET: &str = "kill-test-token-secret-0123456789-abcdef";
+use sluice_core::config::{Settings, load_from};
+use sluice_tests::client_keys::TOKEN_SECRET;
+use sluice_tests::{Leg, environment, store_client};
 
 struct Node {
     dir: PathBuf,
-    api_port: u16,
-    store_port: u16,
+    api: String,
+    store: String,
+    env: Vec<(String, String)>,
+    settings: Settings,
 }
 
 fn free_port() -> u16 {
@@ -25,50 +30,54 @@ fn free_port() -> u16 {
 }
 
 impl Node {
-    fn new() -> Self {
+    /// A test world with fixed ports: presigned URLs name the store's address, so it must
+    /// be the same after the restart.
+    async fn new(leg: &Leg) -> Self {
         let dir = std::env::temp_dir().join(format!("sluice-kill-{}", uuid::Uuid::new_v4()));
+        let (api_port, store_port) = (free_port(), free_port());
+        let api_bind = format!("127.0.0.1:{api_port}");
+        let store_bind = format!("127.0.0.1:{store_port}");
+        let env = environment(
+            leg,
+            &dir,
+            &[
+                ("SLUICE__SERVER__BIND", &api_bind),
+                ("SLUICE__STORAGE__EMBEDDED_BIND", &store_bind),
+                ("SLUICE__PROFILES__SHORT__UPLOAD_TTL", "5s"),
+            ],
+        )
+        .await;
+        // Loading also generates the embedded store's keys into the data directory, where
+        // the binary finds them.
+        let settings = load_from(None, env.clone()).expect("settings");
+        let store = settings
+            .storage
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| format!("http://{store_bind}"));
         Self {
             dir,
-            api_port: free_port(),
-            store_port: free_port(),
+            api: format!("http://{api_bind}"),
+            store,
+            env,
+            settings,
         }
     }
 
-    fn api(&self) -> String {
-        format!("http://127.0.0.1:{}", self.api_port)
-    }
-
-    /// Starts `sluice serve` and waits until it answers.
+    /// Starts `sluice serve` and waits until it is ready.
     async fn start(&self) -> Child {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .arg("serve")
-            .env("SLUICE__SERVER__DATA_DIR", &self.dir)
-            .env(
-                "SLUICE__SERVER__BIND",
-                format!("127.0.0.1:{}", self.api_port),
-            )
-            .env("SLUICE__SERVER__WORKERS", "1")
-            .env(
-                "SLUICE__STORAGE__EMBEDDED_BIND",
-                format!("127.0.0.1:{}", self.store_port),
-            )
-            .env("SLUICE__AUTH__TOKEN_SECRET", TOKEN_SECRET)
-            .env("SLUICE__QUEUE__POLL_INTERVAL", "200ms")
-            .env("SLUICE__QUEUE__SWEEP_INTERVAL", "2s")
-            .env("SLUICE__PROFILES__SHORT__UPLOAD_TTL", "5s")
             .env_remove("SLUICE_CONFIG")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn sluice");
         let client = reqwest::Client::new();
         for _ in 0..200 {
-            if client
-                .get(format!("{}/readyz", self.api()))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
+            let ready = client.get(format!("{}/readyz", self.api)).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
                 return child;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -76,27 +85,6 @@ impl Node {
         child.kill().ok();
         child.wait().ok();
         panic!("sluice did not become ready");
-    }
-
-    fn bucket(&self) -> Box<s3::Bucket> {
-        let secrets = sluice_core::config::EmbeddedSecrets::load_or_create(Path::new(&self.dir))
-            .expect("secrets");
-        use secrecy::ExposeSecret;
-        let region = s3::Region::Custom {
-            region: "us-east-1".into(),
-            endpoint: format!("http://127.0.0.1:{}", self.store_port),
-        };
-        let creds = s3::creds::Credentials::new(
-            Some(&secrets.store_access_key_id),
-            Some(secrets.store_secret_access_key.expose_secret()),
-            None,
-            None,
-            None,
-        )
-        .expect("creds");
-        s3::Bucket::new("sluice", region, creds)
-            .expect("bucket")
-            .with_path_style()
     }
 }
 
@@ -133,9 +121,8 @@ async fn put(client: &reqwest::Client, created: &Value, body: &'static [u8]) -> 
     req.send().await.expect("put").status().as_u16()
 }
 
-#[tokio::test]
-async fn sigkill_between_create_and_complete_loses_nothing() {
-    let node = Node::new();
+async fn sigkill_between_create_and_complete_loses_nothing(leg: Leg) {
+    let node = Node::new(&leg).await;
     let client = reqwest::Client::new();
     let token = sluice_core::auth::mint_token(
         TOKEN_SECRET.as_bytes(),
@@ -148,14 +135,19 @@ async fn sigkill_between_create_and_complete_loses_nothing() {
     let first = node.start().await;
     let (status, kept) = post(
         &client,
-        format!("{}/v1/uploads", node.api()),
+        format!("{}/v1/uploads", node.api),
         &token,
         Some(json!({"filename": "kept.txt", "size": 5, "content_type": "text/plain"})),
     )
     .await;
     assert_eq!(status, 201, "{kept}");
-    let (status, doomed) = post(&client, format!("{}/v1/uploads", node.api()), &token,
-        Some(json!({"profile": "short", "filename": "doomed.txt", "size": 5, "content_type": "text/plain"}))).await;
+    let (status, doomed) = post(
+        &client,
+        format!("{}/v1/uploads", node.api),
+        &token,
+        Some(json!({"profile": "short", "filename": "doomed.txt", "size": 5, "content_type": "text/plain"})),
+    )
+    .await;
     assert_eq!(status, 201, "{doomed}");
     assert_eq!(put(&client, &doomed, b"bytes").await, 200);
     kill(first);
@@ -166,7 +158,7 @@ async fn sigkill_between_create_and_complete_loses_nothing() {
     let id = kept["id"].as_str().expect("id");
     let (status, session) = post(
         &client,
-        format!("{}/v1/uploads/{id}/complete", node.api()),
+        format!("{}/v1/uploads/{id}/complete", node.api),
         &token,
         None,
     )
@@ -180,34 +172,42 @@ async fn sigkill_between_create_and_complete_loses_nothing() {
     // The second expires on time although the process that scheduled it died.
     let id = doomed["id"].as_str().expect("id");
     let key = doomed["key"].as_str().expect("key");
-    let bucket = node.bucket();
+    let bucket = store_client(&node.settings.storage, &node.store);
+    let stored =
+        |result: Result<(s3::serde_types::HeadObjectResult, u16), s3::error::S3Error>| match result
+        {
+            Ok((_, status)) => status < 300,
+            Err(s3::error::S3Error::HttpFailWithBody(404, _)) => false,
+            Err(e) => panic!("HEAD {key}: {e}"),
+        };
     let mut state = String::new();
     for _ in 0..150 {
         let resp = client
-            .get(format!("{}/v1/uploads/{id}", node.api()))
+            .get(format!("{}/v1/uploads/{id}", node.api))
             .bearer_auth(&token)
             .send()
             .await
             .expect("get");
         let session: Value = resp.json().await.expect("json");
         state = session["state"].as_str().unwrap_or_default().to_owned();
-        let gone = matches!(
-            bucket.head_object(key).await,
-            Err(s3::error::S3Error::HttpFailWithBody(404, _))
-        );
-        if state == "expired" && gone {
+        if state == "expired" && !stored(bucket.head_object(key).await) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(state, "expired");
-    assert!(
-        matches!(
-            bucket.head_object(key).await,
-            Err(s3::error::S3Error::HttpFailWithBody(404, _))
-        ),
-        "object not deleted"
-    );
+    assert!(!stored(bucket.head_object(key).await), "object not deleted");
     kill(second);
     std::fs::remove_dir_all(&node.dir).ok();
+}
+
+#[tokio::test]
+async fn embedded() {
+    sigkill_between_create_and_complete_loses_nothing(Leg::Embedded).await;
+}
+
+#[tokio::test]
+async fn production() {
+    let Some(leg) = Leg::production() else { return };
+    sigkill_between_create_and_complete_loses_nothing(leg).await;
 }

@@ -3,28 +3,12 @@
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use sluice::{Role, Running, start};
 use sluice_core::config::{Settings, load_from};
 
-use crate::leg::{Leg, fresh_bucket, fresh_postgres};
-
-pub const TOKEN_SECRET: &str = "test-token-secret-0123456789-abcdefghij";
-pub const SERVICE_KEY: &str = "test-service-key-0123456789";
-pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
-
-/// Test profiles on top of `default`: small image-only uploads, short deadlines, reusable URLs.
-const PROFILES: &[(&str, &str)] = &[
-    ("SLUICE__PROFILES__IMAGES__CONTENT_TYPES", "[\"image/*\"]"),
-    ("SLUICE__PROFILES__IMAGES__EXTENSIONS", "[\"png\", \"jpg\"]"),
-    ("SLUICE__PROFILES__IMAGES__MAX_SIZE", "1KiB"),
-    ("SLUICE__PROFILES__SHORT__UPLOAD_TTL", "2s"),
-    ("SLUICE__PROFILES__SHORT__COMMIT_TTL", "2s"),
-    ("SLUICE__PROFILES__REUSABLE__ONE_TIME", "false"),
-    ("SLUICE__PROFILES__QUICKLINK__DOWNLOAD_TTL", "30s"),
-    ("SLUICE__PROFILES__QUICKLINK__DISPOSITION", "inline"),
-];
+use crate::environment::{TOKEN_SECRET, environment, store_client};
+use crate::leg::Leg;
 
 pub struct TestApp {
     pub leg: Leg,
@@ -58,60 +42,7 @@ impl TestApp {
         data_dir: &std::path::Path,
         extra: &[(&str, &str)],
     ) -> Settings {
-        let unique = uuid::Uuid::new_v4().simple().to_string();
-        let mut env: Vec<(String, String)> = vec![
-            ("SLUICE__SERVER__BIND".into(), "127.0.0.1:0".into()),
-            (
-                "SLUICE__SERVER__DATA_DIR".into(),
-                data_dir.display().to_string(),
-            ),
-            ("SLUICE__SERVER__WORKERS".into(), "1".into()),
-            ("SLUICE__SERVER__SHUTDOWN_TIMEOUT".into(), "2s".into()),
-            (
-                "SLUICE__STORAGE__EMBEDDED_BIND".into(),
-                "127.0.0.1:0".into(),
-            ),
-            ("SLUICE__AUTH__TOKEN_SECRET".into(), TOKEN_SECRET.into()),
-            (
-                "SLUICE__AUTH__SERVICE_KEYS".into(),
-                format!("[\"{SERVICE_KEY}\"]"),
-            ),
-            (
-                "SLUICE__AUTH__ADMIN_KEYS".into(),
-                format!("[\"{ADMIN_KEY}\"]"),
-            ),
-            ("SLUICE__QUEUE__POLL_INTERVAL".into(), "200ms".into()),
-            ("SLUICE__QUEUE__RELAY_INTERVAL".into(), "1s".into()),
-            ("SLUICE__QUEUE__SWEEP_INTERVAL".into(), "2s".into()),
-            ("SLUICE__QUEUE__VERIFY_DELAY".into(), "1s".into()),
-            ("SLUICE__QUEUE__NAMESPACE".into(), format!("test-{unique}")),
-        ];
-        env.extend(PROFILES.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        if let Leg::Production(p) = leg {
-            let database = fresh_postgres(&p.database_url, &format!("sluice_test_{unique}")).await;
-            let bucket = format!("sluice-test-{}", &unique[..20]);
-            fresh_bucket(p, &bucket).await;
-            env.extend([
-                ("SLUICE__DATABASE__URL".into(), database),
-                ("SLUICE__DATABASE__MAX_CONNECTIONS".into(), "5".into()),
-                ("SLUICE__QUEUE__REDIS_URL".into(), p.redis_url.clone()),
-                ("SLUICE__STORAGE__ENDPOINT".into(), p.s3_endpoint.clone()),
-                ("SLUICE__STORAGE__BUCKET".into(), bucket),
-                ("SLUICE__STORAGE__REGION".into(), p.s3_region.clone()),
-                (
-                    "SLUICE__STORAGE__ACCESS_KEY_ID".into(),
-                    p.s3_access_key_id.clone(),
-                ),
-                (
-                    "SLUICE__STORAGE__SECRET_ACCESS_KEY".into(),
-                    p.s3_secret_access_key.clone(),
-                ),
-                ("SLUICE__STORAGE__FORCE_PATH_STYLE".into(), "true".into()),
-            ]);
-        }
-        env.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
-        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        load_from(None, env).expect("test settings load")
+        load_from(None, environment(leg, data_dir, extra).await).expect("test settings load")
     }
 
     pub async fn spawn(leg: Leg) -> TestApp {
@@ -123,24 +54,7 @@ impl TestApp {
     pub async fn spawn_with(leg: Leg, settings: Settings, data_dir: std::path::PathBuf) -> TestApp {
         let storage = settings.storage.clone();
         let running = start(settings, Role::All).await.expect("sluice starts");
-        let region = s3::Region::Custom {
-            region: storage.region.clone(),
-            endpoint: running.store_url.clone(),
-        };
-        let creds = s3::creds::Credentials::new(
-            storage.access_key_id.as_deref(),
-            storage
-                .secret_access_key
-                .as_ref()
-                .map(|s| s.expose_secret()),
-            None,
-            None,
-            None,
-        )
-        .expect("credentials");
-        let bucket = s3::Bucket::new(&storage.bucket, region, creds)
-            .expect("bucket")
-            .with_path_style();
+        let bucket = store_client(&storage, &running.store_url);
         TestApp {
             leg,
             api: running.api_url.clone().expect("api url"),

@@ -9,14 +9,16 @@
 //! queue namespace and bucket, so runs never collide.
 
 mod client;
+mod environment;
 mod leg;
 
 pub use client::{Created, TestApp};
+pub use environment::{environment, store_client};
 pub use leg::Leg;
 
 /// The keys the test settings configure.
 pub mod client_keys {
-    pub use crate::client::{ADMIN_KEY, SERVICE_KEY, TOKEN_SECRET};
+    pub use crate::environment::{ADMIN_KEY, SERVICE_KEY, TOKEN_SECRET};
 }
 
 /// Declares one end-to-end test that runs on both legs, as `name::embedded` and
