@@ -43,7 +43,7 @@ impl S3Store {
             .to_owned();
         let region = Region::Custom {
             region: settings.region.clone(),
-            endpoint,
+            endpoint: endpoint.clone(),
         };
         let credentials = Credentials::new(
             settings.access_key_id.as_deref(),
@@ -58,11 +58,12 @@ impl S3Store {
         .map_err(|e| CoreError::Internal(format!("storage credentials: {e}")))?;
         let bucket = Bucket::new(&settings.bucket, region, credentials)
             .map_err(|e| CoreError::Internal(format!("storage client: {e}")))?;
-        let bucket = if settings.force_path_style || settings.is_embedded() {
-            bucket.with_path_style()
-        } else {
-            bucket
-        };
+        let bucket =
+            if settings.force_path_style || settings.is_embedded() || host_is_literal(&endpoint) {
+                bucket.with_path_style()
+            } else {
+                bucket
+            };
         let bucket = bucket
             .with_request_timeout(settings.request_timeout.get())
             .map_err(|e| CoreError::Internal(format!("storage client: {e}")))?;
@@ -178,6 +179,23 @@ impl S3Store {
     }
 }
 
+/// An IP address or `localhost` cannot carry a bucket as a subdomain, so such endpoints are
+/// always addressed path-style.
+fn host_is_literal(endpoint: &str) -> bool {
+    let authority = endpoint.split("://").nth(1).unwrap_or(endpoint);
+    let host_port = authority.split('/').next().unwrap_or(authority);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => {
+            return v6
+                .split(']')
+                .next()
+                .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
+        }
+        None => host_port.rsplit_once(':').map_or(host_port, |(h, _)| h),
+    };
+    host == "localhost" || host.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
 /// Presigned URLs live a week at most; the profile validation keeps TTLs inside that.
 fn presign_secs(ttl: Duration) -> u32 {
     u32::try_from(ttl.as_secs().clamp(1, 604_800)).unwrap_or(604_800)
@@ -199,4 +217,18 @@ fn first_line(body: &str) -> String {
         .chars()
         .take(200)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_is_literal;
+
+    #[test]
+    fn ip_and_localhost_endpoints_are_literal_hosts() {
+        assert!(host_is_literal("http://127.0.0.1:7480"));
+        assert!(host_is_literal("http://localhost:9000/"));
+        assert!(host_is_literal("http://[::1]:9000"));
+        assert!(!host_is_literal("https://s3.eu-central-1.amazonaws.com"));
+        assert!(!host_is_literal("https://account.r2.cloudflarestorage.com"));
+    }
 }
