@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sluice_core::config::{Settings, load_from};
 use sluice_tests::client_keys::TOKEN_SECRET;
-use sluice_tests::{Leg, environment, store_client};
+use sluice_tests::{Leg, drop_test_database, environment, store_client};
 
 struct Node {
     dir: PathBuf,
@@ -198,6 +198,10 @@ async fn sigkill_between_create_and_complete_loses_nothing(leg: Leg) {
     assert_eq!(state, "expired");
     assert!(!stored(bucket.head_object(key).await), "object not deleted");
     kill(second);
+    if let (Leg::Production(p), Some(url)) = (&leg, &node.settings.database.url) {
+        use secrecy::ExposeSecret;
+        drop_test_database(&p.database_url, url.expose_secret()).await;
+    }
     std::fs::remove_dir_all(&node.dir).ok();
 }
 

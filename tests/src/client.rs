@@ -8,7 +8,8 @@ use sluice::{Role, Running, start};
 use sluice_core::config::{Settings, load_from};
 
 use crate::environment::{TOKEN_SECRET, environment, store_client};
-use crate::leg::Leg;
+use crate::leg::{Leg, drop_test_database};
+use secrecy::ExposeSecret;
 
 pub struct TestApp {
     pub leg: Leg,
@@ -69,7 +70,11 @@ impl TestApp {
     }
 
     pub async fn stop(self) {
+        let database = self.running.core.settings.database.url.clone();
         self.running.stop().await;
+        if let (Leg::Production(p), Some(url)) = (&self.leg, database) {
+            drop_test_database(&p.database_url, url.expose_secret()).await;
+        }
         std::fs::remove_dir_all(&self.data_dir).ok();
     }
 

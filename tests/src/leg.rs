@@ -81,6 +81,25 @@ pub(crate) async fn fresh_postgres(server_url: &str, name: &str) -> String {
     format!("{prefix}/{name}")
 }
 
+/// Drops a database `fresh_postgres` made, so test runs do not pile databases up.
+/// Best effort: a leftover database is harmless.
+pub async fn drop_test_database(server_url: &str, database_url: &str) {
+    use sea_orm::{ConnectionTrait, Database};
+    let Some(name) = database_url
+        .rsplit('/')
+        .next()
+        .filter(|n| n.starts_with("sluice_test_"))
+    else {
+        return;
+    };
+    if let Ok(admin) = Database::connect(server_url).await {
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await;
+        admin.close().await.ok();
+    }
+}
+
 /// Creates a fresh bucket at the S3 server.
 pub(crate) async fn fresh_bucket(p: &ProductionServices, name: &str) {
     let region = s3::Region::Custom {

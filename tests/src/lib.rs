@@ -14,7 +14,7 @@ mod leg;
 
 pub use client::{Created, TestApp};
 pub use environment::{environment, store_client};
-pub use leg::Leg;
+pub use leg::{Leg, drop_test_database};
 
 /// The keys the test settings configure.
 pub mod client_keys {
