@@ -57,10 +57,19 @@ pub fn load_from(
     };
     overlay_env(&mut tree, env)?;
     ensure_default_profile(&mut tree);
-    // Going back through text gives serde errors that name the offending key.
-    let text = toml::to_string(&tree).map_err(|e| ConfigError::Parse(e.to_string()))?;
+    // The path tracker names the offending setting (`profiles.avatar.max_size: …`).
     let mut settings: Settings =
-        toml::from_str(&text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        serde_path_to_error::deserialize(Value::Table(tree)).map_err(|e| {
+            let path = e.path().to_string();
+            // toml appends its own "in `…`" line; the first line is the message itself.
+            let inner = e.into_inner().to_string();
+            let message = inner.lines().next().unwrap_or_default().to_owned();
+            ConfigError::Parse(if path == "." {
+                message
+            } else {
+                format!("{path}: {message}")
+            })
+        })?;
     let problems = super::validate::problems(&settings);
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
@@ -238,6 +247,20 @@ mod tests {
     fn unknown_keys_are_refused_with_their_name() {
         let err = load_from(None, env(&[("SLUICE__SERVER__BINDD", "x")])).expect_err("typo");
         assert!(err.to_string().contains("bindd"), "{err}");
+    }
+
+    #[test]
+    fn unreadable_values_name_their_setting() {
+        let err = load_from(
+            None,
+            env(&[("SLUICE__PROFILES__AVATAR__MAX_SIZE", "5parsecs")]),
+        )
+        .expect_err("bad size");
+        assert!(
+            err.to_string()
+                .contains("profiles.avatar.max_size: `parsecs` is not a size unit"),
+            "{err}"
+        );
     }
 
     #[test]
