@@ -14,10 +14,10 @@
 mod embedded;
 mod redis_queue;
 
-use apalis::prelude::{Task, TaskBuilder};
+use apalis::prelude::{Backend as BackendTrait, Task, TaskBuilder, TaskSink, TaskSinkError};
 use chrono::{DateTime, Utc};
 use sluice_core::config::Settings;
-use sluice_core::jobs::Job;
+use sluice_core::jobs::{DeleteObject, ExpireSession, Job, VerifyUpload};
 
 pub(crate) use embedded::EmbeddedQueues;
 pub(crate) use redis_queue::RedisQueues;
@@ -135,6 +135,44 @@ impl Queues {
 /// The queue name of a job type: `{namespace}{separator}{queue}`.
 pub(crate) fn queue_name(namespace: &str, separator: char, queue: &str) -> String {
     format!("{namespace}{separator}{queue}")
+}
+
+/// Pushes `job` into whichever of one backend's typed storages holds its type: the same
+/// match for SQLite and Redis, whose storages differ only in type.
+pub(crate) async fn push_typed<E, V, D, K, Err>(
+    expire_session: &E,
+    verify_upload: &V,
+    delete_object: &D,
+    job: &Job,
+    run_at: DateTime<Utc>,
+    key: &str,
+) -> Result<(), TaskSinkError<Err>>
+where
+    E: TaskSink<ExpireSession, K> + BackendTrait<Error = Err> + Clone,
+    V: TaskSink<VerifyUpload, K> + BackendTrait<Error = Err> + Clone,
+    D: TaskSink<DeleteObject, K> + BackendTrait<Error = Err> + Clone,
+{
+    // `push_task` takes `&mut self`; the clones share the pool or connection.
+    match job {
+        Job::ExpireSession(j) => {
+            expire_session
+                .clone()
+                .push_task(task(j.clone(), run_at, key))
+                .await
+        }
+        Job::VerifyUpload(j) => {
+            verify_upload
+                .clone()
+                .push_task(task(j.clone(), run_at, key))
+                .await
+        }
+        Job::DeleteObject(j) => {
+            delete_object
+                .clone()
+                .push_task(task(j.clone(), run_at, key))
+                .await
+        }
+    }
 }
 
 /// Unix seconds of the first whole second at or after `at`. apalis stores `run_at` in whole

@@ -1,10 +1,10 @@
-//! The only code that writes the `files` table.
+//! The `files` table: the only code that writes it, and its lookups.
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use sluice_entity::file::{self, Column, Entity, Model};
 
 use crate::error::{CoreError, CoreResult};
-use crate::ids::FileId;
+use crate::ids::{FileId, UploadId};
 
 pub async fn insert<C: ConnectionTrait>(db: &C, model: Model) -> CoreResult<Model> {
     let am: file::ActiveModel = model.clone().into();
@@ -16,6 +16,15 @@ pub async fn insert<C: ConnectionTrait>(db: &C, model: Model) -> CoreResult<Mode
 pub async fn find_owned<C: ConnectionTrait>(db: &C, id: FileId, owner: &str) -> CoreResult<Model> {
     Entity::find_by_id(id.0)
         .filter(Column::Owner.eq(owner))
+        .one(db)
+        .await?
+        .ok_or(CoreError::NotFound("file"))
+}
+
+/// The file a committed session became (committing twice answers with it again).
+pub async fn find_by_upload<C: ConnectionTrait>(db: &C, upload_id: UploadId) -> CoreResult<Model> {
+    Entity::find()
+        .filter(Column::UploadId.eq(upload_id.0))
         .one(db)
         .await?
         .ok_or(CoreError::NotFound("file"))

@@ -24,12 +24,7 @@ use crate::upload::state::Event;
 pub async fn commit(core: &Core, who: &Principal, id: UploadId) -> CoreResult<FileView> {
     let session = upload_repo::find_owned(&core.db, id, &who.owner).await?;
     if session.state == UploadState::Committed {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        let file = sluice_entity::file::Entity::find()
-            .filter(sluice_entity::file::Column::UploadId.eq(session.id))
-            .one(&core.db)
-            .await?
-            .ok_or(CoreError::NotFound("file"))?;
+        let file = repo::find_by_upload(&core.db, UploadId(session.id)).await?;
         return Ok(FileView::from(&file));
     }
     let txn = core.db.begin().await?;

@@ -5,13 +5,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use apalis::prelude::{Metrics, TaskSink};
+use apalis::prelude::Metrics;
 use apalis_sqlite::{Config, SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteStorage};
 use chrono::{DateTime, Utc};
 use sluice_core::config::QueueSettings;
 use sluice_core::jobs::{DeleteObject, ExpireSession, Job, VerifyUpload};
 
-use super::{HEARTBEAT, MISSED_HEARTBEATS, QueueError, queue_name, task};
+use super::{HEARTBEAT, MISSED_HEARTBEATS, QueueError, push_typed, queue_name};
 
 /// Connections of the queue's pool: each worker polls and beats on its own, and the relay
 /// pushes meanwhile; SQLite serialises the writes anyway.
@@ -74,28 +74,16 @@ impl EmbeddedQueues {
         run_at: DateTime<Utc>,
         key: &str,
     ) -> Result<(), QueueError> {
-        // `push_task` takes `&mut self`; the clones share the pool.
-        let pushed = match job {
-            Job::ExpireSession(j) => {
-                self.expire_session
-                    .clone()
-                    .push_task(task(j.clone(), run_at, key))
-                    .await
-            }
-            Job::VerifyUpload(j) => {
-                self.verify_upload
-                    .clone()
-                    .push_task(task(j.clone(), run_at, key))
-                    .await
-            }
-            Job::DeleteObject(j) => {
-                self.delete_object
-                    .clone()
-                    .push_task(task(j.clone(), run_at, key))
-                    .await
-            }
-        };
-        pushed.map_err(|e| QueueError::Embedded(e.to_string()))
+        push_typed(
+            &self.expire_session,
+            &self.verify_upload,
+            &self.delete_object,
+            job,
+            run_at,
+            key,
+        )
+        .await
+        .map_err(|e| QueueError::Embedded(e.to_string()))
     }
 
     pub(crate) async fn ping(&self) -> Result<(), QueueError> {

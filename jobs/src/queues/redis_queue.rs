@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use apalis::prelude::TaskSink;
 use apalis_redis::{Config, ConnectionManager, RedisStorage};
 use chrono::{DateTime, Utc};
 use redis::IntoConnectionInfo;
@@ -16,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sluice_core::config::QueueSettings;
 use sluice_core::jobs::{DeleteObject, ExpireSession, Job, VerifyUpload};
 
-use super::{HEARTBEAT, MISSED_HEARTBEATS, QueueError, queue_name, task};
+use super::{HEARTBEAT, MISSED_HEARTBEATS, QueueError, push_typed, queue_name};
 
 /// How long `connect` waits for Redis before reporting it unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -98,27 +97,16 @@ impl RedisQueues {
         run_at: DateTime<Utc>,
         key: &str,
     ) -> Result<(), QueueError> {
-        let pushed = match job {
-            Job::ExpireSession(j) => {
-                self.expire_session
-                    .clone()
-                    .push_task(task(j.clone(), run_at, key))
-                    .await
-            }
-            Job::VerifyUpload(j) => {
-                self.verify_upload
-                    .clone()
-                    .push_task(task(j.clone(), run_at, key))
-                    .await
-            }
-            Job::DeleteObject(j) => {
-                self.delete_object
-                    .clone()
-                    .push_task(task(j.clone(), run_at, key))
-                    .await
-            }
-        };
-        pushed.map_err(|e| QueueError::Redis(scrub(&e, &self.secrets)))
+        push_typed(
+            &self.expire_session,
+            &self.verify_upload,
+            &self.delete_object,
+            job,
+            run_at,
+            key,
+        )
+        .await
+        .map_err(|e| QueueError::Redis(scrub(&e, &self.secrets)))
     }
 
     pub(crate) async fn ping(&self) -> Result<(), QueueError> {
