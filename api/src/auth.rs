@@ -1,6 +1,6 @@
 //! The `Caller` extractor: turns `Authorization` (and `X-Sluice-Owner` for service keys)
 //! into the `Principal` a use case acts as. Admin keys are refused here: they are for
-//! `/v1/admin/*` only.
+//! `/v1/admin/*` only, where `Operator` accepts nothing else.
 
 use std::future::{Ready, ready};
 
@@ -26,7 +26,24 @@ impl FromRequest for Caller {
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
+/// An authenticated operator (an admin key), for `/v1/admin/*`.
+pub struct Operator;
+
+impl FromRequest for Operator {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(credential(req).and_then(|c| match c {
+            Credential::Admin => Ok(Operator),
+            Credential::Token { .. } | Credential::Service => Err(ApiError::Forbidden(
+                "only admin keys may use /v1/admin routes",
+            )),
+        }))
+    }
+}
+
+fn credential(req: &HttpRequest) -> Result<Credential, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Core(sluice_core::CoreError::Internal("no app state".into())))?;
@@ -34,11 +51,14 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match state
+    state
         .auth
         .authenticate(header)
-        .map_err(ApiError::Unauthorized)?
-    {
+        .map_err(ApiError::Unauthorized)
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
+    match credential(req)? {
         Credential::Token { owner, profiles } => Ok(Principal {
             actor: Actor::Owner(owner.clone()),
             owner,

@@ -26,6 +26,23 @@ pub struct Problem {
     /// The session's state, where the state is why the request failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<&'static str>,
+    /// For `quota_exceeded`: which limit, of which scope, how much is used, and its value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaProblem>,
+}
+
+/// The limit a refused upload would have broken.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuotaProblem {
+    /// `daily_uploads`, `daily_bytes` or `stored_bytes`.
+    pub limit: &'static str,
+    /// The profile whose limit it is; absent for the owner's total across profiles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// What is used now (uploads, or bytes).
+    pub usage: u64,
+    /// The limit's value.
+    pub value: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,19 +111,25 @@ impl ApiError {
 fn core_status(e: &CoreError) -> StatusCode {
     match e {
         CoreError::NotFound(_) | CoreError::UnknownProfile(_) => StatusCode::NOT_FOUND,
+        CoreError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
         CoreError::ProfileNotAllowed(_) => StatusCode::FORBIDDEN,
         CoreError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         CoreError::TypeNotAllowed(_) | CoreError::ExtensionNotAllowed(_) => {
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         }
         CoreError::Invalid { .. } | CoreError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        CoreError::IllegalTransition(_) | CoreError::Conflict | CoreError::NotUploaded => {
-            StatusCode::CONFLICT
-        }
-        CoreError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
-        CoreError::Db(_) | CoreError::Queue(_) | CoreError::Internal(_) => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        CoreError::IllegalTransition(_)
+        | CoreError::Conflict
+        | CoreError::NotUploaded
+        | CoreError::PartsMissing(_)
+        | CoreError::NotMultipart
+        | CoreError::NotPending(_) => StatusCode::CONFLICT,
+        CoreError::PartOutOfRange { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        CoreError::Storage(_) | CoreError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+        CoreError::Db(_)
+        | CoreError::Queue(_)
+        | CoreError::WebhookFailed(_)
+        | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -132,6 +155,7 @@ impl ResponseError for ApiError {
                 ApiError::Core(CoreError::Storage(_)) => {
                     "the object store is unavailable; retry later"
                 }
+                ApiError::Core(CoreError::Busy(_)) => "the database is busy; retry",
                 _ => "an internal error occurred",
             };
             (detail.to_owned(), None, None)
@@ -152,6 +176,25 @@ impl ResponseError for ApiError {
         } else {
             self.code()
         };
+        let (quota, retry_after) = match self {
+            ApiError::Core(CoreError::QuotaExceeded {
+                limit,
+                scope,
+                usage,
+                value,
+                retry_after,
+            }) => (
+                Some(QuotaProblem {
+                    limit,
+                    profile: (scope != sluice_core::quota::TOTAL).then(|| scope.clone()),
+                    usage: *usage,
+                    value: *value,
+                }),
+                *retry_after,
+            ),
+            ApiError::Core(CoreError::Busy(_)) => (None, Some(1)),
+            _ => (None, None),
+        };
         let problem = Problem {
             kind: "about:blank",
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -160,9 +203,13 @@ impl ResponseError for ApiError {
             code,
             field,
             state,
+            quota,
         };
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
+        if let Some(seconds) = retry_after {
+            response.insert_header(("Retry-After", seconds.to_string()));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }

@@ -93,7 +93,9 @@ pub fn serde_error(e: &serde_json::Error) -> ApiError {
 
 /// Reads an optional JSON body: empty means `T::default()`, anything else must parse.
 pub fn optional_json<T: DeserializeOwned + Default>(body: &web::Bytes) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    // An absent body, or JSON `null`, means "no options".
+    let trimmed = body.trim_ascii();
+    if trimmed.is_empty() || trimmed == b"null" {
         return Ok(T::default());
     }
     serde_json::from_slice(body).map_err(|e| serde_error(&e))

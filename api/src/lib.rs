@@ -6,9 +6,12 @@
 //! here: the binary stops the API, the workers and the embedded store in order.
 
 pub mod auth;
+pub mod contract;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod fallback;
+pub mod observe;
 pub mod openapi;
 pub mod routes;
 pub mod state;
@@ -22,8 +25,6 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use state::{AppState, QueueProbe};
-
-use crate::error::ApiError;
 
 /// A bound, not yet running, HTTP server.
 pub struct Application {
@@ -41,18 +42,20 @@ impl Application {
     ) -> std::io::Result<Self> {
         let port = listener.local_addr()?.port();
         let data = web::Data::new(state);
+        let known = web::Data::new(fallback::KnownRoutes::of(&openapi_document()));
         let mut server = HttpServer::new(move || {
             let (app, api) = App::new()
                 .into_utoipa_app()
                 .openapi(openapi::base())
                 .app_data(data.clone())
+                .app_data(known.clone())
                 .app_data(extract::json_config())
                 .app_data(extract::path_config())
                 .app_data(extract::query_config())
                 .configure(routes::configure)
                 .split_for_parts();
-            app.wrap(middleware::Logger::new("%r %s %Dms"))
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+            app.wrap(middleware::from_fn(observe::observe))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", contract::harden(api)))
                 .route(
                     "/docs",
                     web::get().to(|| async {
@@ -61,9 +64,7 @@ impl Application {
                             .finish()
                     }),
                 )
-                .default_service(web::to(|| async {
-                    Err::<HttpResponse, _>(ApiError::NoRoute)
-                }))
+                .default_service(web::to(fallback::fallback))
         })
         .disable_signals()
         .shutdown_timeout(shutdown_timeout.as_secs())
@@ -98,5 +99,5 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         .openapi(openapi::base())
         .configure(routes::configure)
         .split_for_parts();
-    api
+    contract::harden(api)
 }

@@ -21,6 +21,8 @@ use crate::error::API_CODES;
     tags(
         (name = "uploads", description = "Upload sessions"),
         (name = "files", description = "Committed files and downloads"),
+        (name = "quota", description = "Limits and usage"),
+        (name = "admin", description = "Operator queries and actions (admin keys only)"),
         (name = "operations", description = "Health and readiness")
     )
 )]

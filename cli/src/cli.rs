@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use sluice::{Role, start};
-use sluice_core::config::{self, Dur, Settings};
+use sluice_core::config::{self, Dur, LogFormat, Settings};
 
 #[derive(Parser)]
 #[command(
@@ -23,13 +23,22 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the API and the workers (the default).
-    Serve,
+    Serve {
+        /// Run the API alone; `sluice worker` processes run the jobs.
+        #[arg(long)]
+        no_workers: bool,
+    },
     /// Run the workers only, to scale background work out.
     Worker,
     /// Apply database migrations and exit.
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Quota accounting.
+    Quota {
+        #[command(subcommand)]
+        action: QuotaCommand,
+    },
     /// Mint an upload token for a user (development and scripts).
     Token {
         /// The owner id (`sub`).
@@ -44,14 +53,25 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum QuotaCommand {
+    /// Recompute every owner's counters from the sessions table and repair drift.
+    Reconcile,
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    let result = match cli.command.unwrap_or(Command::Serve { no_workers: false }) {
         Command::Openapi => print_openapi(),
         Command::Token { sub, ttl, profiles } => mint(&sub, &ttl, profiles),
         Command::Migrate => with_settings(|s| run_async(migrate(s))),
-        Command::Serve => with_settings(|s| run_async(serve(s, Role::All))),
+        Command::Quota {
+            action: QuotaCommand::Reconcile,
+        } => with_settings(|s| run_async(reconcile_quota(s))),
+        Command::Serve { no_workers } => {
+            let role = if no_workers { Role::Api } else { Role::All };
+            with_settings(|s| run_async(serve(s, role)))
+        }
         Command::Worker => with_settings(|s| run_async(serve(s, Role::Worker))),
     };
     match result {
@@ -63,19 +83,25 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing() {
+/// Logs to stderr, as text or (`server.log_format = "json"`) one JSON object a line.
+fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     // s3s logs every refused request (an expired URL, a HEAD of a missing key) as an error.
     let filter = EnvFilter::try_from_env("SLUICE_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,s3s=warn,sqlx=warn,sea_orm=warn,apalis=warn"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().with_current_span(true).init(),
+    }
 }
 
 fn with_settings(run: impl FnOnce(Settings) -> anyhow::Result<()>) -> anyhow::Result<()> {
-    run(config::load()?)
+    let settings = config::load()?;
+    init_tracing(settings.server.log_format);
+    run(settings)
 }
 
 /// Runs `fut` in an actix System on a multi-threaded tokio runtime: the relay is an actor,
@@ -119,6 +145,21 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
     let db = sluice_core::db::connect(&settings.database_url(), 1).await?;
     sluice_core::db::migrate(&db).await?;
     eprintln!("sluice: database is up to date");
+    Ok(())
+}
+
+async fn reconcile_quota(settings: Settings) -> anyhow::Result<()> {
+    let db = sluice_core::db::connect(&settings.database_url(), 2).await?;
+    sluice_core::db::migrate(&db).await?;
+    let now = sluice_core::clock::Clock::now(&sluice_core::clock::SystemClock);
+    let repairs = sluice_core::quota::reconcile::reconcile_all(&db, now).await?;
+    for r in &repairs {
+        println!(
+            "{} {} {}: {} -> {}",
+            r.owner, r.scope, r.counter, r.was, r.now
+        );
+    }
+    eprintln!("sluice: {} quota counters repaired", repairs.len());
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! Boots a whole Sluice process from `Settings`: the embedded store (when no endpoint is
-//! configured), the database and its migrations, the job queue, the outbox relay, the
-//! workers and the HTTP API. `sluice serve` runs all of it; `sluice worker` everything
-//! but the API. Tests boot the very same thing on port 0.
+//! configured), the database and its migrations, the job queue, the relay, the workers
+//! and the HTTP API. `sluice serve` runs all of it, `sluice serve --no-workers` the API
+//! alone, `sluice worker` everything but the API. Tests boot the very same thing on
+//! port 0, with a clock they can advance.
 //!
 //! Invariant: start-up fails with a sentence an operator can act on (bucket missing,
 //! store unreachable, database refused) instead of a panic; stop() closes the API first,
@@ -9,22 +10,64 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use sluice_api::{AppState, Application, QueueProbe};
 use sluice_core::Core;
+use sluice_core::clock::{Clock, SystemClock};
 use sluice_core::config::Settings;
-use sluice_core::storage::S3Store;
-use sluice_core::storage::embedded::{EmbeddedStore, EmbeddedStoreConfig};
+use sluice_core::storage::{ObjectStore, S3Store};
+use sluice_embedded_store::{EmbeddedStore, EmbeddedStoreConfig};
 use sluice_jobs::{Queues, Workers};
 
-/// Which parts this process runs.
+/// Which parts this process runs. Every role runs a relay, so jobs written by its requests
+/// are dispatched at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     /// API and workers together (`sluice serve`).
     All,
+    /// The API alone (`sluice serve --no-workers`), beside `sluice worker` processes.
+    Api,
     /// Workers only (`sluice worker`).
     Worker,
+}
+
+impl Role {
+    fn serves_api(self) -> bool {
+        match self {
+            Role::All | Role::Api => true,
+            Role::Worker => false,
+        }
+    }
+
+    fn runs_workers(self) -> bool {
+        match self {
+            Role::All | Role::Worker => true,
+            Role::Api => false,
+        }
+    }
+}
+
+/// Wraps the object store before anything uses it (tests inject faults a real store
+/// cannot produce on demand).
+pub type StoreWrapper = Box<dyn FnOnce(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> + Send>;
+
+/// What a process is started with besides its settings.
+pub struct Boot {
+    pub role: Role,
+    pub clock: Arc<dyn Clock>,
+    pub wrap_store: Option<StoreWrapper>,
+}
+
+impl Boot {
+    pub fn new(role: Role) -> Self {
+        Self {
+            role,
+            clock: Arc::new(SystemClock),
+            wrap_store: None,
+        }
+    }
 }
 
 /// A running Sluice.
@@ -40,12 +83,18 @@ pub struct Running {
         actix_web::dev::ServerHandle,
         tokio::task::JoinHandle<std::io::Result<()>>,
     )>,
-    workers: Workers,
+    workers: Option<Workers>,
     relay: actix::Addr<sluice_jobs::Relay>,
 }
 
 /// Starts every part `role` needs. Must run inside an actix `System` (the relay is an actor).
 pub async fn start(settings: Settings, role: Role) -> anyhow::Result<Running> {
+    start_with(settings, Boot::new(role)).await
+}
+
+/// `start` with a chosen clock and store wrapper.
+pub async fn start_with(settings: Settings, boot: Boot) -> anyhow::Result<Running> {
+    let role = boot.role;
     let settings = Arc::new(settings);
     let store = if settings.storage.is_embedded() {
         Some(start_embedded_store(&settings).await?)
@@ -56,10 +105,24 @@ pub async fn start(settings: Settings, role: Role) -> anyhow::Result<Running> {
         Some(s) => s.endpoint(),
         None => settings.storage.endpoint.clone().unwrap_or_default(),
     };
-    let s3 = S3Store::new(&settings.storage, Some(&store_url)).context("storage settings")?;
-    s3.probe()
-        .await
-        .with_context(|| format!("object store at {store_url} is not usable"))?;
+    let s3: Arc<dyn ObjectStore> =
+        Arc::new(S3Store::new(&settings.storage, Some(&store_url)).context("storage settings")?);
+    if let Err(e) = s3.probe().await {
+        let problem = match e {
+            sluice_core::storage::StoreError::NoSuchBucket => {
+                format!(
+                    "bucket `{}` does not exist at the store",
+                    settings.storage.bucket
+                )
+            }
+            other => other.to_string(),
+        };
+        anyhow::bail!("object store at {store_url} is not usable: {problem}");
+    }
+    let s3 = match boot.wrap_store {
+        Some(wrap) => wrap(s3),
+        None => s3,
+    };
 
     if settings.database.url.is_none() {
         // The default SQLite file lives in the data directory, which nothing else may have
@@ -78,18 +141,24 @@ pub async fn start(settings: Settings, role: Role) -> anyhow::Result<Running> {
         .await
         .context("cannot migrate the database")?;
 
-    let core = Core::new(db, s3, settings.clone());
+    let core = Core::with_clock(db, s3, settings.clone(), boot.clock);
     let queues = Queues::connect(&settings)
         .await
         .context("cannot reach the job queue")?;
     let relay = sluice_jobs::start_relay(core.clone(), queues.clone());
-    let workers = sluice_jobs::start_workers(core.clone(), queues.clone())
-        .await
-        .context("cannot start the workers")?;
+    let workers = if role.runs_workers() {
+        Some(
+            sluice_jobs::start_workers(core.clone(), queues.clone())
+                .await
+                .context("cannot start the workers")?,
+        )
+    } else {
+        None
+    };
 
     let mut api_url = None;
     let mut api = None;
-    if role == Role::All {
+    if role.serves_api() {
         let listener = TcpListener::bind(settings.server.bind)
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
         let addr = listener.local_addr()?;
@@ -140,13 +209,47 @@ async fn start_embedded_store(settings: &Settings) -> anyhow::Result<EmbeddedSto
 }
 
 impl Running {
-    /// Moves every outbox row into the queue now (tests, and before shutdown).
+    /// Dispatches every due job row into the queue now (tests, and before shutdown).
     pub async fn drain_outbox(&self) -> anyhow::Result<usize> {
         self.relay
             .send(sluice_jobs::Drain)
             .await
             .context("relay stopped")?
             .map_err(|e| anyhow::anyhow!(e))
+    }
+
+    /// Runs every job that is due by the core's clock, and every job those jobs make due,
+    /// to completion (success, or rescheduled to a later retry). For tests: instead of
+    /// sleeping until a job has run, advance the clock and drain. Needs this process's
+    /// workers.
+    pub async fn drain_jobs(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.workers.is_some(), "this process runs no workers");
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            self.drain_outbox().await?;
+            let due = sluice_core::outbox::due_count(&self.core.db, self.core.now()).await?;
+            if due == 0 {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < give_up,
+                "{due} due jobs still not run after 60s"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Runs one sweep pass now (tests), as the scheduled sweep would.
+    pub async fn sweep_now(&self) -> sluice_core::sweep::SweepReport {
+        sluice_core::sweep::run(&self.core).await.expect("sweep")
+    }
+
+    /// Ships the audit stream to its sinks now (tests), as the workers do each turn.
+    pub async fn ship_audit_now(&self) -> sluice_core::audit::sink::Shipped {
+        sluice_core::audit::sink::ship_turn(&self.core, "tests")
+            .await
+            .expect("ship")
+            .expect("no other process ships meanwhile")
     }
 
     /// Stops the API (finishing in-flight requests), then the workers, then the store.
@@ -157,7 +260,9 @@ impl Running {
         }
         // Jobs written by the last requests are queued now rather than at the next start.
         let _ = self.drain_outbox().await;
-        self.workers.shutdown().await;
+        if let Some(workers) = self.workers {
+            workers.shutdown().await;
+        }
         if let Some(store) = self.store {
             store.shutdown().await;
         }

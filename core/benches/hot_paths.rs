@@ -1,6 +1,6 @@
 //! Per-request CPU costs on the hot path of `POST /v1/uploads` and of every
 //! authenticated request: presigning a PUT, presigning a GET with response overrides,
-//! verifying an upload token, and the pure transition function.
+//! verifying an upload token, and the pure transition planner.
 //!
 //! `cargo bench -p sluice-core --bench hot_paths`
 
@@ -11,9 +11,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use sluice_core::auth::{Authenticator, mint_token};
 use sluice_core::config::{AuthSettings, Disposition, StorageSettings};
 use sluice_core::naming::content_disposition;
-use sluice_core::storage::{GetOverrides, PutConditions, S3Store};
+use sluice_core::storage::{GetOverrides, ObjectStore, PutConditions, S3Store};
 use sluice_core::upload::UploadState;
-use sluice_core::upload::state::{Event, next};
+use sluice_core::upload::state::{Event, PlanContext, plan};
 
 const SECRET: &str = "bench-token-secret-0123456789-abcdefghij";
 
@@ -78,7 +78,17 @@ fn authentication(c: &mut Criterion) {
 }
 
 fn transitions(c: &mut Criterion) {
-    c.bench_function("state::next over every pair", |b| {
+    let now = chrono::Utc::now();
+    let ctx = PlanContext {
+        now,
+        upload_deadline: now + chrono::Duration::hours(1),
+        commit_ttl: chrono::Duration::hours(24),
+        verify_ttl: chrono::Duration::hours(24),
+        verify_delay: chrono::Duration::seconds(10),
+        size: 15_521_335,
+        verified_size: None,
+    };
+    c.bench_function("state::plan over every pair", |b| {
         b.iter(|| {
             let mut legal = 0;
             for from in [
@@ -88,7 +98,7 @@ fn transitions(c: &mut Criterion) {
                 UploadState::Committed,
             ] {
                 for event in Event::ALL {
-                    legal += usize::from(next(black_box(from), black_box(event)).is_ok());
+                    legal += usize::from(plan(black_box(from), black_box(event), &ctx).is_ok());
                 }
             }
             legal

@@ -1,9 +1,72 @@
-//! The current time, truncated to microseconds: PostgreSQL keeps microseconds, so a
-//! timestamp returned right after a write equals the one read back later.
+//! The clock every use case, job and sweep reads, held by `Core` so tests can pin it and
+//! jump past deadlines instead of waiting for them.
+//!
+//! Invariant: every instant is truncated to microseconds, because PostgreSQL keeps
+//! microseconds: a timestamp returned right after a write equals the one read back later.
+//! Production runs on `SystemClock`; `ShiftedClock` is real time plus an offset that only
+//! grows, so time still flows in tests (ids, ordering) while deadlines can be jumped.
+
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-/// Now, at the precision every supported database stores.
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
+/// A source of "now".
+pub trait Clock: Send + Sync + Debug {
+    /// Now, at the precision every supported database stores.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The machine's clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now().trunc_subsecs(6)
+    }
+}
+
+/// Real time shifted forward by an offset that `advance` grows: the test clock.
+#[derive(Debug, Default)]
+pub struct ShiftedClock {
+    offset_micros: AtomicI64,
+}
+
+impl ShiftedClock {
+    /// Moves this clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let micros = i64::try_from(by.as_micros()).unwrap_or(i64::MAX);
+        self.offset_micros.fetch_add(micros, Ordering::SeqCst);
+    }
+
+    /// How far ahead of real time this clock runs.
+    pub fn offset(&self) -> Duration {
+        Duration::from_micros(u64::try_from(self.offset_micros.load(Ordering::SeqCst)).unwrap_or(0))
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> DateTime<Utc> {
+        let offset = chrono::Duration::microseconds(self.offset_micros.load(Ordering::SeqCst));
+        (Utc::now() + offset).trunc_subsecs(6)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shifted_clock_jumps_forward_and_keeps_microseconds() {
+        let clock = ShiftedClock::default();
+        let before = clock.now();
+        clock.advance(Duration::from_secs(3600));
+        let after = clock.now();
+        assert!(after - before >= chrono::Duration::seconds(3600));
+        assert!(after - before < chrono::Duration::seconds(3660));
+        assert_eq!(after.timestamp_subsec_nanos() % 1_000, 0);
+        assert_eq!(clock.offset(), Duration::from_secs(3600));
+    }
 }

@@ -2,8 +2,9 @@
 //! stable machine `code` (the `code` of the API's problem+json) and is classified as
 //! transient (retry may help) or not. Both methods are exhaustive matches on purpose.
 
-use sluice_entity::upload_session::UploadState;
+use sluice_entity::upload_session::{Failure, UploadState};
 
+use crate::storage::StoreError;
 use crate::upload::state::IllegalTransition;
 
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +12,15 @@ pub enum CoreError {
     /// No such session or file for this owner (other owners' items are not found either).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A quota limit would be broken; `retry_after` when waiting helps (a daily limit).
+    #[error("{limit} of {} would be exceeded: {usage} of {value} used", scope_name(.scope))]
+    QuotaExceeded {
+        limit: &'static str,
+        scope: String,
+        usage: u64,
+        value: u64,
+        retry_after: Option<u64>,
+    },
     #[error("unknown profile `{0}`")]
     UnknownProfile(String),
     #[error("this token may not use profile `{0}`")]
@@ -31,51 +41,42 @@ pub enum CoreError {
     Conflict,
     #[error("nothing has been uploaded yet")]
     NotUploaded,
+    /// A multipart completion found parts missing; the session is pending again.
+    #[error("parts {0:?} have not been uploaded yet")]
+    PartsMissing(Vec<u32>),
+    /// The operation is for multipart sessions only.
+    #[error("this upload is a single PUT, not a multipart upload")]
+    NotMultipart,
+    /// The operation needs a pending session.
+    #[error("the upload is {}, no longer pending", .0.as_str())]
+    NotPending(UploadState),
+    #[error("part {part_number} is outside this upload's plan of {part_count} parts")]
+    PartOutOfRange { part_number: u32, part_count: u32 },
     /// Verification found the object wrong; the session is `rejected` and the object deleted.
     #[error("{detail}")]
-    Rejected { code: RejectCode, detail: String },
+    Rejected { failure: Failure, detail: String },
     #[error("the object store failed: {0}")]
-    Storage(String),
+    Storage(#[from] StoreError),
     #[error("the database failed: {0}")]
-    Db(#[from] sea_orm::DbErr),
+    Db(sea_orm::DbErr),
+    /// The database gave up on this transaction for contention (a deadlock, a
+    /// serialisation failure, SQLite's lock timeout); the same request may pass now.
+    #[error("the database is busy: {0}")]
+    Busy(String),
     #[error("the job queue failed: {0}")]
     Queue(String),
+    /// A webhook endpoint did not take a delivery (retried on the delivery schedule).
+    #[error("the webhook endpoint did not take the delivery: {0}")]
+    WebhookFailed(String),
     #[error("internal error: {0}")]
     Internal(String),
-}
-
-/// Why verification rejected an object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RejectCode {
-    SizeMismatch,
-    ChecksumMismatch,
-    TypeMismatch,
-}
-
-impl RejectCode {
-    pub fn code(self) -> &'static str {
-        match self {
-            RejectCode::SizeMismatch => "size_mismatch",
-            RejectCode::ChecksumMismatch => "checksum_mismatch",
-            RejectCode::TypeMismatch => "type_mismatch",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        [
-            Self::SizeMismatch,
-            Self::ChecksumMismatch,
-            Self::TypeMismatch,
-        ]
-        .into_iter()
-        .find(|c| c.code() == code)
-    }
 }
 
 impl CoreError {
     /// Every code `code()` can return, for the OpenAPI spec and the uniqueness test.
     pub const CODES: &'static [&'static str] = &[
         "not_found",
+        "quota_exceeded",
         "unknown_profile",
         "profile_not_allowed",
         "too_large",
@@ -85,10 +86,15 @@ impl CoreError {
         "illegal_transition",
         "conflict",
         "not_uploaded",
+        "parts_missing",
+        "not_multipart",
+        "not_pending",
+        "invalid_part_number",
         "size_mismatch",
         "checksum_mismatch",
         "type_mismatch",
         "storage_unavailable",
+        "busy",
         "internal_error",
     ];
 
@@ -96,6 +102,7 @@ impl CoreError {
     pub fn code(&self) -> &'static str {
         match self {
             CoreError::NotFound(_) => "not_found",
+            CoreError::QuotaExceeded { .. } => "quota_exceeded",
             CoreError::UnknownProfile(_) => "unknown_profile",
             CoreError::ProfileNotAllowed(_) => "profile_not_allowed",
             CoreError::TooLarge { .. } => "too_large",
@@ -105,9 +112,17 @@ impl CoreError {
             CoreError::IllegalTransition(_) => "illegal_transition",
             CoreError::Conflict => "conflict",
             CoreError::NotUploaded => "not_uploaded",
-            CoreError::Rejected { code, .. } => code.code(),
+            CoreError::PartsMissing(_) => "parts_missing",
+            CoreError::NotMultipart => "not_multipart",
+            CoreError::NotPending(_) => "not_pending",
+            CoreError::PartOutOfRange { .. } => "invalid_part_number",
+            CoreError::Rejected { failure, .. } => failure.code(),
             CoreError::Storage(_) => "storage_unavailable",
-            CoreError::Db(_) | CoreError::Queue(_) | CoreError::Internal(_) => "internal_error",
+            CoreError::Busy(_) => "busy",
+            CoreError::Db(_)
+            | CoreError::Queue(_)
+            | CoreError::WebhookFailed(_)
+            | CoreError::Internal(_) => "internal_error",
         }
     }
 
@@ -115,10 +130,15 @@ impl CoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             CoreError::Conflict
-            | CoreError::Storage(_)
-            | CoreError::Db(_)
-            | CoreError::Queue(_) => true,
+            | CoreError::Busy(_)
+            | CoreError::Queue(_)
+            | CoreError::WebhookFailed(_) => true,
+            CoreError::Storage(e) => e.is_transient(),
+            // A constraint violation will violate the constraint again; anything else
+            // (a lost connection, a pool timeout, a deadlock) may pass on a retry.
+            CoreError::Db(e) => e.sql_err().is_none(),
             CoreError::NotFound(_)
+            | CoreError::QuotaExceeded { .. }
             | CoreError::UnknownProfile(_)
             | CoreError::ProfileNotAllowed(_)
             | CoreError::TooLarge { .. }
@@ -127,6 +147,10 @@ impl CoreError {
             | CoreError::Invalid { .. }
             | CoreError::IllegalTransition(_)
             | CoreError::NotUploaded
+            | CoreError::PartsMissing(_)
+            | CoreError::NotMultipart
+            | CoreError::NotPending(_)
+            | CoreError::PartOutOfRange { .. }
             | CoreError::Rejected { .. }
             | CoreError::Internal(_) => false,
         }
@@ -143,12 +167,39 @@ impl CoreError {
     pub fn state(&self) -> Option<UploadState> {
         match self {
             CoreError::IllegalTransition(t) => Some(t.from),
+            CoreError::NotPending(state) => Some(*state),
             _ => None,
         }
     }
 }
 
 pub type CoreResult<T> = Result<T, CoreError>;
+
+impl From<sea_orm::DbErr> for CoreError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        let text = e.to_string();
+        const CONTENTION: [&str; 4] = [
+            "deadlock detected",
+            "could not serialize access",
+            "database is locked",
+            "database table is locked",
+        ];
+        if CONTENTION.iter().any(|c| text.contains(c)) {
+            CoreError::Busy(text)
+        } else {
+            CoreError::Db(e)
+        }
+    }
+}
+
+/// How a quota scope reads in a sentence.
+fn scope_name(scope: &str) -> String {
+    if scope == crate::quota::TOTAL {
+        "all your uploads".to_owned()
+    } else {
+        format!("profile `{scope}`")
+    }
+}
 
 #[cfg(test)]
 mod tests {

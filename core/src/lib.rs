@@ -1,10 +1,14 @@
 //! `sluice-core`: Sluice's domain. The API and the workers are thin adapters around it;
 //! neither depends on the other.
 //!
-//! `Core` is the explicit context every use case receives: the database, the store, the
-//! settings and the relay signal. There are no globals, so tests build one per app.
+//! `Core` is the explicit context every use case receives: the database, the object store,
+//! the clock, the settings, the retry schedules and the relay signal. There are no
+//! globals, so tests build one per app (and may pin its clock or wrap its store).
 
+pub mod admin;
+pub mod audit;
 pub mod auth;
+pub mod cleanup;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -12,39 +16,83 @@ pub mod error;
 pub mod file;
 pub mod ids;
 pub mod jobs;
+pub mod lease;
+pub mod metrics;
 pub mod naming;
 pub mod outbox;
+pub mod quota;
 pub mod storage;
 pub mod sweep;
 pub mod upload;
+pub mod webhooks;
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 pub use error::{CoreError, CoreResult};
 
+use clock::{Clock, SystemClock};
 use config::{ProfileSettings, Settings};
+use jobs::RetryTable;
 use outbox::RelaySignal;
-use storage::S3Store;
+use storage::ObjectStore;
 
 /// The context of every use case. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Core {
     pub db: DatabaseConnection,
-    pub store: S3Store,
+    pub store: Arc<dyn ObjectStore>,
     pub settings: Arc<Settings>,
     pub relay: RelaySignal,
+    pub clock: Arc<dyn Clock>,
+    pub retry: Arc<RetryTable>,
+    /// For outbound calls Sluice makes itself (webhooks, audit sinks); never file bytes.
+    pub http: reqwest::Client,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl Core {
-    pub fn new(db: DatabaseConnection, store: S3Store, settings: Arc<Settings>) -> Self {
+    /// A core on the system clock.
+    pub fn new(
+        db: DatabaseConnection,
+        store: Arc<dyn ObjectStore>,
+        settings: Arc<Settings>,
+    ) -> Self {
+        Self::with_clock(db, store, settings, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(
+        db: DatabaseConnection,
+        store: Arc<dyn ObjectStore>,
+        settings: Arc<Settings>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let retry = Arc::new(RetryTable::new(&settings.queue.retry));
+        let metrics = Arc::new(metrics::Metrics::default());
+        let store: Arc<dyn ObjectStore> =
+            Arc::new(storage::MeteredStore::new(store, metrics.clone()));
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
         Self {
             db,
             store,
             settings,
             relay: RelaySignal::default(),
+            clock,
+            retry,
+            http,
+            metrics,
         }
+    }
+
+    /// Now, by this core's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// The named profile, or `UnknownProfile`.

@@ -1,21 +1,36 @@
-//! The transactional outbox: use cases write jobs here inside the transaction of the state
-//! change; the relay (in `sluice-jobs`) reads them in id order, enqueues them and deletes
-//! them. A crash or a queue outage therefore delays jobs but never loses them.
+//! The job table (a transactional outbox that keeps its rows): use cases write jobs here
+//! inside the transaction of the state change that owes them; relays claim due rows and
+//! hand them to the queue; the worker that runs a job deletes its row, or reschedules it
+//! for a retry.
+//!
+//! Invariants:
+//! - a row is claimed by one relay at a time: the claim is a compare-and-set on its
+//!   dispatch state, and a claim older than the dispatch lease counts as lost (the queue
+//!   or the worker dropped it), so the row is dispatched again;
+//! - a row this version cannot read is never deleted: it is parked (its due time pushed
+//!   back, its attempts counted) until a version that knows it runs it;
+//! - a row is due by the core's clock, so tests that jump the clock make jobs due.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
-use sluice_entity::outbox_job;
+use sluice_entity::outbox_job::{self, Column, Entity, Model};
 use tokio::sync::Notify;
 
 use crate::error::CoreResult;
+use crate::ids::UploadId;
 use crate::jobs::{Job, NewJob};
 
-/// Wakes the relay after a commit so jobs due now are queued at once, not on its timer.
+/// The message of a failed decode starts with this, so parked rows can be counted.
+const UNDECODABLE: &str = "undecodable: ";
+
+/// Wakes the relay after a commit so jobs due now are dispatched at once.
 #[derive(Clone, Debug, Default)]
 pub struct RelaySignal(Arc<Notify>);
 
@@ -29,16 +44,23 @@ impl RelaySignal {
     }
 }
 
-/// Appends jobs to the outbox (call inside the transaction of the state change).
-pub async fn append<C: ConnectionTrait>(db: &C, jobs: &[NewJob]) -> CoreResult<()> {
-    let now = crate::clock::now();
+/// Appends jobs (call inside the transaction of the state change).
+pub async fn append<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    jobs: &[NewJob],
+) -> CoreResult<()> {
     for job in jobs {
         outbox_job::ActiveModel {
-            job: Set(job.job.queue().to_owned()),
+            job: Set(job.job.kind().to_owned()),
             payload: Set(job.job.payload()),
             run_at: Set(job.run_at),
             created_at: Set(now),
             attempts: Set(0),
+            upload_id: Set(job.job.upload_id().map(|id| id.0)),
+            dispatched_at: Set(None),
+            dispatch_token: Set(None),
+            last_error: Set(None),
             ..Default::default()
         }
         .insert(db)
@@ -47,45 +69,292 @@ pub async fn append<C: ConnectionTrait>(db: &C, jobs: &[NewJob]) -> CoreResult<(
     Ok(())
 }
 
-/// A job read from the outbox, with the row id to delete once it is queued.
-#[derive(Debug)]
-pub struct PendingJob {
-    pub id: i64,
-    pub job: Result<Job, String>,
-    pub run_at: chrono::DateTime<Utc>,
-}
-
-/// The oldest `limit` outbox rows.
-pub async fn oldest<C: ConnectionTrait>(db: &C, limit: u64) -> CoreResult<Vec<PendingJob>> {
-    let rows = outbox_job::Entity::find()
-        .order_by_asc(outbox_job::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| PendingJob {
-            id: row.id,
-            job: Job::decode(&row.job, row.payload),
-            run_at: row.run_at,
-        })
-        .collect())
-}
-
-/// Removes rows that were queued (or could never be decoded).
-pub async fn remove<C: ConnectionTrait>(db: &C, ids: &[i64]) -> CoreResult<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    outbox_job::Entity::delete_many()
-        .filter(outbox_job::Column::Id.is_in(ids.iter().copied()))
+/// Deletes the waiting (not dispatched) jobs of `upload` that its state owed: it is
+/// leaving that state (call inside the transition's transaction).
+pub async fn cancel_state_jobs<C: ConnectionTrait>(db: &C, upload: UploadId) -> CoreResult<()> {
+    let kinds = Job::KINDS
+        .iter()
+        .filter(|k| k.ends_with_state)
+        .map(|k| k.name);
+    Entity::delete_many()
+        .filter(Column::UploadId.eq(upload.0))
+        .filter(Column::Job.is_in(kinds))
+        .filter(Column::DispatchedAt.is_null())
         .exec(db)
         .await?;
     Ok(())
 }
 
-/// Counts rows still waiting (for `/readyz` and tests).
-pub async fn backlog<C: ConnectionTrait>(db: &C) -> CoreResult<u64> {
-    use sea_orm::PaginatorTrait;
-    Ok(outbox_job::Entity::find().count(db).await?)
+pub async fn find<C: ConnectionTrait>(db: &C, id: i64) -> CoreResult<Option<Model>> {
+    Ok(Entity::find_by_id(id).one(db).await?)
+}
+
+/// Rows that are due and not held by a live dispatch.
+fn claimable(now: DateTime<Utc>, lease: Duration) -> Condition {
+    let lost_before = now - chrono::Duration::from_std(lease).unwrap_or_default();
+    Condition::all().add(Column::RunAt.lte(now)).add(
+        Condition::any()
+            .add(Column::DispatchedAt.is_null())
+            .add(Column::DispatchedAt.lte(lost_before)),
+    )
+}
+
+/// Claims up to `limit` due rows, oldest due first, for one dispatch identified by
+/// `token`. Two relays racing for a row: the second's update finds it claimed and skips it.
+pub async fn claim_due<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    lease: Duration,
+    token: &str,
+    limit: u64,
+) -> CoreResult<Vec<Model>> {
+    let ids: Vec<i64> = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(claimable(now, lease))
+        .order_by_asc(Column::RunAt)
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Entity::update_many()
+        .col_expr(Column::DispatchedAt, Expr::value(now))
+        .col_expr(Column::DispatchToken, Expr::value(token))
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(claimable(now, lease))
+        .exec(db)
+        .await?;
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids))
+        .filter(Column::DispatchToken.eq(token))
+        .order_by_asc(Column::RunAt)
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Gives a claimed row back (the queue refused it), so the next pass dispatches it.
+pub async fn unclaim<C: ConnectionTrait>(db: &C, id: i64, token: &str) -> CoreResult<()> {
+    Entity::update_many()
+        .col_expr(
+            Column::DispatchedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(Column::DispatchToken, Expr::value(Option::<String>::None))
+        .filter(Column::Id.eq(id))
+        .filter(Column::DispatchToken.eq(token))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The job ran (or was given up): the row goes.
+pub async fn finish<C: ConnectionTrait>(db: &C, id: i64) -> CoreResult<()> {
+    Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// The job failed and runs again at `at`; only the current dispatch may reschedule.
+pub async fn reschedule<C: ConnectionTrait>(
+    db: &C,
+    row: &Model,
+    token: &str,
+    at: DateTime<Utc>,
+    error: &str,
+) -> CoreResult<()> {
+    Entity::update_many()
+        .col_expr(Column::RunAt, Expr::value(at))
+        .col_expr(
+            Column::Attempts,
+            Expr::value(row.attempts.saturating_add(1)),
+        )
+        .col_expr(
+            Column::DispatchedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(Column::DispatchToken, Expr::value(Option::<String>::None))
+        .col_expr(Column::LastError, Expr::value(truncate(error)))
+        .filter(Column::Id.eq(row.id))
+        .filter(Column::DispatchToken.eq(token))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The job waits for another: runs again at `at`, its attempts unchanged.
+pub async fn postpone<C: ConnectionTrait>(
+    db: &C,
+    row: &Model,
+    token: &str,
+    at: DateTime<Utc>,
+) -> CoreResult<()> {
+    Entity::update_many()
+        .col_expr(Column::RunAt, Expr::value(at))
+        .col_expr(
+            Column::DispatchedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(Column::DispatchToken, Expr::value(Option::<String>::None))
+        .filter(Column::Id.eq(row.id))
+        .filter(Column::DispatchToken.eq(token))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A row this version cannot read: keep it, count the attempt, look again later (sooner
+/// at first, so a newer replica that can read it is not kept waiting long). Logged the
+/// first time only.
+pub async fn park<C: ConnectionTrait>(
+    db: &C,
+    row: &Model,
+    now: DateTime<Utc>,
+    reason: &str,
+) -> CoreResult<()> {
+    let attempts = row.attempts.saturating_add(1);
+    let wait = 1i64 << attempts.clamp(1, 8);
+    if row.attempts == 0 {
+        tracing::warn!(row = row.id, kind = %row.job, %reason, "job row left for a version that can read it");
+    }
+    Entity::update_many()
+        .col_expr(
+            Column::RunAt,
+            Expr::value(now + chrono::Duration::seconds(wait)),
+        )
+        .col_expr(Column::Attempts, Expr::value(attempts))
+        .col_expr(
+            Column::DispatchedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(Column::DispatchToken, Expr::value(Option::<String>::None))
+        .col_expr(
+            Column::LastError,
+            Expr::value(truncate(&format!("{UNDECODABLE}{reason}"))),
+        )
+        .filter(Column::Id.eq(row.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Rows due by `now`, dispatched or not: zero means every due job has run.
+pub async fn due_count<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> CoreResult<u64> {
+    Ok(Entity::find()
+        .filter(Column::RunAt.lte(now))
+        .count(db)
+        .await?)
+}
+
+/// When the next row becomes claimable (due, or its dispatch lease runs out).
+pub async fn next_claimable<C: ConnectionTrait>(
+    db: &C,
+    lease: Duration,
+) -> CoreResult<Option<DateTime<Utc>>> {
+    let next_run: Option<Option<DateTime<Utc>>> = Entity::find()
+        .select_only()
+        .expr(Func::min(Expr::col(Column::RunAt)))
+        .filter(Column::DispatchedAt.is_null())
+        .into_tuple()
+        .one(db)
+        .await?;
+    let oldest_dispatch: Option<Option<DateTime<Utc>>> = Entity::find()
+        .select_only()
+        .expr(Func::min(Expr::col(Column::DispatchedAt)))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let lease = chrono::Duration::from_std(lease).unwrap_or_default();
+    let lease_end = oldest_dispatch.flatten().map(|at| at + lease);
+    Ok([next_run.flatten(), lease_end].into_iter().flatten().min())
+}
+
+/// The job table at a glance, for `/readyz`, logs and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Every row (due, waiting for its time, or dispatched).
+    pub total: u64,
+    /// Rows due now.
+    pub due: u64,
+    /// Rows this version could not read.
+    pub undecodable: u64,
+    /// Due time of the oldest due row.
+    pub oldest_due: Option<DateTime<Utc>>,
+}
+
+pub async fn backlog<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> CoreResult<Backlog> {
+    let total = Entity::find().count(db).await?;
+    let due = due_count(db, now).await?;
+    let undecodable = Entity::find()
+        .filter(Column::LastError.starts_with(UNDECODABLE))
+        .count(db)
+        .await?;
+    let oldest_due: Option<Option<DateTime<Utc>>> = Entity::find()
+        .select_only()
+        .expr(Func::min(Expr::col(Column::RunAt)))
+        .filter(Column::RunAt.lte(now))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(Backlog {
+        total,
+        due,
+        undecodable,
+        oldest_due: oldest_due.flatten(),
+    })
+}
+
+/// Which of `uploads` have a stored job of `kind` (for the sweep's lost-job checks).
+pub async fn uploads_with_job<C: ConnectionTrait>(
+    db: &C,
+    kind: &str,
+    uploads: &[UploadId],
+) -> CoreResult<Vec<UploadId>> {
+    if uploads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Option<uuid::Uuid>> = Entity::find()
+        .select_only()
+        .column(Column::UploadId)
+        .filter(Column::Job.eq(kind))
+        .filter(Column::UploadId.is_in(uploads.iter().map(|u| u.0)))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().flatten().map(UploadId).collect())
+}
+
+/// The payloads of the stored jobs of `kind` about `uploads`.
+pub async fn payloads_of<C: ConnectionTrait>(
+    db: &C,
+    kind: &str,
+    uploads: &[UploadId],
+) -> CoreResult<Vec<serde_json::Value>> {
+    if uploads.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(Entity::find()
+        .select_only()
+        .column(Column::Payload)
+        .filter(Column::Job.eq(kind))
+        .filter(Column::UploadId.is_in(uploads.iter().map(|u| u.0)))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Appends one job outside any use case (the sweep re-driving a lost one).
+pub async fn append_one<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    job: impl Into<Job>,
+) -> CoreResult<()> {
+    append(db, now, &[NewJob::at(job, now)]).await
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(1_000).collect()
 }

@@ -1,24 +1,196 @@
-//! The periodic backstop: expires live sessions whose deadline passed but whose
-//! `ExpireSession` job was lost or has not run. Safe to run on any number of workers at
-//! once: each expiry is a compare-and-set transition.
+//! The periodic backstop for every kind of job: whatever a job should have done but did
+//! not (its row was lost, deleted by hand, or never written by an older version), the
+//! sweep does or re-drives:
+//! - live sessions past their deadline are expired (`ExpireSession`);
+//! - sessions owed a cleanup that is overdue and has no job are given one
+//!   (`CleanupSession`);
+//! - sessions `verifying` for a while with no job are given one (`VerifyUpload`);
+//! - multipart uploads in the bucket that no live session owns (a process died between
+//!   the store creating one and the session being written) are aborted once older than
+//!   `cleanup.stale_multipart_grace`; only keys under a profile's prefix are considered,
+//!   so a bucket shared with other applications is safe;
+//! - webhook deliveries still pending with no job are given one (`DeliverWebhook`);
+//! - rows this version cannot read are counted and reported.
+//!
+//! Invariant: every step is a compare-and-set transition or an idempotent job, so a sweep
+//! that overlaps another (a lease that ran out mid-pass) does no harm, only double work.
+//! The caller (the worker's scheduler) takes the `sweep` lease so that normally it does not.
 
 use crate::Core;
 use crate::error::{CoreError, CoreResult};
-use crate::upload::{repo, service};
+use crate::ids::UploadId;
+use crate::jobs::{CleanupSession, DeliverWebhook, JobKind, VerifyUpload};
+use crate::outbox;
+use crate::storage::StoreError;
+use crate::upload::{expire, repo};
 
-/// How many overdue sessions one pass handles; the next pass takes the rest.
+/// The lease every sweeping process competes for.
+pub const LEASE: &str = "sweep";
+
+/// How many sessions one step of a pass handles; the next pass takes the rest.
 const BATCH: u64 = 500;
 
-/// Expires overdue sessions; returns how many this pass expired.
+/// What one pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub expired: usize,
+    pub cleanups_redriven: usize,
+    pub verifications_redriven: usize,
+    pub deliveries_redriven: usize,
+    /// Stale multipart uploads aborted; `None` when the store cannot list them.
+    pub strangers_aborted: Option<usize>,
+    /// Job rows this version cannot read (a newer version wrote them).
+    pub undecodable_jobs: u64,
+}
+
+/// One pass of every step.
+pub async fn run(core: &Core) -> CoreResult<SweepReport> {
+    let expired = expire_overdue(core).await?;
+    let cleanups_redriven = redrive_cleanups(core).await?;
+    let verifications_redriven = redrive_verifications(core).await?;
+    let deliveries_redriven = redrive_deliveries(core).await?;
+    let strangers_aborted = abort_strangers(core).await?;
+    let undecodable_jobs = outbox::backlog(&core.db, core.now()).await?.undecodable;
+    Ok(SweepReport {
+        expired,
+        cleanups_redriven,
+        verifications_redriven,
+        deliveries_redriven,
+        strangers_aborted,
+        undecodable_jobs,
+    })
+}
+
+/// Aborts multipart uploads under Sluice's prefixes that no live session owns and that
+/// are older than the grace. `None` when the store cannot list them.
+async fn abort_strangers(core: &Core) -> CoreResult<Option<usize>> {
+    let uploads = match core.store.list_multipart_uploads().await {
+        Ok(uploads) => uploads,
+        Err(StoreError::NotImplemented) => return Ok(None),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list multipart uploads; the next sweep tries again");
+            return Ok(Some(0));
+        }
+    };
+    let cutoff = core.now() - core.settings.cleanup.stale_multipart_grace.chrono();
+    let prefixes: Vec<String> = core
+        .settings
+        .profiles
+        .values()
+        .map(|p| format!("{}/", p.key_prefix))
+        .collect();
+    let old: Vec<_> = uploads
+        .into_iter()
+        .filter(|u| u.initiated.is_some_and(|at| at < cutoff))
+        .filter(|u| prefixes.iter().any(|p| u.key.starts_with(p.as_str())))
+        .collect();
+    let ids: Vec<String> = old.iter().map(|u| u.upload_id.clone()).collect();
+    let owned = repo::live_multipart_ids(&core.db, &ids).await?;
+    let mut aborted = 0;
+    for stranger in old.iter().filter(|u| !owned.contains(&u.upload_id)) {
+        match core
+            .store
+            .abort_multipart(&stranger.key, &stranger.upload_id)
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(key = %stranger.key, "aborted a multipart upload no session owns");
+                aborted += 1;
+            }
+            Err(e) => {
+                tracing::warn!(key = %stranger.key, error = %e, "could not abort a stale multipart upload")
+            }
+        }
+    }
+    Ok(Some(aborted))
+}
+
+/// Expires live sessions whose deadline passed; returns how many.
 pub async fn expire_overdue(core: &Core) -> CoreResult<usize> {
-    let overdue = repo::overdue(&core.db, crate::clock::now(), BATCH).await?;
+    let overdue = repo::overdue(&core.db, core.now(), BATCH).await?;
     let mut expired = 0;
     for session in overdue {
-        match service::expire_model(core, session, &repo::Actor::System).await {
+        match expire::expire_model(core, session, &repo::Actor::System).await {
             Ok(true) => expired += 1,
             Ok(false) | Err(CoreError::Conflict) => {}
             Err(e) => tracing::warn!(error = %e, "sweep could not expire a session"),
         }
     }
     Ok(expired)
+}
+
+/// Gives a `CleanupSession` job to every session whose owed cleanup is overdue by more than
+/// a dispatch lease and has none.
+async fn redrive_cleanups(core: &Core) -> CoreResult<usize> {
+    let cutoff = core.now() - core.settings.queue.dispatch_lease.chrono();
+    let owed = repo::cleanup_overdue(&core.db, cutoff, BATCH).await?;
+    let ids: Vec<UploadId> = owed.iter().map(|s| UploadId(s.id)).collect();
+    redrive(core, CleanupSession::KIND, &ids, |upload_id| {
+        CleanupSession { upload_id }.into()
+    })
+    .await
+}
+
+/// Gives a `VerifyUpload` job to every session `verifying` for longer than a dispatch lease
+/// that has none.
+async fn redrive_verifications(core: &Core) -> CoreResult<usize> {
+    let cutoff = core.now() - core.settings.queue.dispatch_lease.chrono();
+    let stuck = repo::verifying_since(&core.db, cutoff, BATCH).await?;
+    let ids: Vec<UploadId> = stuck.iter().map(|s| UploadId(s.id)).collect();
+    redrive(core, VerifyUpload::KIND, &ids, |upload_id| {
+        VerifyUpload { upload_id }.into()
+    })
+    .await
+}
+
+/// Gives a `DeliverWebhook` job to every delivery pending for longer than a dispatch
+/// lease that has none.
+async fn redrive_deliveries(core: &Core) -> CoreResult<usize> {
+    let cutoff = core.now() - core.settings.queue.dispatch_lease.chrono();
+    let pending = crate::webhooks::repo::pending_before(&core.db, cutoff, BATCH).await?;
+    let uploads: Vec<UploadId> = pending
+        .iter()
+        .filter_map(|d| d.upload_id.map(UploadId))
+        .collect();
+    let jobs = outbox::payloads_of(&core.db, DeliverWebhook::KIND, &uploads).await?;
+    let covered: Vec<i64> = jobs
+        .iter()
+        .filter_map(|p| p.get("delivery_id").and_then(serde_json::Value::as_i64))
+        .collect();
+    let now = core.now();
+    let mut redriven = 0;
+    for delivery in pending.iter().filter(|d| !covered.contains(&d.id)) {
+        tracing::warn!(
+            delivery = delivery.id,
+            "webhook job lost; the sweep writes it again"
+        );
+        let job = DeliverWebhook {
+            delivery_id: delivery.id,
+            upload_id: delivery.upload_id.map(UploadId),
+        };
+        outbox::append_one(&core.db, now, job).await?;
+        redriven += 1;
+    }
+    Ok(redriven)
+}
+
+/// Appends a job of `kind` (built by `job`) for each of `ids` that has none stored.
+async fn redrive(
+    core: &Core,
+    kind: &str,
+    ids: &[UploadId],
+    job: impl Fn(UploadId) -> crate::jobs::Job,
+) -> CoreResult<usize> {
+    let covered = outbox::uploads_with_job(&core.db, kind, ids).await?;
+    let now = core.now();
+    let mut redriven = 0;
+    for id in ids.iter().filter(|id| !covered.contains(id)) {
+        tracing::warn!(upload_id = %id, kind, "job lost; the sweep writes it again");
+        outbox::append_one(&core.db, now, job(*id)).await?;
+        redriven += 1;
+    }
+    if redriven > 0 {
+        core.relay.wake();
+    }
+    Ok(redriven)
 }

@@ -20,15 +20,26 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Whether `needle` occurs in `text` as a whole field name (`state`, not `to_state`).
+fn field_occurs(text: &str, needle: &str) -> bool {
+    text.match_indices(needle).any(|(at, _)| {
+        text[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+    })
+}
+
 /// A line that writes the state: an update expression on the column, an active-model
-/// field set, or raw SQL setting it.
+/// field set, or raw SQL setting it. The audit table's `from_state` / `to_state` columns
+/// are other columns and do not count.
 fn writes_state(line: &str) -> bool {
     let compact: String = line.split_whitespace().collect();
     (compact.contains("Column::State")
         && (compact.contains("col_expr") || compact.contains(".set(")))
-        || compact.contains("state:Set(")
-        || compact.contains("state=Set(")
-        || compact.contains("state=ActiveValue::Set(")
+        || field_occurs(&compact, "state:Set(")
+        || field_occurs(&compact, "state=Set(")
+        || field_occurs(&compact, "state=ActiveValue::Set(")
         || (compact
             .to_ascii_lowercase()
             .contains("updateupload_sessions")
@@ -91,4 +102,6 @@ fn the_scanner_recognises_writes() {
     assert!(!writes_state(
         ".filter(Column::State.eq(session.state.as_str()))"
     ));
+    assert!(!writes_state("to_state: Set(state.as_str().to_owned()),"));
+    assert!(!writes_state("from_state: Set(None),"));
 }

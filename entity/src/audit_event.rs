@@ -1,4 +1,6 @@
-//! Append-only audit trail: one row per transition of a session.
+//! Append-only audit trail: one row per transition of a session, and the events that are
+//! not transitions but matter for cost and abuse (download links issued, cleanups
+//! performed, admin actions), in one stream ordered by `id`.
 
 use sea_orm::entity::prelude::*;
 
@@ -16,6 +18,9 @@ pub struct Model {
     pub actor: String,
     /// Machine-readable detail (event name, failure code, sizes).
     pub detail: Json,
+    /// `transition`, `download_link`, `cleanup` or `admin`. For the others, `from_state`
+    /// is `None` and `to_state` is the session's state at the time.
+    pub kind: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

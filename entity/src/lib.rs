@@ -4,6 +4,12 @@
 //! (they speak DTOs and domain types), so a column rename stays inside core.
 
 pub mod audit_event;
+pub mod cursor;
 pub mod file;
+pub mod lease;
 pub mod outbox_job;
+pub mod quota_usage;
+pub mod stats_rollup;
 pub mod upload_session;
+pub mod webhook_attempt;
+pub mod webhook_delivery;

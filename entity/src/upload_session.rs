@@ -33,6 +33,22 @@ pub enum UploadState {
 }
 
 impl UploadState {
+    pub const ALL: [UploadState; 8] = [
+        UploadState::Pending,
+        UploadState::Verifying,
+        UploadState::Uploaded,
+        UploadState::Committed,
+        UploadState::Rejected,
+        UploadState::Aborted,
+        UploadState::Expired,
+        UploadState::Deleted,
+    ];
+
+    /// The state of a stored or wire name.
+    pub fn from_name(name: &str) -> Option<UploadState> {
+        UploadState::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     /// The stored and wire name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -61,6 +77,62 @@ pub enum UploadMethod {
     Multipart,
 }
 
+/// Why verification rejected an object; stored as its code.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(64))")]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// The stored object's size differs from the declared size.
+    #[sea_orm(string_value = "size_mismatch")]
+    SizeMismatch,
+    /// The stored bytes do not match the declared checksum.
+    #[sea_orm(string_value = "checksum_mismatch")]
+    ChecksumMismatch,
+    /// The stored type, or the type the first bytes reveal, contradicts the declared one.
+    #[sea_orm(string_value = "type_mismatch")]
+    TypeMismatch,
+}
+
+impl Failure {
+    pub const ALL: [Failure; 3] = [
+        Failure::SizeMismatch,
+        Failure::ChecksumMismatch,
+        Failure::TypeMismatch,
+    ];
+
+    /// The failure of a code.
+    pub fn from_code(code: &str) -> Option<Failure> {
+        Failure::ALL.into_iter().find(|f| f.code() == code)
+    }
+
+    /// The stored and wire code (also the API's problem `code`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Failure::SizeMismatch => "size_mismatch",
+            Failure::ChecksumMismatch => "checksum_mismatch",
+            Failure::TypeMismatch => "type_mismatch",
+        }
+    }
+}
+
+impl UploadMethod {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadMethod::Put => "put",
+            UploadMethod::Multipart => "multipart",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<UploadMethod> {
+        [UploadMethod::Put, UploadMethod::Multipart]
+            .into_iter()
+            .find(|m| m.as_str() == name)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "upload_sessions")]
 pub struct Model {
@@ -85,12 +157,32 @@ pub struct Model {
     pub version: i32,
     /// Whether the PUT URL signs `If-None-Match: *`.
     pub one_time: bool,
-    /// Code of the check that rejected the object, when `state` is `rejected`.
-    pub failure: Option<String>,
-    /// The deadline of the current state (upload TTL, then commit TTL).
+    /// The check that rejected the object, when `state` is `rejected`.
+    pub failure: Option<Failure>,
+    /// The deadline of the current state (upload TTL, verification deadline, commit TTL).
     pub expires_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the `pending` state ends (creation plus the upload TTL); restored when a
+    /// verification finds nothing stored yet. `None` only on rows older than the column.
+    pub upload_deadline: Option<DateTimeUtc>,
+    /// When the last upload URL Sluice issued for this key expires: a PUT can land until
+    /// then, so a terminal session's key is cleaned once more after it.
+    pub urls_valid_until: Option<DateTimeUtc>,
+    /// Set while the bucket is owed a cleanup of this key: when it is next due.
+    pub cleanup_due_at: Option<DateTimeUtc>,
+    /// When the last owed cleanup finished; the key is clean for good from then on.
+    pub cleaned_at: Option<DateTimeUtc>,
+    /// The store's multipart upload id, for `multipart` sessions.
+    pub multipart_upload_id: Option<String>,
+    /// Size of every part but the last, for `multipart` sessions.
+    pub part_size: Option<i64>,
+    /// Number of parts, for `multipart` sessions.
+    pub part_count: Option<i32>,
+    /// Whether `size` is what the client declared (and its URLs sign). When false, `size`
+    /// is the profile's limit (reserved against quota) until verification records the
+    /// real size.
+    pub size_exact: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

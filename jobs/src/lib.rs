@@ -1,14 +1,15 @@
-//! `sluice-jobs`: Sluice's background work, a thin adapter around `sluice-core`.
+//! `sluice-jobs`: Sluice's background work, a thin adapter between `sluice-core`'s job
+//! table and apalis.
 //!
-//! - [`Queues`]: the job queue (embedded SQLite or Redis) that jobs are pushed to.
-//! - [`start_relay`]: the actor that moves the transactional outbox into the queue.
-//! - [`start_workers`]: one apalis `Monitor` running a worker per job type and the
+//! - [`Queues`]: the transport (embedded SQLite or Redis), one queue per declared kind.
+//! - [`start_relay`]: the actor that dispatches due job rows into the queues.
+//! - [`start_workers`]: one apalis `Monitor` running a worker per job kind and the
 //!   periodic sweep; [`Workers::shutdown`] stops it gracefully.
 //!
-//! Invariants: worker names are unique per process and restart (apalis refuses a name
-//! still registered); every worker polls at `queue.poll_interval`, because the backends
-//! otherwise only look for due jobs on their heartbeat; retries are bounded on every
-//! backend (see `handlers`).
+//! Invariants: workers are built from `Job::KINDS`, so a new kind needs no change here;
+//! worker names are unique per process and restart (apalis refuses a name still
+//! registered); every worker polls at `queue.poll_interval`, because the backends
+//! otherwise only look for messages on their heartbeat.
 
 pub mod handlers;
 mod queues;
@@ -17,19 +18,18 @@ mod schedule;
 
 use std::time::Duration;
 
-use apalis::layers::retry::backoff::{ExponentialBackoff, ExponentialBackoffMaker, MakeBackoff};
-use apalis::layers::retry::{BackoffRetryPolicy, HasherRng};
 use apalis::prelude::*;
 use apalis_cron::CronScheduler;
 use sluice_core::Core;
+use sluice_core::jobs::Job;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use queues::{QueueError, Queues};
 pub use relay::{Drain, Relay, Wake, start_relay};
 
-use handlers::sweep::SweepGate;
-use handlers::{MAX_ATTEMPTS, sweep};
+use handlers::dispatch::run_dispatch;
+use handlers::sweep::{self, Instance, SweepGate};
 use queues::Backend;
 use schedule::Every;
 
@@ -49,44 +49,40 @@ impl std::fmt::Debug for Workers {
     }
 }
 
-/// What every job worker shares; cloned into each worker factory.
+/// What every job worker shares.
 #[derive(Clone)]
 struct Setup {
     core: Core,
     instance: String,
     poll: Duration,
     concurrency: usize,
-    retry: BackoffRetryPolicy<ExponentialBackoff>,
 }
 
-/// Registers the worker of every job type on the typed storages `$queues`. A macro, because
-/// a worker's type (backend, layers, handler) differs per job and per backend, and spelling
-/// its bounds out would dwarf the wiring.
-macro_rules! job_workers {
-    ($monitor:expr, $setup:expr, $queues:expr) => {{
-        let monitor = job_worker!($monitor, $setup, $queues.expire_session, expire_session);
-        let monitor = job_worker!(monitor, $setup, $queues.verify_upload, verify_upload);
-        job_worker!(monitor, $setup, $queues.delete_object, delete_object)
-    }};
-}
-
-/// Registers one job worker; `$job` names the storage field, the handler module and function.
-macro_rules! job_worker {
-    ($monitor:expr, $setup:expr, $storage:expr, $job:ident) => {{
-        let (setup, storage) = ($setup.clone(), $storage.clone());
-        $monitor.register(move |restarts| {
-            let pause = restart_pause(restarts);
-            let backend = storage
-                .clone()
-                .poll_with_interval(setup.poll)
-                .before_start(move |_| pause_for(pause));
-            WorkerBuilder::new(worker_name(stringify!($job), &setup.instance, restarts))
-                .backend(backend)
-                .concurrency(setup.concurrency)
-                .retry(setup.retry.clone())
-                .data(setup.core.clone())
-                .build(handlers::$job::$job)
-        })
+/// Registers the worker of every kind on one backend's storages. A macro, because the
+/// storage type differs per backend and the worker's type spells out its backend.
+macro_rules! kind_workers {
+    ($monitor:expr, $setup:expr, $storages:expr) => {{
+        let mut monitor = $monitor;
+        for kind in Job::KINDS {
+            let storage = $storages
+                .get(kind.name)
+                .cloned()
+                .ok_or_else(|| queues::unknown_kind(kind.name))?;
+            let setup = $setup.clone();
+            monitor = monitor.register(move |restarts| {
+                let pause = restart_pause(restarts);
+                let backend = storage
+                    .clone()
+                    .poll_with_interval(setup.poll)
+                    .before_start(move |_| pause_for(pause));
+                WorkerBuilder::new(worker_name(kind.name, &setup.instance, restarts))
+                    .backend(backend)
+                    .concurrency(setup.concurrency)
+                    .data(setup.core.clone())
+                    .build(run_dispatch)
+            });
+        }
+        monitor
     }};
 }
 
@@ -103,16 +99,16 @@ pub async fn start_workers(core: Core, queues: Queues) -> Result<Workers, QueueE
             .queue
             .poll_interval
             .get()
-            .max(Duration::from_millis(100)),
+            .max(Duration::from_millis(20)),
         concurrency: settings.queue.concurrency.max(1),
-        retry: retry_policy()?,
     };
 
     let monitor = match queues.backend() {
-        Backend::Embedded(queues) => job_workers!(Monitor::new(), setup, queues),
-        Backend::Redis(queues) => job_workers!(Monitor::new(), setup, queues),
+        Backend::Embedded(queues) => kind_workers!(Monitor::new(), setup, queues.storages),
+        Backend::Redis(queues) => kind_workers!(Monitor::new(), setup, queues.storages),
     };
     let gate = SweepGate::default();
+    let instance = Instance(setup.instance.clone());
     let monitor = monitor
         .register(move |restarts| {
             let pause = restart_pause(restarts);
@@ -124,6 +120,7 @@ pub async fn start_workers(core: Core, queues: Queues) -> Result<Workers, QueueE
                 )
                 .data(setup.core.clone())
                 .data(gate.clone())
+                .data(instance.clone())
                 .build(sweep::sweep)
         })
         .should_restart(|worker, error| {
@@ -199,21 +196,6 @@ async fn pause_for<E>(pause: Duration) -> Result<(), E> {
         tokio::time::sleep(pause).await;
     }
     Ok(())
-}
-
-/// In-process retries with exponential backoff (1 s doubling to 30 s, jittered), for up to
-/// `MAX_ATTEMPTS` runs in all: the SQLite backend itself re-runs failed jobs immediately,
-/// so without this a short outage would use up every attempt in milliseconds.
-fn retry_policy() -> Result<BackoffRetryPolicy<ExponentialBackoff>, QueueError> {
-    let backoff = ExponentialBackoffMaker::new(
-        Duration::from_secs(1),
-        Duration::from_secs(30),
-        0.5,
-        HasherRng::default(),
-    )
-    .map_err(|e| QueueError::Workers(format!("retry backoff: {e}")))?
-    .make_backoff();
-    Ok(RetryPolicy::retries(MAX_ATTEMPTS - 1).with_backoff(backoff))
 }
 
 #[cfg(test)]

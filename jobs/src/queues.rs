@@ -1,28 +1,28 @@
-//! `Queues`: where the relay puts jobs and where the workers take them from. Either the
-//! embedded backend (apalis-sqlite in its own file `{data_dir}/jobs.db`, never the
-//! application's database) or Redis (apalis-redis), chosen by `queue.redis_url`.
+//! `Queues`: the transport from the relay to the workers. Either the embedded backend
+//! (apalis-sqlite in its own file `{data_dir}/jobs.db`, never the application's database)
+//! or Redis (apalis-redis), chosen by `queue.redis_url`.
 //!
 //! Invariants:
-//! - one typed storage per job type, each on an explicit queue name built from the
-//!   namespace and the job's `QUEUE` constant (apalis would otherwise derive it from the
-//!   Rust type name, and a rename would silently abandon the queue);
-//! - a job never becomes due before its `run_at`: apalis keeps whole seconds and compares
-//!   with the floor of the clock, so `run_at` is rounded *up*;
-//! - pushing the same outbox row twice is a no-op (the idempotency key);
+//! - one storage per declared job kind, on an explicit queue name built from the
+//!   namespace and the kind's name (apalis would otherwise derive it from a Rust type
+//!   name); every queue carries the same small message, a `Dispatch` (row id and token),
+//!   because the job itself lives in the database's job table;
+//! - messages are due at once: due times are kept by the job table on the core's clock,
+//!   and the relay only dispatches what is due;
+//! - pushing the same dispatch twice is a no-op (the idempotency key);
 //! - no error message ever carries the Redis URL or its password.
 
 mod embedded;
 mod redis_queue;
 
-use apalis::prelude::{Backend as BackendTrait, Task, TaskBuilder, TaskSink, TaskSinkError};
-use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+use apalis::prelude::{Task, TaskBuilder};
 use sluice_core::config::Settings;
-use sluice_core::jobs::{DeleteObject, ExpireSession, Job, VerifyUpload};
+use sluice_core::jobs::Dispatch;
 
 pub(crate) use embedded::EmbeddedQueues;
 pub(crate) use redis_queue::RedisQueues;
-
-use crate::handlers::MAX_ATTEMPTS;
 
 /// How often a worker proves it is alive. Together with `MISSED_HEARTBEATS` it bounds how
 /// long the jobs of a crashed process stay locked before another worker takes them over.
@@ -91,17 +91,17 @@ impl Queues {
         Ok(Queues { backend })
     }
 
-    /// Queues `job` to run at `run_at` (rounded up to the next whole second). Pushing twice
-    /// with the same `idempotency_key` queues it once.
+    /// Queues `dispatch` on the queue of job kind `kind`, due now. Pushing twice with the
+    /// same `idempotency_key` queues it once.
     pub async fn push(
         &self,
-        job: &Job,
-        run_at: DateTime<Utc>,
+        kind: &str,
+        dispatch: Dispatch,
         idempotency_key: &str,
     ) -> Result<(), QueueError> {
         match &self.backend {
-            Backend::Embedded(q) => q.push(job, run_at, idempotency_key).await,
-            Backend::Redis(q) => q.push(job, run_at, idempotency_key).await,
+            Backend::Embedded(q) => q.push(kind, dispatch, idempotency_key).await,
+            Backend::Redis(q) => q.push(kind, dispatch, idempotency_key).await,
         }
     }
 
@@ -113,9 +113,8 @@ impl Queues {
         }
     }
 
-    /// Jobs queued but not yet taken by a worker, over every queue, including those not due
-    /// yet and (on Redis) those waiting for a retry. For `/readyz`, metrics and tests.
-    pub async fn waiting(&self) -> Result<u64, QueueError> {
+    /// Messages queued but not yet taken by a worker, per kind. For metrics and tests.
+    pub async fn waiting(&self) -> Result<BTreeMap<&'static str, u64>, QueueError> {
         match &self.backend {
             Backend::Embedded(q) => q.waiting().await,
             Backend::Redis(q) => q.waiting().await,
@@ -137,109 +136,24 @@ pub(crate) fn queue_name(namespace: &str, separator: char, queue: &str) -> Strin
     format!("{namespace}{separator}{queue}")
 }
 
-/// Pushes `job` into whichever of one backend's typed storages holds its type: the same
-/// match for SQLite and Redis, whose storages differ only in type.
-pub(crate) async fn push_typed<E, V, D, K, Err>(
-    expire_session: &E,
-    verify_upload: &V,
-    delete_object: &D,
-    job: &Job,
-    run_at: DateTime<Utc>,
-    key: &str,
-) -> Result<(), TaskSinkError<Err>>
-where
-    E: TaskSink<ExpireSession, K> + BackendTrait<Error = Err> + Clone,
-    V: TaskSink<VerifyUpload, K> + BackendTrait<Error = Err> + Clone,
-    D: TaskSink<DeleteObject, K> + BackendTrait<Error = Err> + Clone,
-{
-    // `push_task` takes `&mut self`; the clones share the pool or connection.
-    match job {
-        Job::ExpireSession(j) => {
-            expire_session
-                .clone()
-                .push_task(task(j.clone(), run_at, key))
-                .await
-        }
-        Job::VerifyUpload(j) => {
-            verify_upload
-                .clone()
-                .push_task(task(j.clone(), run_at, key))
-                .await
-        }
-        Job::DeleteObject(j) => {
-            delete_object
-                .clone()
-                .push_task(task(j.clone(), run_at, key))
-                .await
-        }
-    }
-}
-
-/// Unix seconds of the first whole second at or after `at`. apalis stores `run_at` in whole
-/// seconds and runs a job once `floor(now) >= run_at`; flooring `at` instead would let a
-/// deadline job fire up to a second before its deadline. Instants before 1970 mean "now".
-pub(crate) fn due_second(at: DateTime<Utc>) -> u64 {
-    let secs = at.timestamp();
-    let secs = if at.timestamp_subsec_nanos() > 0 {
-        secs.saturating_add(1)
-    } else {
-        secs
-    };
-    u64::try_from(secs).unwrap_or(0)
-}
-
-/// The apalis task for one payload: due second, idempotency key and the attempt cap (which
-/// the SQLite backend honours; Redis ignores it, so the handlers also cap by `Attempt`).
-pub(crate) fn task<T>(args: T, run_at: DateTime<Utc>, idempotency_key: &str) -> Task<T> {
-    TaskBuilder::new(args)
-        .run_at_timestamp(due_second(run_at))
-        .max_attempts(MAX_ATTEMPTS)
+/// The apalis task of one dispatch: due now, run once (a failed run is retried through the
+/// job table, never by the queue), deduplicated by its idempotency key.
+pub(crate) fn task(dispatch: Dispatch, idempotency_key: &str) -> Task<Dispatch> {
+    TaskBuilder::new(dispatch)
+        .max_attempts(1)
         .idempotency_key(idempotency_key)
         .build()
 }
 
+/// The queue of an undeclared kind: the relay never dispatches one, so reaching this is a
+/// bug, reported instead of panicking.
+pub(crate) fn unknown_kind(kind: &str) -> QueueError {
+    QueueError::Workers(format!("no queue for job kind `{kind}`"))
+}
+
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
-
     use super::*;
-
-    #[test]
-    fn due_second_rounds_sub_seconds_up_and_keeps_whole_seconds() {
-        let whole = Utc
-            .timestamp_opt(1_700_000_000, 0)
-            .single()
-            .expect("valid instant");
-        assert_eq!(due_second(whole), 1_700_000_000);
-        let later = Utc
-            .timestamp_opt(1_700_000_000, 1)
-            .single()
-            .expect("valid instant");
-        assert_eq!(due_second(later), 1_700_000_001);
-        let almost = Utc
-            .timestamp_opt(1_700_000_000, 999_999_999)
-            .single()
-            .expect("valid instant");
-        assert_eq!(due_second(almost), 1_700_000_001);
-    }
-
-    #[test]
-    fn due_second_never_precedes_the_instant() {
-        let at = Utc::now();
-        assert!(due_second(at) as i64 >= at.timestamp());
-        assert!(
-            Utc.timestamp_opt(due_second(at) as i64, 0)
-                .single()
-                .expect("valid instant")
-                >= at
-        );
-    }
-
-    #[test]
-    fn due_second_before_the_epoch_means_now() {
-        let past = Utc.timestamp_opt(-5, 500).single().expect("valid instant");
-        assert_eq!(due_second(past), 0);
-    }
 
     #[test]
     fn queue_names_join_namespace_and_queue() {
@@ -247,6 +161,9 @@ mod tests {
             queue_name("sluice", '.', "expire_session"),
             "sluice.expire_session"
         );
-        assert_eq!(queue_name("t1", ':', "delete_object"), "t1:delete_object");
+        assert_eq!(
+            queue_name("t1", ':', "cleanup_session"),
+            "t1:cleanup_session"
+        );
     }
 }

@@ -1,14 +1,15 @@
-//! The outbox relay, an actix actor: moves the jobs that use cases wrote to the outbox (in
-//! the transaction of their state change) into the job queue, then deletes those rows.
+//! The relay, an actix actor: dispatches the job table's due rows into the job queue.
 //!
 //! Invariants:
-//! - a row leaves the outbox only after its job is queued (or if it can never be decoded),
-//!   so a crash or a queue outage delays jobs but never loses them;
-//! - a row queued twice (the delete failed after the push) is queued once: its idempotency
-//!   key is derived from the row;
+//! - a row is claimed (compare-and-set in the database) before it is pushed, so two
+//!   relays never dispatch it twice; a push that fails gives the claim back;
+//! - a row stays in the table until its job ran, so a crash or a queue outage (a Redis
+//!   restart loses what it held) delays jobs but never loses them: a claim older than
+//!   `queue.dispatch_lease` is taken again;
+//! - a row this version cannot read is parked, never deleted;
 //! - passes never overlap; a wake during a pass buys exactly one more pass after it;
-//! - rows are moved in id order, and a push failure ends the pass, leaving that row and all
-//!   later ones for the next pass (the timer, `queue.relay_interval`).
+//! - due times are the core's clock: between wakes the relay sleeps until the next row
+//!   becomes claimable, at most `queue.relay_interval`.
 //!
 //! Wakes come from `core.relay` (signalled by use cases after each commit), from the timer
 //! and from [`Drain`], which also reports the outcome of a full pass. The actor needs an
@@ -18,8 +19,8 @@
 use std::time::Duration;
 
 use actix::prelude::*;
-use chrono::{DateTime, Utc};
 use sluice_core::Core;
+use sluice_core::jobs::{Dispatch, Job};
 use sluice_core::outbox;
 use tokio::sync::oneshot;
 
@@ -30,6 +31,9 @@ const BATCH: u64 = 100;
 
 /// The timer's floor, so a zero `relay_interval` cannot spin.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The shortest scheduled wake, so rows due in the same instant are taken in one pass.
+const MIN_WAKE: Duration = Duration::from_millis(20);
 
 /// Starts the relay on the current actix arbiter. Call it inside an actix `System`.
 pub fn start_relay(core: Core, queues: Queues) -> Addr<Relay> {
@@ -64,8 +68,8 @@ pub struct Relay {
 pub struct Wake;
 
 /// Runs a full pass that starts after this message arrives, and answers with the number of
-/// jobs it queued, or why it stopped. Every row committed before sending it is queued when
-/// it answers `Ok`. For tests (`drain_jobs`) and for shutdown.
+/// jobs it dispatched, or why it stopped. Every row due and committed before sending it is
+/// dispatched when it answers `Ok`. For tests (`drain_jobs`) and for shutdown.
 #[derive(Clone, Copy, Debug, Message)]
 #[rtype(result = "Result<usize, String>")]
 pub struct Drain;
@@ -143,6 +147,27 @@ impl Relay {
         }
     }
 
+    /// Wakes the relay when the next row becomes claimable, if that is before the timer.
+    fn schedule_next(&mut self, ctx: &mut Context<Self>) {
+        let core = self.core.clone();
+        let interval = core.settings.queue.relay_interval.get().max(MIN_INTERVAL);
+        let lease = core.settings.queue.dispatch_lease.get();
+        let next = async move {
+            outbox::next_claimable(&core.db, lease)
+                .await
+                .ok()
+                .flatten()
+                .map(|at| (at, core.now()))
+        };
+        ctx.spawn(next.into_actor(self).map(move |next, _relay, ctx| {
+            let Some((at, now)) = next else { return };
+            let wait = (at - now).to_std().unwrap_or(Duration::ZERO);
+            if wait < interval {
+                ctx.run_later(wait.max(MIN_WAKE), |relay, ctx| relay.request(ctx));
+            }
+        }));
+    }
+
     fn start_pass(&mut self, ctx: &mut Context<Self>) {
         self.running = true;
         self.again = false;
@@ -161,6 +186,7 @@ impl Relay {
             for drain in drains {
                 let _gone = drain.send(outcome.clone());
             }
+            relay.schedule_next(ctx);
             // After a failure, wakes wait for the timer instead of hammering a queue that is
             // down; a waiting `Drain` still gets its own pass.
             if !relay.drains.is_empty() || (relay.again && !relay.last_failed) {
@@ -170,44 +196,38 @@ impl Relay {
     }
 }
 
-/// One pass: batches of the oldest rows until the outbox is empty or a push fails.
+/// One pass: batches of due rows until none is left or a push fails.
 async fn drain_outbox(core: Core, queues: Queues) -> Result<usize, String> {
+    let lease = core.settings.queue.dispatch_lease.get();
     let mut moved = 0;
     loop {
-        let rows = outbox::oldest(&core.db, BATCH)
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let rows = outbox::claim_due(&core.db, core.now(), lease, &token, BATCH)
             .await
-            .map_err(|e| format!("reading the outbox: {e}"))?;
+            .map_err(|e| format!("claiming due jobs: {e}"))?;
         let last_batch = (rows.len() as u64) < BATCH;
-        let mut done = Vec::with_capacity(rows.len());
-        let mut failure = None;
-        for row in rows {
-            match row.job {
-                Ok(job) => match queues
-                    .push(&job, row.run_at, &idempotency_key(row.id, row.run_at))
+        for (i, row) in rows.iter().enumerate() {
+            if let Err(reason) = Job::decode(&row.job, row.payload.clone()) {
+                outbox::park(&core.db, row, core.now(), &reason.to_string())
                     .await
-                {
-                    Ok(()) => {
-                        done.push(row.id);
-                        moved += 1;
-                    }
-                    Err(error) => {
-                        failure = Some(format!("queueing outbox row {}: {error}", row.id));
-                        break;
-                    }
-                },
-                Err(reason) => {
-                    // No later code will ever read it; keeping it would block nothing but
-                    // would be retried forever.
-                    tracing::error!(outbox_id = row.id, %reason, "dropping an undecodable outbox row");
-                    done.push(row.id);
-                }
+                    .map_err(|e| format!("parking job row {}: {e}", row.id))?;
+                continue;
             }
-        }
-        outbox::remove(&core.db, &done)
-            .await
-            .map_err(|e| format!("deleting relayed outbox rows: {e}"))?;
-        if let Some(failure) = failure {
-            return Err(failure);
+            let dispatch = Dispatch {
+                row: row.id,
+                token: token.clone(),
+            };
+            if let Err(error) = queues
+                .push(&row.job, dispatch, &idempotency_key(row.id, &token))
+                .await
+            {
+                // Give this row and every later one of the batch back for the next pass.
+                for rest in &rows[i..] {
+                    outbox::unclaim(&core.db, rest.id, &token).await.ok();
+                }
+                return Err(format!("queueing job row {}: {error}", row.id));
+            }
+            moved += 1;
         }
         if last_batch {
             return Ok(moved);
@@ -215,32 +235,21 @@ async fn drain_outbox(core: Core, queues: Queues) -> Result<usize, String> {
     }
 }
 
-/// The queue's idempotency key of an outbox row. The row id alone would repeat if the
-/// application's database were recreated beside a surviving queue, silently swallowing new
-/// jobs; the due instant makes that collision practically impossible, and re-pushing the
-/// same row still yields the same key.
-fn idempotency_key(id: i64, run_at: DateTime<Utc>) -> String {
-    format!("outbox-{id}-{}", run_at.timestamp_millis())
+/// The queue's idempotency key of one dispatch of a row: a re-dispatch (new token) is a
+/// new message, a retried push of the same dispatch is not.
+fn idempotency_key(row: i64, token: &str) -> String {
+    format!("job-{row}-{token}")
 }
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
-
     use super::*;
 
     #[test]
-    fn idempotency_keys_are_stable_per_row_and_differ_across_rows() {
-        let at = Utc
-            .timestamp_millis_opt(1_700_000_000_123)
-            .single()
-            .expect("valid instant");
-        assert_eq!(idempotency_key(7, at), "outbox-7-1700000000123");
-        assert_eq!(idempotency_key(7, at), idempotency_key(7, at));
-        assert_ne!(idempotency_key(7, at), idempotency_key(8, at));
-        assert_ne!(
-            idempotency_key(7, at),
-            idempotency_key(7, at + chrono::Duration::milliseconds(1))
-        );
+    fn idempotency_keys_differ_per_row_and_per_dispatch() {
+        assert_eq!(idempotency_key(7, "abc"), "job-7-abc");
+        assert_eq!(idempotency_key(7, "abc"), idempotency_key(7, "abc"));
+        assert_ne!(idempotency_key(7, "abc"), idempotency_key(8, "abc"));
+        assert_ne!(idempotency_key(7, "abc"), idempotency_key(7, "abd"));
     }
 }

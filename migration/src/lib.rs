@@ -11,6 +11,12 @@ mod m20261122_000001_create_upload_sessions;
 mod m20261122_000002_create_files;
 mod m20261122_000003_create_audit_events;
 mod m20261122_000004_create_outbox_jobs;
+mod m20261122_000005_track_cleanup_and_dispatch;
+mod m20261122_000006_add_multipart;
+mod m20261122_000007_add_quota_events_webhooks;
+mod m20261122_000008_index_admin_queries;
+mod m20261122_000009_create_stats_rollup;
+mod m20261122_000010_add_size_exact;
 
 pub struct Migrator;
 
@@ -22,6 +28,12 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_files::Migration),
             Box::new(m20261122_000003_create_audit_events::Migration),
             Box::new(m20261122_000004_create_outbox_jobs::Migration),
+            Box::new(m20261122_000005_track_cleanup_and_dispatch::Migration),
+            Box::new(m20261122_000006_add_multipart::Migration),
+            Box::new(m20261122_000007_add_quota_events_webhooks::Migration),
+            Box::new(m20261122_000008_index_admin_queries::Migration),
+            Box::new(m20261122_000009_create_stats_rollup::Migration),
+            Box::new(m20261122_000010_add_size_exact::Migration),
         ]
     }
 }

@@ -48,8 +48,7 @@ e2e!(complete_with_a_wrong_size_rejects_and_deletes, |app| {
     let session = app.session(&alice, &created.id).await;
     assert_eq!(session["state"], "rejected");
     assert_eq!(session["failure"], "size_mismatch");
-    app.wait_for_object_gone(&created.key, Duration::from_secs(10))
-        .await;
+    app.assert_cleaned(&created.key).await;
     // Idempotent: the same answer again.
     let (status, problem) = app.complete(&alice, &created.id).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -66,8 +65,7 @@ e2e!(complete_with_a_wrong_type_rejects, |app| {
     let (status, problem) = app.complete(&alice, &created.id).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(problem["code"], "type_mismatch");
-    app.wait_for_object_gone(&created.key, Duration::from_secs(10))
-        .await;
+    app.assert_cleaned(&created.key).await;
 });
 
 e2e!(abort_deletes_the_object_and_forbids_completion, |app| {
@@ -84,8 +82,7 @@ e2e!(abort_deletes_the_object_and_forbids_completion, |app| {
         .await;
     assert_eq!(status, StatusCode::OK, "{session}");
     assert_eq!(session["state"], "aborted");
-    app.wait_for_object_gone(&created.key, Duration::from_secs(10))
-        .await;
+    app.assert_cleaned(&created.key).await;
     let (status, problem) = app.complete(&alice, &created.id).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(problem["code"], "illegal_transition");

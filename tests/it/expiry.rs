@@ -1,22 +1,25 @@
 //! Deadlines: a session not completed within the upload TTL, or not committed within the
-//! commit TTL, expires by its job and its object is deleted.
+//! commit TTL, expires by its job and its object is deleted. The clock is jumped, never
+//! waited for.
 
 use super::*;
 
+const HOUR: Duration = Duration::from_secs(3600);
+
 e2e!(
-    pending_upload_expires_on_time_and_its_object_is_deleted,
+    pending_upload_expires_at_its_deadline_and_its_object_is_deleted,
     |app| {
         let alice = app.token("alice");
-        let created = app
-        .create(&alice, json!({"profile": "short", "filename": "a.txt", "size": 3, "content_type": "text/plain"}))
-        .await;
+        let created = app.create_text(&alice, 3).await;
         assert!(app.put(&created, b"abc".to_vec()).await.is_success());
-        let session = app
-            .wait_for_state(&alice, &created.id, "expired", Duration::from_secs(15))
-            .await;
-        assert_eq!(session["state"], "expired");
-        app.wait_for_object_gone(&created.key, Duration::from_secs(10))
-            .await;
+        // A second before the deadline nothing happens.
+        app.advance_and_drain(HOUR - Duration::from_secs(1)).await;
+        assert_eq!(app.session(&alice, &created.id).await["state"], "pending");
+        assert!(app.object_exists(&created.key).await);
+
+        app.advance_and_drain(Duration::from_secs(2)).await;
+        assert_eq!(app.session(&alice, &created.id).await["state"], "expired");
+        assert!(!app.object_exists(&created.key).await);
         let (status, problem) = app.complete(&alice, &created.id).await;
         assert_eq!(status, StatusCode::CONFLICT);
         assert_eq!(problem["code"], "illegal_transition");
@@ -27,21 +30,35 @@ e2e!(
     uploaded_but_uncommitted_expires_after_the_commit_ttl,
     |app| {
         let alice = app.token("alice");
-        let created = app.upload_verified(&alice, "short", "a.txt", b"abc").await;
-        app.wait_for_state(&alice, &created.id, "expired", Duration::from_secs(15))
+        let created = app
+            .upload_verified(&alice, "default", "a.txt", b"abc")
             .await;
-        app.wait_for_object_gone(&created.key, Duration::from_secs(10))
-            .await;
+        app.advance_and_drain(23 * HOUR).await;
+        assert_eq!(app.session(&alice, &created.id).await["state"], "uploaded");
+        app.advance_and_drain(HOUR + Duration::from_secs(1)).await;
+        assert_eq!(app.session(&alice, &created.id).await["state"], "expired");
+        assert!(!app.object_exists(&created.key).await);
     }
 );
 
-e2e!(committed_files_never_expire, |app| {
+e2e!(committed_files_never_expire_nor_are_cleaned, |app| {
     let alice = app.token("alice");
-    let created = app.upload_verified(&alice, "short", "a.txt", b"abc").await;
+    let created = app
+        .upload_verified(&alice, "default", "a.txt", b"abc")
+        .await;
     let (status, _) = app.commit(&alice, &created.id).await;
     assert_eq!(status, StatusCode::OK);
-    // Past both deadlines and a sweep or two later, the file is still there.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // The expiries its earlier states owed were withdrawn with the commit: no job is left.
+    let backlog = sluice_core::outbox::backlog(&app.running.core.db, app.running.core.now())
+        .await
+        .expect("backlog");
+    assert_eq!(backlog.total, 0, "{backlog:?}");
+    // Past every deadline and every cleanup round, and a sweep or two later.
+    for _ in 0..3 {
+        app.advance_and_drain(48 * HOUR).await;
+        app.running.sweep_now().await;
+        app.drain_jobs().await;
+    }
     assert_eq!(app.session(&alice, &created.id).await["state"], "committed");
     assert!(app.object_exists(&created.key).await);
 });

@@ -110,8 +110,7 @@ e2e!(whole_flow_commits_downloads_and_deletes, |app| {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    app.wait_for_object_gone(&created.key, Duration::from_secs(10))
-        .await;
+    app.assert_cleaned(&created.key).await;
     assert_eq!(app.session(&alice, &created.id).await["state"], "deleted");
     let (status, problem) = app
         .call(

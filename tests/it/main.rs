@@ -1,15 +1,24 @@
 //! End-to-end tests through the real HTTP API, on both legs (see `sluice_tests::e2e!`).
 
+mod admin;
 mod audit;
+mod audit_sink;
+mod cleanup;
 mod complete;
+mod contract;
 mod cors;
 mod errors;
 mod expiry;
 mod files;
 mod flow;
+mod metrics;
+mod multipart;
 mod operations;
 mod outages;
+mod quota;
+mod sniff;
 mod store_enforces;
+mod webhooks;
 
 pub use reqwest::{Method, StatusCode};
 pub use serde_json::{Value, json};

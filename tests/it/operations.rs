@@ -12,7 +12,8 @@ e2e!(health_readiness_and_docs_answer, |app| {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         body,
-        json!({"status": "ok", "database": "ok", "queue": "ok", "storage": "ok"})
+        json!({"status": "ok", "database": "ok", "queue": "ok", "storage": "ok",
+               "jobs": {"stored": 0, "due": 0, "oldest_due_seconds": null, "undecodable": 0}})
     );
     let resp = app
         .http
@@ -66,3 +67,35 @@ e2e!(
         }
     }
 );
+
+e2e!(a_job_row_from_a_newer_version_is_kept_and_reported, |app| {
+    use sea_orm::{ActiveModelTrait, Set};
+    let now = app.running.core.now();
+    let row = sluice_entity::outbox_job::ActiveModel {
+        job: Set("from_the_future".into()),
+        payload: Set(json!({"upload_id": "whatever"})),
+        run_at: Set(now),
+        created_at: Set(now),
+        attempts: Set(0),
+        ..Default::default()
+    }
+    .insert(&app.running.core.db)
+    .await
+    .expect("insert");
+    for _ in 0..3 {
+        app.advance_and_drain(Duration::from_secs(600)).await;
+    }
+    let kept = sluice_core::outbox::find(&app.running.core.db, row.id)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(kept.attempts, 3);
+    let (status, body) = app.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a row for a newer version is not a fault: {body}"
+    );
+    assert_eq!(body["jobs"]["undecodable"], 1, "{body}");
+    assert_eq!(body["jobs"]["stored"], 1, "{body}");
+});

@@ -1,11 +1,12 @@
 //! The store going away: at start-up Sluice refuses to run with a clear error; during a
-//! completion it answers 202 `verifying` and a job finishes the verification once the
-//! store is back.
+//! completion it answers 202 `verifying`, and the verification job, retried on its
+//! schedule, finishes it once the store is back, or the session expires at its own
+//! verification deadline, never at the upload TTL.
 
 use std::net::SocketAddr;
 
 use super::*;
-use sluice_core::storage::embedded::{EmbeddedStore, EmbeddedStoreConfig};
+use sluice_embedded_store::{EmbeddedStore, EmbeddedStoreConfig};
 use sluice_tests::Leg;
 
 const KEY_ID: &str = "outagetestkey";
@@ -81,40 +82,78 @@ async fn start_with_a_missing_bucket_fails_clearly() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-#[actix_rt::test]
-async fn complete_while_the_store_is_down_defers_to_a_job() {
-    let dir = temp_dir("outage");
-    let root = temp_dir("outage-store");
-    let store = store_at(&root, "127.0.0.1:0".parse().expect("addr"), "sluice").await;
-    let addr = store.local_addr();
-    let settings = settings_for(&dir, &external_store(&store.endpoint(), "sluice")).await;
-    let app = TestApp::spawn_with(Leg::Embedded, settings, dir).await;
-    let alice = app.token("alice");
-    let created = app.create_text(&alice, 3).await;
-    assert!(app.put(&created, b"abc".to_vec()).await.is_success());
+const HOUR: Duration = Duration::from_secs(3600);
 
-    store.shutdown().await;
-    let (status, session) = app.complete(&alice, &created.id).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{session}");
-    assert_eq!(session["state"], "verifying");
-    let (status, ready) = app.call(Method::GET, "/readyz", None, None).await;
-    assert_eq!(
-        (status, ready["storage"].as_str()),
-        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable"))
-    );
+e2e!(
+    complete_while_the_store_is_away_is_verified_once_it_is_back,
+    with | b | b.behind_proxy(),
+    |app| {
+        let alice = app.token("alice");
+        let created = app.create_text(&alice, 3).await;
+        assert!(app.put(&created, b"abc".to_vec()).await.is_success());
 
-    // The store comes back on the same address with the same data; the job verifies.
-    let store = store_at(&root, addr, "sluice").await;
-    let session = app
-        .wait_for_state(&alice, &created.id, "uploaded", Duration::from_secs(30))
-        .await;
-    assert_eq!(session["size"], 3);
-    let (status, again) = app.complete(&alice, &created.id).await;
-    assert_eq!(
-        (status, again["state"].as_str()),
-        (StatusCode::OK, Some("uploaded"))
-    );
-    app.stop().await;
-    store.shutdown().await;
-    std::fs::remove_dir_all(root).ok();
-}
+        app.proxy().cut();
+        let (status, session) = app.complete(&alice, &created.id).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{session}");
+        assert_eq!(session["state"], "verifying");
+        let (status, ready) = app.call(Method::GET, "/readyz", None, None).await;
+        assert_eq!(
+            (status, ready["storage"].as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable"))
+        );
+        // Hours of outage: far past the upload TTL (1h), the verification is retried
+        // and the session stays `verifying`: a good upload is not given up.
+        for _ in 0..6 {
+            app.advance_and_drain(HOUR).await;
+        }
+        assert_eq!(app.session(&alice, &created.id).await["state"], "verifying");
+
+        // The store comes back; the next retry verifies.
+        app.proxy().restore();
+        app.advance_and_drain(HOUR).await;
+        let session = app.session(&alice, &created.id).await;
+        assert_eq!(session["state"], "uploaded", "{session}");
+        assert_eq!(session["size"], 3);
+        assert!(
+            app.object_exists(&created.key).await,
+            "a good upload is kept"
+        );
+        let (status, again) = app.complete(&alice, &created.id).await;
+        assert_eq!(
+            (status, again["state"].as_str()),
+            (StatusCode::OK, Some("uploaded"))
+        );
+    }
+);
+
+e2e!(
+    verifying_expires_only_at_its_own_deadline_with_a_reason,
+    with | b | b.behind_proxy(),
+    |app| {
+        let alice = app.token("alice");
+        let created = app.create_text(&alice, 3).await;
+        assert!(app.put(&created, b"abc".to_vec()).await.is_success());
+        app.proxy().cut();
+        let (status, _) = app.complete(&alice, &created.id).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        // The default verification deadline is 24h after the completion.
+        app.advance_and_drain(23 * HOUR).await;
+        assert_eq!(app.session(&alice, &created.id).await["state"], "verifying");
+        app.advance_and_drain(HOUR + Duration::from_secs(1)).await;
+        assert_eq!(app.session(&alice, &created.id).await["state"], "expired");
+
+        let events = app.audit_trail(&created.id).await;
+        let last = events.last().expect("events");
+        assert_eq!(last["to_state"], "expired");
+        assert!(
+            last["detail"]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("could not be verified")),
+            "{last}"
+        );
+        // Once the store is back the expired session's object is cleaned.
+        app.proxy().restore();
+        app.advance_and_drain(HOUR).await;
+        assert!(!app.object_exists(&created.key).await);
+    }
+);

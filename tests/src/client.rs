@@ -1,14 +1,22 @@
 //! `TestApp`: a running Sluice plus typed helpers over its HTTP API and its store.
+//!
+//! Time is a shifted clock the app's core reads: `advance` jumps it past deadlines and
+//! retry delays, `drain_jobs` runs every job that is due, so no test waits for a job.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sluice::{Role, Running, start};
+use sluice::{Boot, Role, Running, StoreWrapper, start_with};
+use sluice_core::clock::ShiftedClock;
 use sluice_core::config::{Settings, load_from};
+use sluice_embedded_store::{EmbeddedStore, EmbeddedStoreConfig};
 
 use crate::environment::{TOKEN_SECRET, environment, store_client};
+use crate::faults::FaultSwitch;
 use crate::leg::{Leg, drop_test_database};
+use crate::proxy::StoreProxy;
 use secrecy::ExposeSecret;
 
 pub struct TestApp {
@@ -16,10 +24,97 @@ pub struct TestApp {
     pub api: String,
     pub http: reqwest::Client,
     pub running: Running,
-    /// A client of the same bucket, to look at what the store really holds.
+    /// A client of the same bucket, to look at what the store really holds (directly,
+    /// never through the proxy).
     pub bucket: Box<s3::Bucket>,
     pub data_dir: std::path::PathBuf,
+    pub clock: Arc<ShiftedClock>,
+    /// In front of the store, when built `behind_proxy`.
+    pub proxy: Option<StoreProxy>,
+    /// Turns injected store faults on and off.
+    pub faults: FaultSwitch,
+    /// The embedded store this test started itself (behind the proxy, embedded leg).
+    own_store: Option<EmbeddedStore>,
 }
+
+/// How to build a `TestApp`.
+pub struct Spawn {
+    leg: Leg,
+    env: Vec<(String, String)>,
+    behind_proxy: bool,
+}
+
+impl Spawn {
+    /// Sets or replaces one `SLUICE__…` variable.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Puts a `StoreProxy` between Sluice (and its URLs) and the store. On the embedded
+    /// leg the test starts the embedded store itself, as an external store.
+    pub fn behind_proxy(mut self) -> Self {
+        self.behind_proxy = true;
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let data_dir = std::env::temp_dir().join(format!("sluice-it-{}", uuid::Uuid::new_v4()));
+        let mut env = self.env;
+        let mut own_store = None;
+        let mut proxy = None;
+        let mut direct = None;
+        if self.behind_proxy {
+            let target = match &self.leg {
+                Leg::Embedded => {
+                    let store = EmbeddedStore::start(EmbeddedStoreConfig {
+                        root: data_dir.join("own-store"),
+                        bind: "127.0.0.1:0".parse().expect("addr"),
+                        access_key_id: OWN_STORE_KEY.into(),
+                        secret_access_key: OWN_STORE_SECRET.into(),
+                        bucket: "sluice".into(),
+                    })
+                    .await
+                    .expect("own store starts");
+                    let addr = store.local_addr();
+                    direct = Some(store.endpoint());
+                    env.extend(
+                        [
+                            ("SLUICE__STORAGE__BUCKET", "sluice"),
+                            ("SLUICE__STORAGE__ACCESS_KEY_ID", OWN_STORE_KEY),
+                            ("SLUICE__STORAGE__SECRET_ACCESS_KEY", OWN_STORE_SECRET),
+                        ]
+                        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+                    );
+                    own_store = Some(store);
+                    addr
+                }
+                Leg::Production(p) => {
+                    direct = Some(p.s3_endpoint.clone());
+                    let authority = p.s3_endpoint.split("://").nth(1).unwrap_or(&p.s3_endpoint);
+                    tokio::net::lookup_host(authority.trim_end_matches('/'))
+                        .await
+                        .expect("resolve the S3 endpoint")
+                        .next()
+                        .expect("an address")
+                }
+            };
+            let started = StoreProxy::start(target).await;
+            env.push(("SLUICE__STORAGE__ENDPOINT".into(), started.endpoint()));
+            env.push(("SLUICE__STORAGE__FORCE_PATH_STYLE".into(), "true".into()));
+            proxy = Some(started);
+        }
+        let extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let settings = TestApp::settings_with(&self.leg, &data_dir, &extra).await;
+        let mut app = TestApp::spawn_with(self.leg, settings, data_dir, direct).await;
+        app.proxy = proxy;
+        app.own_store = own_store;
+        app
+    }
+}
+
+const OWN_STORE_KEY: &str = "ownstorekey";
+const OWN_STORE_SECRET: &str = "own-store-secret-0123456789";
 
 /// A created session, as the create response described it.
 #[derive(Clone, Debug)]
@@ -47,15 +142,38 @@ impl TestApp {
     }
 
     pub async fn spawn(leg: Leg) -> TestApp {
-        let data_dir = std::env::temp_dir().join(format!("sluice-it-{}", uuid::Uuid::new_v4()));
-        let settings = Self::settings(&leg, &data_dir).await;
-        Self::spawn_with(leg, settings, data_dir).await
+        Self::build(leg).start().await
     }
 
-    pub async fn spawn_with(leg: Leg, settings: Settings, data_dir: std::path::PathBuf) -> TestApp {
+    /// A `TestApp` with options.
+    pub fn build(leg: Leg) -> Spawn {
+        Spawn {
+            leg,
+            env: Vec::new(),
+            behind_proxy: false,
+        }
+    }
+
+    /// Starts Sluice with `settings`; `direct` is the store's real endpoint when Sluice
+    /// reaches it another way (through a proxy).
+    pub async fn spawn_with(
+        leg: Leg,
+        settings: Settings,
+        data_dir: std::path::PathBuf,
+        direct: Option<String>,
+    ) -> TestApp {
         let storage = settings.storage.clone();
-        let running = start(settings, Role::All).await.expect("sluice starts");
-        let bucket = store_client(&storage, &running.store_url);
+        let clock = Arc::new(ShiftedClock::default());
+        let faults = FaultSwitch::default();
+        let switch = faults.clone();
+        let wrap: StoreWrapper = Box::new(move |store| switch.wrap(store));
+        let boot = Boot {
+            role: Role::All,
+            clock: clock.clone(),
+            wrap_store: Some(wrap),
+        };
+        let running = start_with(settings, boot).await.expect("sluice starts");
+        let bucket = store_client(&storage, direct.as_deref().unwrap_or(&running.store_url));
         TestApp {
             leg,
             api: running.api_url.clone().expect("api url"),
@@ -66,16 +184,44 @@ impl TestApp {
             running,
             bucket,
             data_dir,
+            clock,
+            proxy: None,
+            faults,
+            own_store: None,
         }
     }
 
     pub async fn stop(self) {
         let database = self.running.core.settings.database.url.clone();
         self.running.stop().await;
+        if let Some(store) = self.own_store {
+            store.shutdown().await;
+        }
         if let (Leg::Production(p), Some(url)) = (&self.leg, database) {
             drop_test_database(&p.database_url, url.expose_secret()).await;
         }
         std::fs::remove_dir_all(&self.data_dir).ok();
+    }
+
+    /// Jumps the app's clock forward.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Runs every job due by the app's clock (and those they make due) to completion.
+    pub async fn drain_jobs(&self) {
+        self.running.drain_jobs().await.expect("jobs drain");
+    }
+
+    /// Jumps the clock and runs what became due.
+    pub async fn advance_and_drain(&self, by: Duration) {
+        self.advance(by);
+        self.drain_jobs().await;
+    }
+
+    /// The proxy in front of the store (built `behind_proxy`).
+    pub fn proxy(&self) -> &StoreProxy {
+        self.proxy.as_ref().expect("built behind_proxy")
     }
 
     /// An upload token for `owner`.
@@ -214,28 +360,6 @@ impl TestApp {
         json
     }
 
-    /// Polls the session until it reaches `state` (jobs run in the background).
-    pub async fn wait_for_state(
-        &self,
-        token: &str,
-        id: &str,
-        state: &str,
-        within: Duration,
-    ) -> Value {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let session = self.session(token, id).await;
-            if session["state"] == state {
-                return session;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "session never became {state}: {session}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
     /// Whether the store holds an object under `key`.
     pub async fn object_exists(&self, key: &str) -> bool {
         match self.bucket.head_object(key).await {
@@ -245,17 +369,122 @@ impl TestApp {
         }
     }
 
-    /// Polls until the object is gone (deletion may be left to a job).
-    pub async fn wait_for_object_gone(&self, key: &str, within: Duration) {
-        let deadline = tokio::time::Instant::now() + within;
-        while self.object_exists(key).await {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "object {key} still stored"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+    /// Signs part URLs; returns the `parts` array.
+    pub async fn sign_parts(&self, token: &str, id: &str, numbers: &[u32]) -> Vec<Value> {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                &format!("/v1/uploads/{id}/parts"),
+                Some(token),
+                Some(json!({"part_numbers": numbers})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "sign parts: {body}");
+        body["parts"].as_array().expect("parts").clone()
+    }
+
+    /// PUTs one part to its signed URL; returns the status and the ETag the store sent.
+    pub async fn put_part(&self, part: &Value, body: Vec<u8>) -> (StatusCode, Option<String>) {
+        let resp = self
+            .http
+            .put(part["url"].as_str().expect("url"))
+            .body(body)
+            .send()
+            .await
+            .expect("PUT reaches the store");
+        let etag = resp
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (resp.status(), etag)
+    }
+
+    /// Uploads `numbers` of `body` (cut by `part_size`) through signed part URLs.
+    pub async fn upload_parts(
+        &self,
+        token: &str,
+        id: &str,
+        body: &[u8],
+        part_size: usize,
+        numbers: &[u32],
+    ) -> Vec<(u32, String)> {
+        let mut etags = Vec::new();
+        for part in self.sign_parts(token, id, numbers).await {
+            let n = u32::try_from(part["part_number"].as_u64().expect("number")).expect("u32");
+            let start = (n as usize - 1) * part_size;
+            let end = (start + part_size).min(body.len());
+            assert_eq!(part["size"], end - start, "signed size of part {n}");
+            let (status, etag) = self.put_part(&part, body[start..end].to_vec()).await;
+            assert!(status.is_success(), "part {n}: {status}");
+            etags.push((n, etag.unwrap_or_default()));
+        }
+        etags
+    }
+
+    /// Runs the due jobs, then asserts the store holds nothing under `key`.
+    pub async fn assert_cleaned(&self, key: &str) {
+        self.drain_jobs().await;
+        assert!(!self.object_exists(key).await, "object {key} still stored");
+    }
+
+    /// The session's audit trail, oldest first, as `{from_state, to_state, actor, detail}`.
+    pub async fn audit_trail(&self, id: &str) -> Vec<Value> {
+        let id = sluice_core::ids::UploadId(id.parse().expect("uuid"));
+        sluice_core::upload::repo::events(&self.running.core.db, id)
+            .await
+            .expect("audit events")
+            .into_iter()
+            .map(|e| json!({"from_state": e.from_state, "to_state": e.to_state, "actor": e.actor, "detail": e.detail}))
+            .collect()
+    }
+
+    /// The bytes the store holds under `key`.
+    pub async fn object_bytes(&self, key: &str) -> Vec<u8> {
+        self.bucket
+            .get_object(key)
+            .await
+            .expect("GET the object")
+            .bytes()
+            .to_vec()
+    }
+
+    /// The parts the store holds for a multipart upload (none once it is aborted or
+    /// completed: some stores answer NoSuchUpload, others an empty list).
+    pub async fn stored_parts(&self, key: &str, upload_id: &str) -> Vec<u32> {
+        match self.running.core.store.list_parts(key, upload_id).await {
+            Ok(parts) => parts.into_iter().map(|p| p.part_number).collect(),
+            Err(sluice_core::storage::StoreError::NoSuchUpload) => Vec::new(),
+            Err(e) => panic!("ListParts: {e}"),
         }
     }
+
+    /// Every key the bucket holds.
+    pub async fn list_keys(&self) -> Vec<String> {
+        let pages = self
+            .bucket
+            .list(String::new(), None)
+            .await
+            .expect("list the bucket");
+        let mut keys: Vec<String> = pages
+            .into_iter()
+            .flat_map(|page| page.contents.into_iter().map(|o| o.key))
+            .collect();
+        keys.sort();
+        keys
+    }
+}
+
+/// `len` bytes that differ from part to part, so a swapped part is caught.
+pub fn patterned(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| {
+            (i as u8)
+                .wrapping_mul(31)
+                .wrapping_add((i >> 20) as u8)
+                .wrapping_add(seed)
+        })
+        .collect()
 }
 
 impl From<Value> for Created {
@@ -271,7 +500,7 @@ impl From<Value> for Created {
         Created {
             id: body["id"].as_str().expect("id").to_owned(),
             key: body["key"].as_str().expect("key").to_owned(),
-            url: body["put"]["url"].as_str().expect("put url").to_owned(),
+            url: body["put"]["url"].as_str().unwrap_or_default().to_owned(),
             headers,
             body,
         }

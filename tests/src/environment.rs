@@ -13,7 +13,7 @@ pub const SERVICE_KEY: &str = "test-service-key-0123456789";
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
 
 /// Test profiles on top of `default`: small image-only uploads, short deadlines, reusable
-/// URLs, short inline download links.
+/// URLs, short inline download links, a magic-byte check.
 const PROFILES: &[(&str, &str)] = &[
     ("SLUICE__PROFILES__IMAGES__CONTENT_TYPES", "[\"image/*\"]"),
     ("SLUICE__PROFILES__IMAGES__EXTENSIONS", "[\"png\", \"jpg\"]"),
@@ -23,6 +23,16 @@ const PROFILES: &[(&str, &str)] = &[
     ("SLUICE__PROFILES__REUSABLE__ONE_TIME", "false"),
     ("SLUICE__PROFILES__QUICKLINK__DOWNLOAD_TTL", "30s"),
     ("SLUICE__PROFILES__QUICKLINK__DISPOSITION", "inline"),
+    ("SLUICE__PROFILES__QUOTA10__DAILY_UPLOADS", "10"),
+    ("SLUICE__PROFILES__METERED__STORED_BYTES", "100"),
+    ("SLUICE__PROFILES__METERED__DAILY_BYTES", "1KiB"),
+    ("SLUICE__PROFILES__PARTS__MULTIPART_THRESHOLD", "1MiB"),
+    ("SLUICE__PROFILES__PARTS__PART_SIZE", "5MiB"),
+    ("SLUICE__PROFILES__SNIFFED__SNIFF", "true"),
+    (
+        "SLUICE__PROFILES__SNIFFED__CONTENT_TYPES",
+        "[\"image/*\", \"text/plain\"]",
+    ),
 ];
 
 /// The environment of a fresh test world on `leg`; `extra` replaces or adds variables.
@@ -41,7 +51,7 @@ pub async fn environment(
         ("SLUICE__AUTH__TOKEN_SECRET", TOKEN_SECRET.to_owned()),
         ("SLUICE__AUTH__SERVICE_KEYS", format!("[\"{SERVICE_KEY}\"]")),
         ("SLUICE__AUTH__ADMIN_KEYS", format!("[\"{ADMIN_KEY}\"]")),
-        ("SLUICE__QUEUE__POLL_INTERVAL", "200ms".to_owned()),
+        ("SLUICE__QUEUE__POLL_INTERVAL", "20ms".to_owned()),
         ("SLUICE__QUEUE__RELAY_INTERVAL", "1s".to_owned()),
         ("SLUICE__QUEUE__SWEEP_INTERVAL", "2s".to_owned()),
         ("SLUICE__QUEUE__VERIFY_DELAY", "1s".to_owned()),

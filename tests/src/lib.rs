@@ -10,22 +10,56 @@
 
 mod client;
 mod environment;
+mod faults;
 mod leg;
+mod process;
+mod proxy;
+mod receiver;
 
-pub use client::{Created, TestApp};
+pub use client::{Created, Spawn, TestApp, patterned};
 pub use environment::{environment, store_client};
+pub use faults::{FaultSwitch, Faults};
 pub use leg::{Leg, drop_test_database};
+pub use process::{SluiceProcess, free_port};
+pub use proxy::StoreProxy;
+pub use receiver::{Received, WEBHOOK_SECRET, WebhookReceiver};
 
 /// The keys the test settings configure.
 pub mod client_keys {
     pub use crate::environment::{ADMIN_KEY, SERVICE_KEY, TOKEN_SECRET};
 }
 
+/// Declares a test that runs an `async fn(Leg)` on both legs, as `name::embedded` and
+/// `name::production`, for tests that set their world up themselves (a receiver that
+/// must exist before the app is configured, for instance).
+#[macro_export]
+macro_rules! on_both_legs {
+    ($name:ident, $run:ident) => {
+        mod $name {
+            #[actix_rt::test]
+            async fn embedded() {
+                super::$run($crate::Leg::Embedded).await;
+            }
+
+            #[actix_rt::test]
+            async fn production() {
+                let Some(leg) = $crate::Leg::production() else {
+                    return;
+                };
+                super::$run(leg).await;
+            }
+        }
+    };
+}
+
 /// Declares one end-to-end test that runs on both legs, as `name::embedded` and
-/// `name::production`.
+/// `name::production`. `with |b| …` adjusts the `Spawn` builder (environment, proxy).
 #[macro_export]
 macro_rules! e2e {
     ($(#[$meta:meta])* $name:ident, |$app:ident| $body:block) => {
+        $crate::e2e!($(#[$meta])* $name, with |b| b, |$app| $body);
+    };
+    ($(#[$meta:meta])* $name:ident, with |$b:ident| $build:expr, |$app:ident| $body:block) => {
         $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]
@@ -33,7 +67,12 @@ macro_rules! e2e {
 
             #[actix_rt::test]
             async fn embedded() {
-                let $app = $crate::TestApp::spawn($crate::Leg::Embedded).await;
+                let $app = {
+                    let $b = $crate::TestApp::build($crate::Leg::Embedded);
+                    $build
+                }
+                .start()
+                .await;
                 $body;
                 $app.stop().await;
             }
@@ -41,7 +80,12 @@ macro_rules! e2e {
             #[actix_rt::test]
             async fn production() {
                 let Some(leg) = $crate::Leg::production() else { return };
-                let $app = $crate::TestApp::spawn(leg).await;
+                let $app = {
+                    let $b = $crate::TestApp::build(leg);
+                    $build
+                }
+                .start()
+                .await;
                 $body;
                 $app.stop().await;
             }

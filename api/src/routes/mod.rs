@@ -1,8 +1,10 @@
 //! Route registration. Handlers are registered with `service(...)` so that
 //! utoipa-actix-web collects them into the OpenAPI document.
 
+pub mod admin;
 pub mod files;
 pub mod ops;
+pub mod quota;
 pub mod uploads;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -14,6 +16,7 @@ use crate::error::ApiError;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(uploads::create::create_upload)
         .service(uploads::get::get_upload)
+        .service(uploads::parts::sign_upload_parts)
         .service(uploads::complete::complete_upload)
         .service(uploads::abort::abort_upload)
         .service(uploads::commit::commit_upload)
@@ -21,8 +24,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(files::download_url::create_download_url)
         .service(files::download::download_file)
         .service(files::delete::delete_file)
+        .service(quota::get::get_quota)
+        .service(admin::list::list_uploads_admin)
+        .service(admin::get::get_upload_admin)
+        .service(admin::expire::expire_upload_admin)
+        .service(admin::stats::upload_stats_admin)
         .service(ops::healthz::healthz)
-        .service(ops::readyz::readyz);
+        .service(ops::readyz::readyz)
+        .service(ops::metrics::metrics);
 }
 
 /// Runs `validator` rules and reports the first failing field as `validation_failed`.

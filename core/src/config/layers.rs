@@ -294,6 +294,47 @@ mod tests {
     }
 
     #[test]
+    fn settings_that_would_be_ignored_are_refused() {
+        let err = load_from(
+            None,
+            env(&[
+                ("SLUICE__QUEUE__RETRY__DELETE_EVERYTHING", "[\"1s\"]"),
+                ("SLUICE__QUEUE__RETRY__CLEANUP_SESSION", "[]"),
+                ("SLUICE__PROFILES__AVATAR__VERIFY_TTL", "1m"),
+            ]),
+        )
+        .expect_err("invalid");
+        let ConfigError::Invalid(problems) = err else {
+            panic!("{err}")
+        };
+        let all = problems.join("\n");
+        for needle in [
+            "queue.retry.delete_everything: no such job kind",
+            "queue.retry.cleanup_session: list at least one delay",
+            "profiles.avatar.verify_ttl: must be at least upload_ttl",
+        ] {
+            assert!(all.contains(needle), "missing {needle} in:\n{all}");
+        }
+    }
+
+    #[test]
+    fn retry_schedules_are_read_from_the_environment() {
+        let dir = temp_dir();
+        let s = load_from(
+            None,
+            env(&[
+                ("SLUICE__SERVER__DATA_DIR", dir.to_str().expect("utf8")),
+                ("SLUICE__QUEUE__RETRY__CLEANUP_SESSION", "[\"1s\", \"2m\"]"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(
+            s.queue.retry["cleanup_session"],
+            vec![crate::config::Dur::secs(1), crate::config::Dur::secs(120)]
+        );
+    }
+
+    #[test]
     fn debug_output_never_shows_secrets() {
         let dir = temp_dir();
         let s = load_from(

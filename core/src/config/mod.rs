@@ -33,6 +33,11 @@ pub struct Settings {
     pub queue: QueueSettings,
     pub storage: StorageSettings,
     pub auth: AuthSettings,
+    pub cleanup: CleanupSettings,
+    pub quota: QuotaSettings,
+    pub webhooks: WebhookSettings,
+    pub audit: AuditSettings,
+    pub admin: AdminSettings,
     /// Upload profiles by name; a `default` profile always exists.
     pub profiles: BTreeMap<String, ProfileSettings>,
 }
@@ -49,6 +54,17 @@ pub struct ServerSettings {
     /// HTTP worker threads; 0 means one per core. Default 0.
     #[serde(deserialize_with = "lenient")]
     pub workers: usize,
+    /// `text` (default) or `json`: one JSON object a line, with the request id.
+    pub log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl Default for ServerSettings {
@@ -58,6 +74,7 @@ impl Default for ServerSettings {
             data_dir: PathBuf::from("./data"),
             shutdown_timeout: Dur::secs(30),
             workers: 0,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -101,6 +118,13 @@ pub struct QueueSettings {
     pub sweep_interval: Dur,
     /// Delay before the backstop verification job of a completed upload. Default `10s`.
     pub verify_delay: Dur,
+    /// How long a dispatched job may go unfinished before it counts as lost (the queue
+    /// or the worker died) and is dispatched again. Longer than any job runs. Default `2m`.
+    pub dispatch_lease: Dur,
+    /// Retry delays per job kind, replacing the kind's declared schedule, e.g.
+    /// `cleanup_session = ["1s", "30s", "5m"]`. Kinds that never give up repeat the last
+    /// delay forever.
+    pub retry: BTreeMap<String, Vec<Dur>>,
 }
 
 impl Default for QueueSettings {
@@ -113,6 +137,8 @@ impl Default for QueueSettings {
             relay_interval: Dur::secs(5),
             sweep_interval: Dur::secs(30),
             verify_delay: Dur::secs(10),
+            dispatch_lease: Dur::secs(120),
+            retry: BTreeMap::new(),
         }
     }
 }
@@ -136,6 +162,10 @@ pub struct StorageSettings {
     pub embedded_bind: SocketAddr,
     /// Timeout of one call to the store (HEAD, DELETE). Default `10s`.
     pub request_timeout: Dur,
+    /// Whether the store takes browser-form POST policies (AWS, GCS, MinIO, Ceph and the
+    /// embedded store do; R2 and B2 do not). Uppy's `/s3/params` needs them. Default true.
+    #[serde(deserialize_with = "lenient")]
+    pub post_policy: bool,
 }
 
 impl Default for StorageSettings {
@@ -149,6 +179,7 @@ impl Default for StorageSettings {
             force_path_style: false,
             embedded_bind: SocketAddr::from(([127, 0, 0, 1], 8788)),
             request_timeout: Dur::secs(10),
+            post_policy: true,
         }
     }
 }
@@ -170,6 +201,140 @@ pub struct AuthSettings {
     pub service_keys: Vec<SecretString>,
     /// Keys of operators, for `/v1/admin/*` only.
     pub admin_keys: Vec<SecretString>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CleanupSettings {
+    /// After the last upload URL of an ended session expires, how long a transfer that
+    /// started just before may still be landing; the key is cleaned once more after it.
+    /// Default `1h`.
+    pub late_put_grace: Dur,
+    /// A multipart upload in the bucket that no live session owns is aborted by the sweep
+    /// once it is this old (the window between the store creating it and Sluice recording
+    /// it, with room for clock skew). Default `1h`.
+    pub stale_multipart_grace: Dur,
+}
+
+impl Default for CleanupSettings {
+    fn default() -> Self {
+        Self {
+            late_put_grace: Dur::secs(3600),
+            stale_multipart_grace: Dur::secs(3600),
+        }
+    }
+}
+
+/// An owner's limits across every profile (each profile may set its own as well), and
+/// the accounting job's schedule.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuotaSettings {
+    /// Uploads per owner per UTC day over all profiles; absent means unlimited.
+    #[serde(deserialize_with = "lenient_opt")]
+    pub daily_uploads: Option<u64>,
+    /// Bytes uploaded per owner per UTC day over all profiles; absent means unlimited.
+    #[serde(deserialize_with = "lenient_opt")]
+    pub daily_bytes: Option<ByteSize>,
+    /// Bytes stored (and reserved by uploads in progress) per owner; absent means unlimited.
+    #[serde(deserialize_with = "lenient_opt")]
+    pub stored_bytes: Option<ByteSize>,
+    /// How often the counters are recomputed from the sessions table. Default `1h`.
+    pub reconcile_interval: Dur,
+}
+
+impl Default for QuotaSettings {
+    fn default() -> Self {
+        Self {
+            daily_uploads: None,
+            daily_bytes: None,
+            stored_bytes: None,
+            reconcile_interval: Dur::secs(3600),
+        }
+    }
+}
+
+/// Webhook endpoints (retries: `queue.retry.deliver_webhook`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// How long one attempt waits for the endpoint. Default `10s`.
+    pub timeout: Dur,
+    /// Endpoints by name.
+    pub endpoints: BTreeMap<String, WebhookEndpoint>,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            timeout: Dur::secs(10),
+            endpoints: BTreeMap::new(),
+        }
+    }
+}
+
+/// One webhook endpoint.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookEndpoint {
+    /// `http(s)://…` the events are POSTed to.
+    pub url: String,
+    /// The Standard Webhooks secret, `whsec_` and base64 of at least 24 bytes.
+    pub secret: SecretString,
+    /// Event types it wants (`upload.uploaded`, `upload.rejected`, `upload.expired`,
+    /// `upload.committed`, `file.deleted`); empty means all.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Profiles whose uploads it hears about; empty means all.
+    #[serde(default)]
+    pub profiles: Vec<String>,
+}
+
+/// The admin API.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSettings {
+    /// How often the workers recompute the statistics rollup. Default `1m`.
+    pub stats_interval: Dur,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self {
+            stats_interval: Dur::secs(60),
+        }
+    }
+}
+
+/// Where the audit stream is shipped, in order, at least once.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// Append every event as a JSON line to this file (one host; the file is its own
+    /// cursor, so no event is written twice).
+    pub file: Option<PathBuf>,
+    /// POST events in batches (`{"events": [...]}`) to this URL; at least once.
+    pub http_url: Option<String>,
+    /// Sent as `Authorization: Bearer …` to `http_url`.
+    pub http_token: Option<SecretString>,
+    /// Events per shipment. Default 500.
+    #[serde(deserialize_with = "lenient")]
+    pub batch: u64,
+    /// How long a gap in the event ids may be waited for (a transaction that has not
+    /// committed yet) before it is taken as a rolled-back id. Default `10s`.
+    pub settle: Dur,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            file: None,
+            http_url: None,
+            http_token: None,
+            batch: 500,
+            settle: Dur::secs(10),
+        }
+    }
 }
 
 impl Settings {

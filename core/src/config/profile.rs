@@ -32,29 +32,36 @@ pub struct ProfileSettings {
     pub content_types: Vec<String>,
     /// Allowed filename extensions without the dot, lower case; empty allows any. Default empty.
     pub extensions: Vec<String>,
-    /// Check the first bytes against the declared type after upload. Default false.
+    /// Read the first bytes after upload and reject the object when its real type
+    /// contradicts the declared type or the allowlist. Costs one ranged GET. Default false.
     #[serde(deserialize_with = "lenient")]
     pub sniff: bool,
-    /// Uploads larger than this use multipart. Default `5GiB`.
+    /// Uploads larger than this use multipart (at most `5GiB`, the largest single PUT).
+    /// Default `50MiB`.
     pub multipart_threshold: ByteSize,
-    /// Part size of multipart uploads. Default `10MiB`.
+    /// Preferred part size of multipart uploads (5MiB to 5GiB); larger where 10,000 parts
+    /// of it would not hold the upload. Default `10MiB`.
     pub part_size: ByteSize,
     /// Time to upload and complete. Default `1h`.
     pub upload_ttl: Dur,
     /// Time to commit once uploaded, after which the object is deleted. Default `24h`.
     pub commit_ttl: Dur,
+    /// How long a completed upload may wait for verification while the store cannot be
+    /// asked; it expires (and its object is deleted) only after this. Default `24h`.
+    pub verify_ttl: Dur,
     /// Sign `If-None-Match: *` so the store refuses a second write to the key. Default true.
     #[serde(deserialize_with = "lenient")]
     pub one_time: bool,
     /// First segment of every object key. Default `uploads`.
     pub key_prefix: String,
-    /// Uploads per owner per day; absent means unlimited.
+    /// Uploads per owner per UTC day in this profile; absent means unlimited.
     #[serde(deserialize_with = "lenient_opt")]
     pub daily_uploads: Option<u64>,
-    /// Bytes uploaded per owner per day; absent means unlimited.
+    /// Bytes uploaded per owner per UTC day in this profile; absent means unlimited.
     #[serde(deserialize_with = "lenient_opt")]
     pub daily_bytes: Option<ByteSize>,
-    /// Bytes stored per owner; absent means unlimited.
+    /// Bytes stored (and reserved by uploads in progress) per owner in this profile;
+    /// absent means unlimited.
     #[serde(deserialize_with = "lenient_opt")]
     pub stored_bytes: Option<ByteSize>,
     /// Default `Content-Disposition` of downloads. Default `attachment`.
@@ -70,10 +77,11 @@ impl Default for ProfileSettings {
             content_types: vec!["*/*".into()],
             extensions: Vec::new(),
             sniff: false,
-            multipart_threshold: ByteSize(5 * ByteSize::GIB),
+            multipart_threshold: ByteSize(50 * ByteSize::MIB),
             part_size: ByteSize(10 * ByteSize::MIB),
             upload_ttl: Dur::secs(3600),
             commit_ttl: Dur::secs(24 * 3600),
+            verify_ttl: Dur::secs(24 * 3600),
             one_time: true,
             key_prefix: "uploads".into(),
             daily_uploads: None,

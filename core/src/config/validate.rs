@@ -12,6 +12,7 @@ const MIN_API_KEY: usize = 16;
 const MAX_PRESIGN_SECS: u64 = 7 * 24 * 3600;
 const MIN_PART: u64 = 5 * 1024 * 1024;
 const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
+const MAX_OBJECT: u64 = 5 * 1024 * 1024 * 1024 * 1024;
 
 pub(super) fn problems(s: &Settings) -> Vec<String> {
     let mut out = Vec::new();
@@ -19,10 +20,72 @@ pub(super) fn problems(s: &Settings) -> Vec<String> {
     queue(s, &mut out);
     storage(s, &mut out);
     auth(s, &mut out);
+    cleanup(s, &mut out);
+    quota(s, &mut out);
+    admin(s, &mut out);
+    webhooks(s, &mut out);
+    audit(s, &mut out);
     for (name, profile) in &s.profiles {
         self::profile(name, profile, &mut out);
     }
     out
+}
+
+fn webhooks(s: &Settings, out: &mut Vec<String>) {
+    for (name, endpoint) in &s.webhooks.endpoints {
+        let at = format!("webhooks.endpoints.{name}");
+        if !(endpoint.url.starts_with("http://") || endpoint.url.starts_with("https://")) {
+            out.push(format!("{at}.url: must be an http:// or https:// URL"));
+        }
+        if let Err(e) = crate::webhooks::sign::key_of(endpoint.secret.expose_secret()) {
+            out.push(format!("{at}.secret: {e}"));
+        }
+        for event in &endpoint.events {
+            if crate::webhooks::Notice::from_event_type(event).is_none() {
+                out.push(format!(
+                    "{at}.events: `{event}` is not one of upload.uploaded, upload.rejected, \
+                     upload.expired, upload.committed, file.deleted"
+                ));
+            }
+        }
+        for profile in &endpoint.profiles {
+            if !s.profiles.contains_key(profile) {
+                out.push(format!("{at}.profiles: no profile `{profile}`"));
+            }
+        }
+    }
+    if s.webhooks.timeout.get().is_zero() {
+        out.push("webhooks.timeout: must be longer than zero".into());
+    }
+}
+
+fn audit(s: &Settings, out: &mut Vec<String>) {
+    if let Some(url) = &s.audit.http_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        out.push("audit.http_url: must be an http:// or https:// URL".into());
+    }
+    if s.audit.batch == 0 || s.audit.batch > 10_000 {
+        out.push("audit.batch: must be between 1 and 10000".into());
+    }
+}
+
+fn admin(s: &Settings, out: &mut Vec<String>) {
+    if s.admin.stats_interval.get().as_secs() < 1 {
+        out.push("admin.stats_interval: must be at least 1s".into());
+    }
+}
+
+fn quota(s: &Settings, out: &mut Vec<String>) {
+    if s.quota.reconcile_interval.get().as_secs() < 1 {
+        out.push("quota.reconcile_interval: must be at least 1s".into());
+    }
+}
+
+fn cleanup(s: &Settings, out: &mut Vec<String>) {
+    if s.cleanup.late_put_grace.get() > std::time::Duration::from_secs(MAX_PRESIGN_SECS) {
+        out.push("cleanup.late_put_grace: must be at most 7d".into());
+    }
 }
 
 fn database(s: &Settings, out: &mut Vec<String>) {
@@ -63,9 +126,24 @@ fn queue(s: &Settings, out: &mut Vec<String>) {
         ("poll_interval", s.queue.poll_interval),
         ("relay_interval", s.queue.relay_interval),
         ("sweep_interval", s.queue.sweep_interval),
+        ("dispatch_lease", s.queue.dispatch_lease),
     ] {
         if d.get().is_zero() {
             out.push(format!("queue.{name}: must be longer than zero"));
+        }
+    }
+    for (kind, delays) in &s.queue.retry {
+        if crate::jobs::Job::kind_info(kind).is_none() {
+            let known: Vec<&str> = crate::jobs::Job::KINDS.iter().map(|k| k.name).collect();
+            out.push(format!(
+                "queue.retry.{kind}: no such job kind (known: {})",
+                known.join(", ")
+            ));
+        }
+        if delays.is_empty() || delays.iter().any(|d| d.get().is_zero()) {
+            out.push(format!(
+                "queue.retry.{kind}: list at least one delay, each longer than zero"
+            ));
         }
     }
 }
@@ -176,9 +254,9 @@ fn profile(name: &str, p: &ProfileSettings, out: &mut Vec<String>) {
             "{at}.multipart_threshold: must be between 1 byte and 5GiB"
         ));
     }
-    if p.max_size.bytes() > p.multipart_threshold.bytes() {
+    if p.max_size.bytes() > MAX_OBJECT {
         out.push(format!(
-            "{at}.max_size: larger than multipart_threshold, but multipart uploads are not available yet"
+            "{at}.max_size: must be at most 5TiB (the largest object S3 stores)"
         ));
     }
     for (field, d) in [
@@ -194,6 +272,13 @@ fn profile(name: &str, p: &ProfileSettings, out: &mut Vec<String>) {
     if p.commit_ttl.get().as_secs() < 1 {
         out.push(format!("{at}.commit_ttl: must be at least 1s"));
     }
+    if p.verify_ttl.get() < p.upload_ttl.get() {
+        out.push(format!(
+            "{at}.verify_ttl: must be at least upload_ttl (a good upload is only given up \
+             after the store stayed unreachable this long)"
+        ));
+    }
+
     let prefix_ok = !p.key_prefix.is_empty()
         && p.key_prefix.len() <= 128
         && p.key_prefix.split('/').all(|seg| {

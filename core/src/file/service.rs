@@ -1,6 +1,6 @@
 //! File use cases. Commit and delete change the session through the upload repository's
 //! `transition`, in the same transaction as the `files` row, so a file exists exactly
-//! while its session is `committed`.
+//! while its session is `committed`; the plan of the deletion owes the cleanup of the key.
 
 use sea_orm::TransactionTrait;
 use sluice_entity::file::Model;
@@ -9,13 +9,14 @@ use sluice_entity::upload_session::UploadState;
 use super::repo;
 use super::view::{DownloadLink, DownloadRequest, FileView};
 use crate::Core;
+use crate::audit;
 use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{FileId, UploadId};
 use crate::naming::content_disposition;
 use crate::storage::GetOverrides;
-use crate::upload::repo::{self as upload_repo, Changes};
-use crate::upload::service::{delete_job, delete_now};
+use crate::upload::repo as upload_repo;
+use crate::upload::service::plan_context;
 use crate::upload::state::Event;
 
 /// The application keeps the upload: session `committed`, a file row created.
@@ -27,19 +28,22 @@ pub async fn commit(core: &Core, who: &Principal, id: UploadId) -> CoreResult<Fi
         let file = repo::find_by_upload(&core.db, UploadId(session.id)).await?;
         return Ok(FileView::from(&file));
     }
+    let ctx = plan_context(core, &session);
+    let file_id = FileId::new();
     let txn = core.db.begin().await?;
     let committed = upload_repo::transition(
         &txn,
         &session,
         Event::Commit,
         &who.actor,
-        Changes::default(),
+        &ctx,
+        serde_json::json!({"file_id": file_id.to_string()}),
     )
     .await?;
     let file = repo::insert(
         &txn,
         Model {
-            id: FileId::new().0,
+            id: file_id.0,
             upload_id: committed.id,
             owner: committed.owner.clone(),
             profile: committed.profile.clone(),
@@ -48,11 +52,12 @@ pub async fn commit(core: &Core, who: &Principal, id: UploadId) -> CoreResult<Fi
             content_type: committed.content_type.clone(),
             sha256: committed.sha256.clone(),
             key: committed.key.clone(),
-            created_at: crate::clock::now(),
+            created_at: ctx.plan.now,
         },
     )
     .await?;
     txn.commit().await?;
+    core.metrics.add_bytes("committed", file.size);
     Ok(FileView::from(&file))
 }
 
@@ -84,9 +89,30 @@ pub async fn download_link(
         content_disposition: content_disposition(disposition, &file.filename),
         content_type: file.content_type.clone(),
     };
+    let ttl_seconds = ttl;
     let ttl = std::time::Duration::from_secs(ttl);
     let url = core.store.presign_get(&file.key, &overrides, ttl).await?;
-    let expires_at = crate::clock::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
+    let now = core.now();
+    let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or_default();
+    // Every GET is billed: who was handed a link, to what, for how long, is audited.
+    let detail = serde_json::json!({
+        "file_id": file.id,
+        "owner": file.owner,
+        "ttl_seconds": ttl_seconds,
+        "disposition": disposition.as_str(),
+    });
+    let upload = UploadId(file.upload_id);
+    let kind = audit::EventKind::DownloadLink;
+    audit::record(
+        &core.db,
+        kind,
+        upload,
+        UploadState::Committed,
+        &who.actor,
+        now,
+        detail,
+    )
+    .await?;
     Ok(DownloadLink { url, expires_at })
 }
 
@@ -97,15 +123,12 @@ pub async fn delete(core: &Core, who: &Principal, id: FileId) -> CoreResult<()> 
     let session = upload_repo::find(&core.db, UploadId(file.upload_id))
         .await?
         .ok_or(CoreError::NotFound("file"))?;
+    let ctx = plan_context(core, &session);
     let txn = core.db.begin().await?;
-    let changes = Changes {
-        jobs: vec![delete_job(&session)],
-        ..Changes::default()
-    };
-    let deleted =
-        upload_repo::transition(&txn, &session, Event::Delete, &who.actor, changes).await?;
+    let detail = serde_json::json!({"file_id": id.to_string()});
+    upload_repo::transition(&txn, &session, Event::Delete, &who.actor, &ctx, detail).await?;
     repo::remove(&txn, id).await?;
     txn.commit().await?;
-    delete_now(core, &deleted).await;
+    core.relay.wake();
     Ok(())
 }

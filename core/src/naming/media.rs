@@ -11,8 +11,12 @@ fn is_token(s: &str) -> bool {
 /// Lower-cases a declared content type and checks its syntax. Parameters such as
 /// `; charset=utf-8` are kept (the presigned PUT signs the exact header the client sends).
 pub fn normalize_content_type(raw: &str) -> Option<String> {
-    let raw = raw.trim();
-    if raw.is_empty() || raw.len() > 255 || raw.chars().any(|c| c.is_control() || !c.is_ascii()) {
+    // Printable ASCII only (as the OpenAPI pattern says); surrounding spaces are dropped.
+    if raw.len() > 255 || raw.chars().any(|c| c.is_control() || !c.is_ascii()) {
+        return None;
+    }
+    let raw = raw.trim_matches(' ');
+    if raw.is_empty() {
         return None;
     }
     let (essence, params) = match raw.split_once(';') {

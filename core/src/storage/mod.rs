@@ -1,13 +1,26 @@
-//! The object store seen from Sluice: presigning (offline, no network) and the few calls
-//! Sluice makes itself (HEAD, DELETE, a bucket probe). Sluice never moves file bytes
-//! through here; `embedded` is the separate listener that plays the store in embedded mode.
+//! The object store seen from Sluice: the `ObjectStore` seam, presigning (offline, no
+//! network) and the few calls Sluice makes itself (HEAD, a ranged GET of the first bytes,
+//! DELETE, a bucket probe). Sluice never moves file bytes through here beyond the few
+//! KiB a magic-byte check reads.
+//!
+//! Invariants: errors are typed (`StoreError`) and carry no credentials; a missing object
+//! is `Ok(None)` / `Ok(())`, never an error, so jobs that delete twice stay idempotent.
 
-pub mod embedded;
+mod error;
+mod metered;
 mod s3;
+pub mod sigv4;
+mod xml;
 
+pub use error::StoreError;
+pub use metered::MeteredStore;
 pub use s3::S3Store;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
 
 /// Conditions the presigned PUT signs, so the store itself refuses anything else.
 #[derive(Clone, Debug)]
@@ -32,6 +45,35 @@ pub struct GetOverrides {
     pub content_type: String,
 }
 
+pub use sigv4::PresignedPost;
+
+/// A part the store holds for a multipart upload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPart {
+    pub part_number: u32,
+    pub size: u64,
+    /// Some stores (the embedded one) do not report part ETags.
+    pub etag: Option<String>,
+}
+
+/// A part named in a CompleteMultipartUpload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartEtag {
+    pub part_number: u32,
+    /// Empty where neither the store nor the client knows it (stores that omit ETags do
+    /// not check them either).
+    pub etag: String,
+}
+
+/// A multipart upload in progress in the bucket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MultipartListing {
+    pub key: String,
+    pub upload_id: String,
+    /// When it was created; `None` if the store's date could not be read.
+    pub initiated: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// What a HEAD tells about a stored object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectMeta {
@@ -40,13 +82,83 @@ pub struct ObjectMeta {
     pub etag: Option<String>,
 }
 
-/// Why the bucket probe failed, worded for an operator.
-#[derive(Debug, thiserror::Error)]
-pub enum ProbeError {
-    #[error("bucket `{0}` does not exist at the store")]
-    NoSuchBucket(String),
-    #[error("the store refused the credentials: {0}")]
-    Denied(String),
-    #[error("the store is unreachable: {0}")]
-    Unreachable(String),
+/// An S3-compatible bucket. `S3Store` is the one real implementation (it also fronts the
+/// embedded store, which speaks S3 on its own listener); tests may wrap it to produce
+/// faults a real store cannot be made to produce on demand.
+#[async_trait]
+pub trait ObjectStore: Send + Sync + std::fmt::Debug {
+    /// The bucket's name, for logs and the start-up banner.
+    fn bucket_name(&self) -> &str;
+
+    /// A PUT URL signing the content type, the exact length and, for one-time URLs,
+    /// `If-None-Match: *`.
+    async fn presign_put(
+        &self,
+        key: &str,
+        conditions: &PutConditions,
+        ttl: Duration,
+    ) -> Result<PresignedRequest, StoreError>;
+
+    /// A browser-form POST (a POST policy) for exactly `key` and `content_type`, of a
+    /// size in `min..=max`. `NotImplemented` where the store takes no POST policies.
+    async fn presign_post(
+        &self,
+        key: &str,
+        content_type: &str,
+        sizes: (u64, u64),
+        ttl: Duration,
+    ) -> Result<PresignedPost, StoreError>;
+
+    /// A GET URL whose response carries the given disposition and content type.
+    async fn presign_get(
+        &self,
+        key: &str,
+        overrides: &GetOverrides,
+        ttl: Duration,
+    ) -> Result<String, StoreError>;
+
+    /// HEADs an object; `Ok(None)` when nothing is stored under the key.
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError>;
+
+    /// The first `len` bytes of an object (fewer if it is shorter), in one ranged GET;
+    /// `Ok(None)` when nothing is stored under the key.
+    async fn read_prefix(&self, key: &str, len: u64) -> Result<Option<Bytes>, StoreError>;
+
+    /// Deletes an object; deleting what is not there succeeds.
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Checks that the store answers and the bucket exists (start-up and `/readyz`).
+    async fn probe(&self) -> Result<(), StoreError>;
+
+    /// Starts a multipart upload of `key`; returns its upload id.
+    async fn create_multipart(&self, key: &str, content_type: &str) -> Result<String, StoreError>;
+
+    /// A PUT URL for one part, signing its exact length when it is known.
+    async fn presign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        size: Option<u64>,
+        ttl: Duration,
+    ) -> Result<PresignedRequest, StoreError>;
+
+    /// Every part the store holds for the upload, every page, by part number.
+    /// `NoSuchUpload` when the upload is gone (completed or aborted).
+    async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<StoredPart>, StoreError>;
+
+    /// Assembles the object from `parts` (in part-number order).
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[PartEtag],
+    ) -> Result<(), StoreError>;
+
+    /// Aborts the upload and drops its parts; aborting what is gone succeeds.
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError>;
+
+    /// Every multipart upload in progress in the bucket, every page. `NotImplemented`
+    /// where the store cannot list them.
+    async fn list_multipart_uploads(&self) -> Result<Vec<MultipartListing>, StoreError>;
 }

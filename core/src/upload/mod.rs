@@ -1,10 +1,20 @@
-//! Upload sessions: the state machine (`state`), the only writer of the session row
-//! (`repo`), the use cases (`service`) and the read model handed to adapters (`view`).
+//! Upload sessions: the state machine and its effects (`state`), the only writer of the
+//! session row (`repo`), the use cases (`create`, `service`, `parts`, `verify`,
+//! `expire`), the multipart cut (`parts_plan`), the magic-byte check (`sniff`) and the read
+//! model handed to adapters (`view`).
 
+pub mod create;
+pub mod expire;
+pub mod parts;
+pub mod parts_plan;
 pub mod repo;
 pub mod service;
+pub mod sniff;
 pub mod state;
+pub mod verify;
 pub mod view;
 
-pub use sluice_entity::upload_session::{UploadMethod, UploadState};
-pub use view::{CompleteOutcome, CreateUpload, CreatedUpload, SessionView};
+pub use sluice_entity::upload_session::{Failure, UploadMethod, UploadState};
+pub use view::{
+    CompleteOutcome, CreateUpload, CreatedUpload, MultipartView, SessionView, SignedPart,
+};

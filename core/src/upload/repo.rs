@@ -1,9 +1,10 @@
 //! The only code that writes the `upload_sessions` row.
 //!
 //! Invariants: a state change happens only through `transition`, which asks
-//! `state::next` for the target, updates `WHERE id AND state AND version` (so exactly one
-//! of two racing writers wins; the loser gets `Conflict`), and in the same transaction
-//! appends the audit event and the outbox jobs the transition triggers.
+//! `state::plan` for the target and its effects, updates `WHERE id AND state AND version`
+//! (so exactly one of two racing writers wins; the loser gets `Conflict`), and in the same
+//! transaction applies the whole plan: deadline, failure, owed cleanup, audit event and
+//! the jobs it owes. Cleanup bookkeeping (`record_cleanup`) never touches the state.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -15,11 +16,14 @@ use serde_json::json;
 use sluice_entity::audit_event;
 use sluice_entity::upload_session::{self, Column, Entity, Model, UploadState};
 
-use super::state::{self, Event};
+use super::state::{self, Event, OwedJob, Plan, PlanContext};
+use crate::config::WebhookSettings;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::UploadId;
-use crate::jobs::NewJob;
+use crate::jobs::{CleanupSession, ExpireSession, NewJob, VerifyUpload};
 use crate::outbox;
+use crate::quota;
+use crate::webhooks::{self, Notice};
 
 /// Who caused a change, as written to the audit trail.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,65 +45,53 @@ impl Actor {
     }
 }
 
-/// What a transition changes besides the state.
-#[derive(Debug, Default)]
-pub struct Changes {
-    /// New deadline of the target state.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Code of the failed check, for `rejected`.
-    pub failure: Option<String>,
-    /// Jobs triggered by the transition.
-    pub jobs: Vec<NewJob>,
-    /// Extra audit detail (sizes, codes).
-    pub detail: serde_json::Value,
-}
-
-/// Inserts a new `pending` session with its creation event and jobs.
+/// Inserts a new `pending` session with its quota reservation in `scopes` (refused with
+/// `QuotaExceeded` before anything is written), its creation event and the expiry of its
+/// upload deadline (`session.expires_at`).
 pub async fn insert<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     session: Model,
     actor: &Actor,
-    jobs: &[NewJob],
+    scopes: &[quota::Scope],
 ) -> CoreResult<Model> {
-    let am = upload_session::ActiveModel {
-        id: Set(session.id),
-        owner: Set(session.owner.clone()),
-        profile: Set(session.profile.clone()),
-        filename: Set(session.filename.clone()),
-        size: Set(session.size),
-        content_type: Set(session.content_type.clone()),
-        sha256: Set(session.sha256.clone()),
-        metadata: Set(session.metadata.clone()),
-        key: Set(session.key.clone()),
-        method: Set(session.method),
-        state: Set(UploadState::Pending),
-        version: Set(0),
-        one_time: Set(session.one_time),
-        failure: Set(None),
-        expires_at: Set(session.expires_at),
-        created_at: Set(session.created_at),
-        updated_at: Set(session.updated_at),
+    // A new session is pending, unversioned, unrejected and owes nothing, whatever the
+    // caller filled in.
+    let session = Model {
+        state: UploadState::Pending,
+        version: 0,
+        failure: None,
+        upload_deadline: Some(session.expires_at),
+        cleanup_due_at: None,
+        cleaned_at: None,
+        ..session
     };
+    let mut am: upload_session::ActiveModel = session.clone().into();
+    // Spelled out: the single-writer test looks for every write of the state column.
+    am.state = Set(UploadState::Pending);
+    let expire = NewJob::at(
+        ExpireSession {
+            upload_id: UploadId(session.id),
+        },
+        session.expires_at,
+    );
     // One transaction (a savepoint inside a caller's): row, audit event and jobs together.
     let txn = db.begin().await?;
+    let size = u64::try_from(session.size).unwrap_or(0);
+    quota::repo::reserve(&txn, &session.owner, scopes, session.created_at, size).await?;
     Entity::insert(am).exec_without_returning(&txn).await?;
     append_audit(
         &txn,
         session.id,
+        session.created_at,
         None,
         UploadState::Pending,
         actor,
         json!({"event": "create", "size": session.size}),
     )
     .await?;
-    outbox::append(&txn, jobs).await?;
+    outbox::append(&txn, session.created_at, &[expire]).await?;
     txn.commit().await?;
-    Ok(Model {
-        state: UploadState::Pending,
-        version: 0,
-        failure: None,
-        ..session
-    })
+    Ok(session)
 }
 
 /// The session, whoever owns it (workers, admin).
@@ -139,26 +131,44 @@ pub async fn overdue<C: ConnectionTrait>(
         .await?)
 }
 
-/// Moves `session` along `event`, compare-and-set on its state and version.
+/// What a transition is planned and applied with: the facts of the plan, and the
+/// webhook endpoints that may want to hear of it.
+#[derive(Clone, Copy, Debug)]
+pub struct TransitionContext<'a> {
+    pub plan: PlanContext,
+    pub webhooks: &'a WebhookSettings,
+}
+
+/// Moves `session` along `event` and applies everything the plan implies, compare-and-set
+/// on its state and version. `detail` adds facts (sizes, codes) to the audit event.
 pub async fn transition<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     session: &Model,
     event: Event,
     actor: &Actor,
-    changes: Changes,
+    ctx: &TransitionContext<'_>,
+    detail: serde_json::Value,
 ) -> CoreResult<Model> {
-    let to = state::next(session.state, event)?;
-    let now = crate::clock::now();
+    let plan = state::plan(session.state, event, &ctx.plan)?;
+    let now = ctx.plan.now;
     let version = session.version + 1;
     let mut update = Entity::update_many()
-        .col_expr(Column::State, Expr::value(to.as_str()))
+        .col_expr(Column::State, Expr::value(plan.to.as_str()))
         .col_expr(Column::Version, Expr::value(version))
         .col_expr(Column::UpdatedAt, Expr::value(now));
-    if let Some(expires_at) = changes.expires_at {
-        update = update.col_expr(Column::ExpiresAt, Expr::value(expires_at));
+    if let Some(deadline) = plan.deadline {
+        update = update.col_expr(Column::ExpiresAt, Expr::value(deadline));
     }
-    if let Some(failure) = &changes.failure {
-        update = update.col_expr(Column::Failure, Expr::value(failure.clone()));
+    if let Some(failure) = plan.failure {
+        update = update.col_expr(Column::Failure, Expr::value(failure.code()));
+    }
+    if plan.owes_cleanup {
+        update = update.col_expr(Column::CleanupDueAt, Expr::value(now));
+    }
+    if let Some(size) = plan.size {
+        update = update
+            .col_expr(Column::Size, Expr::value(size))
+            .col_expr(Column::SizeExact, Expr::value(true));
     }
     // One transaction (a savepoint inside a caller's): row, audit event and jobs together.
     let txn = db.begin().await?;
@@ -171,27 +181,246 @@ pub async fn transition<C: ConnectionTrait + TransactionTrait>(
     if result.rows_affected != 1 {
         return Err(CoreError::Conflict);
     }
-    let mut detail = changes.detail;
-    if !detail.is_object() {
-        detail = json!({});
-    }
+    let scopes = quota::scope_names(&session.profile);
+    let created = quota::day_of(session.created_at);
+    quota::repo::apply(&txn, &session.owner, &scopes, created, plan.quota).await?;
+    let mut detail = if detail.is_object() {
+        detail
+    } else {
+        json!({})
+    };
     detail["event"] = json!(event.as_str());
-    append_audit(&txn, session.id, Some(session.state), to, actor, detail).await?;
-    outbox::append(&txn, &changes.jobs).await?;
-    txn.commit().await?;
-    Ok(Model {
-        state: to,
+    detail["reason"] = json!(plan.reason);
+    if let Some(failure) = plan.failure {
+        detail["code"] = json!(failure.code());
+    }
+    append_audit(
+        &txn,
+        session.id,
+        now,
+        Some(session.state),
+        plan.to,
+        actor,
+        detail.clone(),
+    )
+    .await?;
+    // The jobs the old state owed are moot; the plan owes the new state's own.
+    outbox::cancel_state_jobs(&txn, UploadId(session.id)).await?;
+    outbox::append(&txn, now, &owed_jobs(UploadId(session.id), &plan, now)).await?;
+    let moved = Model {
+        state: plan.to,
         version,
         updated_at: now,
-        expires_at: changes.expires_at.unwrap_or(session.expires_at),
-        failure: changes.failure.or_else(|| session.failure.clone()),
+        expires_at: plan.deadline.unwrap_or(session.expires_at),
+        failure: plan.failure.or(session.failure),
+        size: plan.size.unwrap_or(session.size),
+        size_exact: session.size_exact || plan.size.is_some(),
+        cleanup_due_at: if plan.owes_cleanup {
+            Some(now)
+        } else {
+            session.cleanup_due_at
+        },
         ..session.clone()
+    };
+    if let Some(notice) = plan.notify {
+        let endpoints = webhooks::subscribers(ctx.webhooks, notice, &session.profile);
+        if !endpoints.is_empty() {
+            let payload = notice_payload(notice, &moved, &detail, now);
+            webhooks::repo::announce(
+                &txn,
+                &endpoints,
+                notice,
+                UploadId(session.id),
+                &payload,
+                now,
+            )
+            .await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(moved)
+}
+
+/// The webhook payload of a transition: the type, the time, and the session as clients
+/// see it (never a presigned URL or a secret), with the file's id where there is one.
+fn notice_payload(
+    notice: Notice,
+    session: &Model,
+    detail: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    let mut upload = json!({
+        "id": session.id,
+        "state": session.state.as_str(),
+        "owner": session.owner,
+        "profile": session.profile,
+        "filename": session.filename,
+        "size": session.size,
+        "content_type": session.content_type,
+        "key": session.key,
+        "method": session.method,
+        "metadata": session.metadata,
+        "created_at": session.created_at,
+        "updated_at": session.updated_at,
+    });
+    if let Some(failure) = session.failure {
+        upload["failure"] = json!(failure.code());
+    }
+    let mut data = json!({ "upload": upload });
+    if let Some(file_id) = detail.get("file_id") {
+        data["file_id"] = file_id.clone();
+    }
+    json!({
+        "type": notice.event_type(),
+        "timestamp": now,
+        "data": data,
     })
+}
+
+/// The job rows a plan owes.
+fn owed_jobs(upload_id: UploadId, plan: &Plan, now: DateTime<Utc>) -> Vec<NewJob> {
+    plan.jobs
+        .iter()
+        .map(|owed| match *owed {
+            OwedJob::ExpireAt(at) => NewJob::at(ExpireSession { upload_id }, at),
+            OwedJob::VerifyAt(at) => NewJob::at(VerifyUpload { upload_id }, at),
+            OwedJob::CleanupNow => NewJob::at(CleanupSession { upload_id }, now),
+        })
+        .collect()
+}
+
+/// Records a finished cleanup round of `session` (whose `cleanup_due_at` was `due`): either
+/// another round is owed at `again_at` (written with its job), or the key is clean for
+/// good. A compare-and-set on `cleanup_due_at`, so two racing rounds record once.
+pub async fn record_cleanup<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    session: &Model,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+    again_at: Option<DateTime<Utc>>,
+) -> CoreResult<bool> {
+    let txn = db.begin().await?;
+    let update = Entity::update_many()
+        .col_expr(Column::CleanupDueAt, Expr::value(again_at))
+        .filter(Column::Id.eq(session.id))
+        .filter(Column::CleanupDueAt.eq(due));
+    let update = match again_at {
+        Some(_) => update,
+        None => update.col_expr(Column::CleanedAt, Expr::value(now)),
+    };
+    if update.exec(&txn).await?.rows_affected != 1 {
+        return Ok(false);
+    }
+    if let Some(at) = again_at {
+        let upload_id = UploadId(session.id);
+        outbox::append(&txn, now, &[NewJob::at(CleanupSession { upload_id }, at)]).await?;
+    }
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Sessions whose owed cleanup was due before `cutoff`, oldest first.
+pub async fn cleanup_overdue<C: ConnectionTrait>(
+    db: &C,
+    cutoff: DateTime<Utc>,
+    limit: u64,
+) -> CoreResult<Vec<Model>> {
+    Ok(Entity::find()
+        .filter(Column::CleanupDueAt.lte(cutoff))
+        .order_by_asc(Column::CleanupDueAt)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Which of the multipart `upload_ids` belong to a live (pending or verifying) session.
+pub async fn live_multipart_ids<C: ConnectionTrait>(
+    db: &C,
+    upload_ids: &[String],
+) -> CoreResult<Vec<String>> {
+    if upload_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut owned = Vec::new();
+    // Bounded IN lists: a bucket may hold thousands of uploads in progress.
+    for chunk in upload_ids.chunks(500) {
+        let ids: Vec<Option<String>> = Entity::find()
+            .select_only()
+            .column(Column::MultipartUploadId)
+            .filter(Column::MultipartUploadId.is_in(chunk.iter().cloned()))
+            .filter(Column::State.is_in([
+                UploadState::Pending.as_str(),
+                UploadState::Verifying.as_str(),
+            ]))
+            .into_tuple()
+            .all(db)
+            .await?;
+        owned.extend(ids.into_iter().flatten());
+    }
+    Ok(owned)
+}
+
+/// How many sessions are in each state (every state, zero included).
+pub async fn count_by_state<C: ConnectionTrait>(db: &C) -> CoreResult<Vec<(UploadState, i64)>> {
+    let rows: Vec<(String, i64)> = Entity::find()
+        .select_only()
+        .column(Column::State)
+        .expr(sea_orm::sea_query::Func::count(Expr::col(Column::Id)))
+        .group_by(Column::State)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(UploadState::ALL
+        .into_iter()
+        .map(|s| {
+            let n = rows
+                .iter()
+                .find(|(name, _)| name == s.as_str())
+                .map_or(0, |(_, n)| *n);
+            (s, n)
+        })
+        .collect())
+}
+
+/// Sessions owing a cleanup: all of them, and those due before `overdue_before`.
+pub async fn cleanups_owed<C: ConnectionTrait>(
+    db: &C,
+    overdue_before: DateTime<Utc>,
+) -> CoreResult<(i64, i64)> {
+    use sea_orm::PaginatorTrait;
+    let all = Entity::find()
+        .filter(Column::CleanupDueAt.is_not_null())
+        .count(db)
+        .await?;
+    let overdue = Entity::find()
+        .filter(Column::CleanupDueAt.lte(overdue_before))
+        .count(db)
+        .await?;
+    Ok((
+        i64::try_from(all).unwrap_or(i64::MAX),
+        i64::try_from(overdue).unwrap_or(i64::MAX),
+    ))
+}
+
+/// Sessions `verifying` since before `cutoff`.
+pub async fn verifying_since<C: ConnectionTrait>(
+    db: &C,
+    cutoff: DateTime<Utc>,
+    limit: u64,
+) -> CoreResult<Vec<Model>> {
+    Ok(Entity::find()
+        .filter(Column::State.eq(UploadState::Verifying.as_str()))
+        .filter(Column::UpdatedAt.lte(cutoff))
+        .order_by_asc(Column::UpdatedAt)
+        .limit(limit)
+        .all(db)
+        .await?)
 }
 
 async fn append_audit<C: ConnectionTrait>(
     db: &C,
     upload_id: uuid::Uuid,
+    at: DateTime<Utc>,
     from: Option<UploadState>,
     to: UploadState,
     actor: &Actor,
@@ -199,7 +428,7 @@ async fn append_audit<C: ConnectionTrait>(
 ) -> CoreResult<()> {
     audit_event::ActiveModel {
         upload_id: Set(upload_id),
-        at: Set(crate::clock::now()),
+        at: Set(at),
         from_state: Set(from.map(|s| s.as_str().to_owned())),
         to_state: Set(to.as_str().to_owned()),
         actor: Set(actor.label()),

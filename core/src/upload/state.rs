@@ -1,11 +1,17 @@
-//! The upload session state machine: a pure transition table, no IO.
+//! The upload session state machine: a pure transition table with its effects, no IO.
 //!
-//! Invariant: every change of a session's state is `next(from, event)`; the repository
-//! refuses to write a state this function did not produce. The outer `match` has no `_`
-//! arm so that a new state or event does not compile until its edges are decided.
+//! Invariant: every change of a session's state is `plan(from, event, …)`, and the single
+//! writer (`repo::transition`) applies the whole plan: the next state, its deadline, the
+//! jobs it owes, the cleanup of the bucket it owes and the quota change, in one
+//! transaction. Use cases never add effects by hand. The outer `match` has no `_` arm and
+//! no `matches!` shortcut, so a new state or event does not compile until every edge and
+//! its effects are decided.
 
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use sluice_entity::upload_session::UploadState;
+use sluice_entity::upload_session::{Failure, UploadState};
+
+use crate::webhooks::Notice;
 
 /// What happened to a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,25 +23,27 @@ pub enum Event {
     Verified,
     /// The store holds nothing yet: the client completed too early.
     NotStored,
-    /// The object failed a check (size, type, checksum).
-    VerifyFailed,
+    /// The object failed a check.
+    Reject(Failure),
     /// The client or application gave up.
     Abort,
     /// The application keeps the file.
     Commit,
-    /// A deadline passed (upload TTL while pending, commit TTL while uploaded).
+    /// The deadline of the current state passed.
     Expire,
     /// The committed file was deleted.
     Delete,
 }
 
 impl Event {
-    /// Every event, for exhaustive tests.
-    pub const ALL: [Event; 8] = [
+    /// Every event, for exhaustive tests (each rejection reason is its own event).
+    pub const ALL: [Event; 10] = [
         Event::Complete,
         Event::Verified,
         Event::NotStored,
-        Event::VerifyFailed,
+        Event::Reject(Failure::SizeMismatch),
+        Event::Reject(Failure::ChecksumMismatch),
+        Event::Reject(Failure::TypeMismatch),
         Event::Abort,
         Event::Commit,
         Event::Expire,
@@ -48,7 +56,7 @@ impl Event {
             Event::Complete => "complete",
             Event::Verified => "verified",
             Event::NotStored => "not_stored",
-            Event::VerifyFailed => "verify_failed",
+            Event::Reject(_) => "reject",
             Event::Abort => "abort",
             Event::Commit => "commit",
             Event::Expire => "expire",
@@ -65,45 +73,237 @@ pub struct IllegalTransition {
     pub event: Event,
 }
 
-/// The one function that knows the legal edges of the state machine.
-pub fn next(from: UploadState, event: Event) -> Result<UploadState, IllegalTransition> {
+/// The facts a plan depends on besides the edge: the time and the session's durations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlanContext {
+    pub now: DateTime<Utc>,
+    /// When the `pending` state ends (creation plus the upload TTL).
+    pub upload_deadline: DateTime<Utc>,
+    /// How long an uploaded session waits for its commit.
+    pub commit_ttl: Duration,
+    /// How long a session may stay `verifying` while the store cannot be asked.
+    pub verify_ttl: Duration,
+    /// When the backstop verification job of a completion runs.
+    pub verify_delay: Duration,
+    /// The session's size in bytes: declared, or (sizes not declared) the reservation.
+    pub size: i64,
+    /// What verification found, for `Verified` (sessions whose size was not declared
+    /// settle to it).
+    pub verified_size: Option<i64>,
+}
+
+/// A job a transition owes, to be written beside it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwedJob {
+    /// Expire the session at its new deadline (`ExpireSession`).
+    ExpireAt(DateTime<Utc>),
+    /// Verify the object at this time if the request that completed it could not.
+    VerifyAt(DateTime<Utc>),
+    /// Clean the session's key in the bucket now (`CleanupSession`).
+    CleanupNow,
+}
+
+/// Change of the owner's quota counters. Creation reserves (+1 upload today, +size
+/// today, +size reserved) inside the create transaction; transitions move the rest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QuotaChange {
+    /// Bytes reserved by a live upload: − when it settles or ends.
+    pub reserved_bytes: i64,
+    /// Bytes the owner stores: + when verified, − when removed.
+    pub stored_bytes: i64,
+    /// Uploads counted on the creation day: − when the upload never becomes a file.
+    pub uploads_today: i64,
+    /// Bytes counted on the creation day: − when the upload never becomes a file.
+    pub bytes_today: i64,
+}
+
+/// Everything one transition implies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub to: UploadState,
+    /// The new deadline of the target state; `None` keeps the current one (the target
+    /// has no deadline of its own, or keeps the one it has).
+    pub deadline: Option<DateTime<Utc>>,
+    pub jobs: Vec<OwedJob>,
+    /// The bucket is owed a cleanup of the session's key from now on.
+    pub owes_cleanup: bool,
+    /// Why, in words, for the audit trail.
+    pub reason: &'static str,
+    pub quota: QuotaChange,
+    /// The failed check, when the target is `rejected`.
+    pub failure: Option<Failure>,
+    /// What webhooks announce of this transition, if anything.
+    pub notify: Option<Notice>,
+    /// The size to record, when verification found another than the one reserved.
+    pub size: Option<i64>,
+}
+
+impl Plan {
+    fn to(to: UploadState, reason: &'static str) -> Plan {
+        Plan {
+            to,
+            deadline: None,
+            jobs: Vec::new(),
+            owes_cleanup: false,
+            reason,
+            quota: QuotaChange::default(),
+            failure: None,
+            notify: None,
+            size: None,
+        }
+    }
+
+    fn announces(mut self, notice: Notice) -> Plan {
+        self.notify = Some(notice);
+        self
+    }
+
+    /// The target state has a new deadline, enforced by an `ExpireSession` job at it.
+    fn deadline(mut self, at: DateTime<Utc>) -> Plan {
+        self.deadline = Some(at);
+        self.jobs.push(OwedJob::ExpireAt(at));
+        self
+    }
+
+    /// The session leaves the books: its key must be cleaned, now and after its last URL.
+    fn cleanup(mut self) -> Plan {
+        self.owes_cleanup = true;
+        self.jobs.push(OwedJob::CleanupNow);
+        self
+    }
+
+    fn job(mut self, job: OwedJob) -> Plan {
+        self.jobs.push(job);
+        self
+    }
+
+    fn failure(mut self, failure: Failure) -> Plan {
+        self.failure = Some(failure);
+        self
+    }
+
+    /// An upload still in progress ends: its reservation and its daily count go.
+    fn releases_reservation(mut self, size: i64) -> Plan {
+        self.quota = QuotaChange {
+            reserved_bytes: -size,
+            uploads_today: -1,
+            bytes_today: -size,
+            ..self.quota
+        };
+        self
+    }
+
+    /// Verified: the reservation (`reserved` bytes) becomes the `actual` stored bytes; a
+    /// session that reserved more than it holds gives the difference back.
+    fn settles(mut self, reserved: i64, actual: i64) -> Plan {
+        self.quota = QuotaChange {
+            reserved_bytes: -reserved,
+            stored_bytes: actual,
+            bytes_today: actual - reserved,
+            ..self.quota
+        };
+        // Verification records the size: the same as declared, or found for sessions that
+        // declared none.
+        self.size = Some(actual);
+        self
+    }
+
+    /// A verified upload that was never committed ends: its bytes and daily count go.
+    fn releases_upload(mut self, size: i64) -> Plan {
+        self.quota = QuotaChange {
+            stored_bytes: -size,
+            uploads_today: -1,
+            bytes_today: -size,
+            ..self.quota
+        };
+        self
+    }
+
+    /// A committed file is deleted: its bytes go (the day's count stays: it was used).
+    fn frees_storage(mut self, size: i64) -> Plan {
+        self.quota.stored_bytes = -size;
+        self
+    }
+}
+
+/// The one function that knows the legal edges of the state machine and their effects.
+pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, IllegalTransition> {
     use Event as E;
     use UploadState as S;
-    let to = match from {
+    let illegal = IllegalTransition { from, event };
+    let size = ctx.size;
+    let plan = match from {
         S::Pending => match event {
-            E::Complete => Some(S::Verifying),
-            E::Abort => Some(S::Aborted),
-            E::Expire => Some(S::Expired),
-            E::Verified | E::NotStored | E::VerifyFailed | E::Commit | E::Delete => None,
+            E::Complete => Plan::to(S::Verifying, "the client completed the upload")
+                .deadline(ctx.now + ctx.verify_ttl)
+                .job(OwedJob::VerifyAt(ctx.now + ctx.verify_delay)),
+            E::Abort => Plan::to(S::Aborted, "the client aborted the upload")
+                .cleanup()
+                .releases_reservation(size),
+            E::Expire => Plan::to(S::Expired, "the upload deadline passed")
+                .cleanup()
+                .releases_reservation(size)
+                .announces(Notice::Expired),
+            E::Verified | E::NotStored | E::Reject(_) | E::Commit | E::Delete => {
+                return Err(illegal);
+            }
         },
         S::Verifying => match event {
-            E::Verified => Some(S::Uploaded),
-            E::NotStored => Some(S::Pending),
-            E::VerifyFailed => Some(S::Rejected),
-            E::Abort => Some(S::Aborted),
-            E::Expire => Some(S::Expired),
-            E::Complete | E::Commit | E::Delete => None,
+            E::Verified => Plan::to(S::Uploaded, "the stored object passed every check")
+                .deadline(ctx.now + ctx.commit_ttl)
+                .settles(size, ctx.verified_size.unwrap_or(size))
+                .announces(Notice::Uploaded),
+            E::NotStored => {
+                Plan::to(S::Pending, "nothing was stored yet").deadline(ctx.upload_deadline)
+            }
+            E::Reject(failure) => Plan::to(S::Rejected, "the stored object failed a check")
+                .failure(failure)
+                .cleanup()
+                .releases_reservation(size)
+                .announces(Notice::Rejected),
+            E::Abort => Plan::to(S::Aborted, "the client aborted the upload")
+                .cleanup()
+                .releases_reservation(size),
+            E::Expire => Plan::to(
+                S::Expired,
+                "the object could not be verified before the verification deadline",
+            )
+            .cleanup()
+            .releases_reservation(size)
+            .announces(Notice::Expired),
+            E::Complete | E::Commit | E::Delete => return Err(illegal),
         },
         S::Uploaded => match event {
-            E::Commit => Some(S::Committed),
-            E::Abort => Some(S::Aborted),
-            E::Expire => Some(S::Expired),
-            E::Complete | E::Verified | E::NotStored | E::VerifyFailed | E::Delete => None,
+            E::Commit => Plan::to(S::Committed, "the application committed the file")
+                .announces(Notice::Committed),
+            E::Abort => Plan::to(S::Aborted, "the client aborted the upload")
+                .cleanup()
+                .releases_upload(size),
+            E::Expire => Plan::to(S::Expired, "the commit deadline passed")
+                .cleanup()
+                .releases_upload(size)
+                .announces(Notice::Expired),
+            E::Complete | E::Verified | E::NotStored | E::Reject(_) | E::Delete => {
+                return Err(illegal);
+            }
         },
         S::Committed => match event {
-            E::Delete => Some(S::Deleted),
+            E::Delete => Plan::to(S::Deleted, "the file was deleted")
+                .cleanup()
+                .frees_storage(size)
+                .announces(Notice::FileDeleted),
             E::Complete
             | E::Verified
             | E::NotStored
-            | E::VerifyFailed
+            | E::Reject(_)
             | E::Abort
             | E::Commit
-            | E::Expire => None,
+            | E::Expire => return Err(illegal),
         },
         // Terminal states never change again.
-        S::Rejected | S::Aborted | S::Expired | S::Deleted => None,
+        S::Rejected | S::Aborted | S::Expired | S::Deleted => return Err(illegal),
     };
-    to.ok_or(IllegalTransition { from, event })
+    Ok(plan)
 }
 
 /// True for states that never change again (`committed` can still become `deleted`).
@@ -120,68 +320,17 @@ pub fn is_terminal(state: UploadState) -> bool {
     }
 }
 
-/// True for states that carry a deadline the sweep must enforce.
+/// True for states whose deadline the `ExpireSession` job and the sweep enforce.
 pub fn has_deadline(state: UploadState) -> bool {
-    matches!(
-        state,
-        UploadState::Pending | UploadState::Verifying | UploadState::Uploaded
-    )
+    match state {
+        UploadState::Pending | UploadState::Verifying | UploadState::Uploaded => true,
+        UploadState::Committed
+        | UploadState::Rejected
+        | UploadState::Aborted
+        | UploadState::Expired
+        | UploadState::Deleted => false,
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use UploadState as S;
-    use sea_orm::Iterable;
-
-    /// The whole table, written out by hand: (from, event) → to. Anything absent is illegal.
-    const LEGAL: &[(S, Event, S)] = &[
-        (S::Pending, Event::Complete, S::Verifying),
-        (S::Pending, Event::Abort, S::Aborted),
-        (S::Pending, Event::Expire, S::Expired),
-        (S::Verifying, Event::Verified, S::Uploaded),
-        (S::Verifying, Event::NotStored, S::Pending),
-        (S::Verifying, Event::VerifyFailed, S::Rejected),
-        (S::Verifying, Event::Abort, S::Aborted),
-        (S::Verifying, Event::Expire, S::Expired),
-        (S::Uploaded, Event::Commit, S::Committed),
-        (S::Uploaded, Event::Abort, S::Aborted),
-        (S::Uploaded, Event::Expire, S::Expired),
-        (S::Committed, Event::Delete, S::Deleted),
-    ];
-
-    #[test]
-    fn every_state_event_pair_matches_the_table() {
-        let mut checked = 0;
-        for from in S::iter() {
-            for event in Event::ALL {
-                let expected = LEGAL
-                    .iter()
-                    .find(|(f, e, _)| *f == from && *e == event)
-                    .map(|(_, _, to)| *to);
-                match (next(from, event), expected) {
-                    (Ok(to), Some(want)) => assert_eq!(to, want, "{from:?} --{event:?}-->"),
-                    (Err(err), None) => assert_eq!(err, IllegalTransition { from, event }),
-                    (got, want) => panic!("{from:?} --{event:?}--> got {got:?}, want {want:?}"),
-                }
-                checked += 1;
-            }
-        }
-        assert_eq!(checked, 8 * 8);
-    }
-
-    #[test]
-    fn terminal_states_have_no_way_out() {
-        for from in S::iter().filter(|s| is_terminal(*s)) {
-            for event in Event::ALL {
-                assert!(next(from, event).is_err(), "{from:?} left by {event:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn illegal_transition_reads_as_a_sentence() {
-        let err = next(S::Committed, Event::Abort).expect_err("committed cannot be aborted");
-        assert_eq!(err.to_string(), "cannot abort an upload that is committed");
-    }
-}
+mod tests;

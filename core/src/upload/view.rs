@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sluice_entity::upload_session::{Model, UploadMethod, UploadState};
+use sluice_entity::upload_session::{Failure, Model, UploadMethod, UploadState};
 
 use crate::ids::UploadId;
-use crate::storage::PresignedRequest;
+use crate::storage::{PresignedRequest, StoredPart};
 
 /// What a client asks for when it creates an upload (already shape-checked by the adapter).
 #[derive(Clone, Debug)]
@@ -15,9 +15,18 @@ pub struct CreateUpload {
     pub profile: String,
     pub filename: String,
     pub size: u64,
-    pub content_type: String,
+    /// Absent or empty: guessed from the filename's extension.
+    pub content_type: Option<String>,
     pub sha256: Option<String>,
     pub metadata: BTreeMap<String, String>,
+}
+
+/// How a multipart session is cut.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MultipartView {
+    pub upload_id: String,
+    pub part_size: u64,
+    pub part_count: u32,
 }
 
 /// A session as clients see it.
@@ -35,7 +44,11 @@ pub struct SessionView {
     pub key: String,
     pub method: UploadMethod,
     /// Code of the failed check, when rejected.
-    pub failure: Option<String>,
+    pub failure: Option<Failure>,
+    /// The cut, for multipart sessions.
+    pub multipart: Option<MultipartView>,
+    /// The parts the store holds, for a pending multipart session read with them.
+    pub uploaded_parts: Option<Vec<StoredPart>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -55,7 +68,16 @@ impl From<&Model> for SessionView {
             metadata: serde_json::from_value(m.metadata.clone()).unwrap_or_default(),
             key: m.key.clone(),
             method: m.method,
-            failure: m.failure.clone(),
+            failure: m.failure,
+            multipart: match (&m.multipart_upload_id, m.part_size, m.part_count) {
+                (Some(upload_id), Some(size), Some(count)) => Some(MultipartView {
+                    upload_id: upload_id.clone(),
+                    part_size: u64::try_from(size).unwrap_or(0),
+                    part_count: u32::try_from(count).unwrap_or(0),
+                }),
+                _ => None,
+            },
+            uploaded_parts: None,
             created_at: m.created_at,
             updated_at: m.updated_at,
             expires_at: m.expires_at,
@@ -63,11 +85,22 @@ impl From<&Model> for SessionView {
     }
 }
 
-/// A created session and the instructions to upload its bytes.
+/// A created session and the instructions to upload its bytes: a presigned PUT for a
+/// single-PUT session (a multipart session's parts are signed on demand).
 #[derive(Clone, Debug)]
 pub struct CreatedUpload {
     pub session: SessionView,
-    pub put: PresignedRequest,
+    pub put: Option<PresignedRequest>,
+}
+
+/// One signed part URL.
+#[derive(Clone, Debug)]
+pub struct SignedPart {
+    pub part_number: u32,
+    /// The exact length the URL signs; `None` when the session declared no size.
+    pub size: Option<u64>,
+    pub request: PresignedRequest,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// How a `complete` call ended, short of an error.

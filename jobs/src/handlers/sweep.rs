@@ -1,26 +1,35 @@
-//! The periodic sweep (apalis-cron, every `queue.sweep_interval`): the backstop that expires
-//! sessions whose `ExpireSession` job was lost or has not run.
+//! The periodic sweep (apalis-cron, every `queue.sweep_interval`): the backstop for every
+//! kind of job (see `sluice_core::sweep`).
 //!
-//! Cron ticks are not persisted and every worker process fires them; that is safe because
-//! each expiry is a compare-and-set transition. Within one process a tick that arrives
-//! while the previous sweep still runs is skipped instead of piling up.
+//! Every worker process fires the cron ticks, so a sweep first takes the database lease
+//! `sweep`: one process sweeps at a time across replicas. Within one process a tick that
+//! arrives while the previous sweep still runs is skipped instead of piling up.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use apalis::prelude::{BoxDynError, Data};
 use apalis_cron::Tick;
-use sluice_core::Core;
-use sluice_core::sweep::expire_overdue;
+use sluice_core::{Core, admin, audit, lease, quota, sweep};
 
-/// Set while a sweep runs in this process.
+/// Set while a sweep runs in this process; also remembers what was last reported.
 #[derive(Clone, Debug, Default)]
-pub struct SweepGate(Arc<AtomicBool>);
+pub struct SweepGate(Arc<AtomicBool>, Arc<AtomicU64>, Arc<AtomicBool>);
 
 impl SweepGate {
     /// Claims the gate, or `None` if a sweep holds it.
     fn enter(&self) -> Option<Running<'_>> {
         (!self.0.swap(true, Ordering::AcqRel)).then_some(Running(self))
+    }
+
+    /// True the first time only: the store cannot list multipart uploads.
+    fn first_unlisted(&self) -> bool {
+        !self.2.swap(true, Ordering::AcqRel)
+    }
+
+    /// Whether the count of unreadable job rows changed since the last report.
+    fn undecodable_changed(&self, count: u64) -> bool {
+        self.1.swap(count, Ordering::AcqRel) != count
     }
 }
 
@@ -34,21 +43,118 @@ impl Drop for Running<'_> {
     }
 }
 
+/// This process's name as a lease holder.
+#[derive(Clone, Debug)]
+pub struct Instance(pub String);
+
 #[tracing::instrument(skip_all, fields(tick = tick.get_timestamp()))]
-pub async fn sweep(tick: Tick, core: Data<Core>, gate: Data<SweepGate>) -> Result<(), BoxDynError> {
+pub async fn sweep(
+    tick: Tick,
+    core: Data<Core>,
+    gate: Data<SweepGate>,
+    instance: Data<Instance>,
+) -> Result<(), BoxDynError> {
     let Some(_running) = gate.enter() else {
         tracing::debug!("previous sweep still running; tick skipped");
         return Ok(());
     };
-    let outcome = expire_overdue(&core).await;
-    match outcome {
-        Ok(0) => {}
-        Ok(expired) => tracing::info!(expired, "sweep expired overdue sessions"),
+    // Held for two periods at most: a holder that dies frees it soon enough.
+    let ttl = core.settings.queue.sweep_interval.get() * 2;
+    match lease::acquire(&core.db, sweep::LEASE, &instance.0.0, core.now(), ttl).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!("another process is sweeping");
+            return Ok(());
+        }
+        Err(error) => {
+            tracing::warn!(%error, "sweep lease unavailable");
+            return Ok(());
+        }
+    }
+    match sweep::run(&core).await {
+        Ok(report) => {
+            let aborted = report.strangers_aborted.unwrap_or(0);
+            let redriven = report.cleanups_redriven
+                + report.verifications_redriven
+                + report.deliveries_redriven;
+            if report.expired + redriven + aborted > 0 {
+                tracing::info!(?report, "sweep");
+            }
+            if report.strangers_aborted.is_none() && gate.first_unlisted() {
+                tracing::info!(
+                    "the store cannot list multipart uploads (501); stale ones are only aborted through their sessions"
+                );
+            }
+            if gate.undecodable_changed(report.undecodable_jobs) && report.undecodable_jobs > 0 {
+                tracing::warn!(
+                    rows = report.undecodable_jobs,
+                    "job rows wait for a version that can read them"
+                );
+            }
+        }
         // The next tick is the retry; a cron job has nothing to re-deliver.
         Err(error) => tracing::warn!(code = error.code(), error = %error, "sweep failed"),
     }
+    if let Err(error) = lease::release(&core.db, sweep::LEASE, &instance.0.0).await {
+        tracing::debug!(%error, "sweep lease not released; it runs out by itself");
+    }
+    reconcile_quota_when_due(&core, &instance.0.0).await;
+    refresh_stats_when_due(&core, &instance.0.0).await;
+    ship_audit(&core, &instance.0.0).await;
     Ok(())
 }
+
+/// Ships the audit stream to its sinks, one process at a time.
+async fn ship_audit(core: &Core, instance: &str) {
+    if core.settings.audit.file.is_none() && core.settings.audit.http_url.is_none() {
+        return;
+    }
+    if let Err(error) = audit::sink::ship_turn(core, instance).await {
+        tracing::warn!(%error, "audit shipping failed; the next turn retries");
+    }
+}
+
+/// Recomputes the quota counters once per `quota.reconcile_interval` across every
+/// process: the first sweep that takes the turn does it.
+async fn reconcile_quota_when_due(core: &Core, instance: &str) {
+    let period = core.settings.quota.reconcile_interval.get();
+    match lease::take_turn(&core.db, RECONCILE_LEASE, instance, core.now(), period).await {
+        Ok(true) => match quota::reconcile::reconcile_all(&core.db, core.now()).await {
+            Ok(repairs) if repairs.is_empty() => {
+                tracing::debug!("quota counters agree with the tables")
+            }
+            Ok(repairs) => {
+                core.metrics.quota_repairs.inc_by(repairs.len() as u64);
+                tracing::info!(repaired = repairs.len(), "quota counters repaired");
+            }
+            Err(error) => {
+                tracing::warn!(%error, "quota reconciliation failed; the next turn retries")
+            }
+        },
+        Ok(false) => {}
+        Err(error) => tracing::debug!(%error, "quota reconciliation lease unavailable"),
+    }
+}
+
+/// Recomputes the admin statistics rollup once per `admin.stats_interval`.
+async fn refresh_stats_when_due(core: &Core, instance: &str) {
+    let period = core.settings.admin.stats_interval.get();
+    match lease::take_turn(&core.db, STATS_LEASE, instance, core.now(), period).await {
+        Ok(true) => {
+            if let Err(error) = admin::stats::refresh(core).await {
+                tracing::warn!(%error, "statistics rollup failed; the next turn retries");
+            }
+        }
+        Ok(false) => {}
+        Err(error) => tracing::debug!(%error, "statistics lease unavailable"),
+    }
+}
+
+/// The lease whose turns pace the statistics rollup.
+const STATS_LEASE: &str = "stats_rollup";
+
+/// The lease whose turns pace quota reconciliation.
+const RECONCILE_LEASE: &str = "quota_reconcile";
 
 #[cfg(test)]
 mod tests {

@@ -5,25 +5,24 @@
 use std::path::Path;
 use std::time::Duration;
 
-use apalis::prelude::Metrics;
-use apalis_sqlite::{Config, SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteStorage};
-use chrono::{DateTime, Utc};
-use sluice_core::config::QueueSettings;
-use sluice_core::jobs::{DeleteObject, ExpireSession, Job, VerifyUpload};
+use std::collections::BTreeMap;
 
-use super::{HEARTBEAT, MISSED_HEARTBEATS, QueueError, push_typed, queue_name};
+use apalis::prelude::{Metrics, TaskSink};
+use apalis_sqlite::{Config, SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteStorage};
+use sluice_core::config::QueueSettings;
+use sluice_core::jobs::{Dispatch, Job};
+
+use super::{HEARTBEAT, MISSED_HEARTBEATS, QueueError, queue_name, task, unknown_kind};
 
 /// Connections of the queue's pool: each worker polls and beats on its own, and the relay
 /// pushes meanwhile; SQLite serialises the writes anyway.
 const POOL_SIZE: u32 = 8;
 
-/// One typed storage per job type, all on one pool.
+/// One storage per job kind, all on one pool.
 #[derive(Clone)]
 pub(crate) struct EmbeddedQueues {
     pool: SqlitePool,
-    pub(crate) expire_session: SqliteStorage<ExpireSession>,
-    pub(crate) verify_upload: SqliteStorage<VerifyUpload>,
-    pub(crate) delete_object: SqliteStorage<DeleteObject>,
+    pub(crate) storages: BTreeMap<&'static str, SqliteStorage<Dispatch>>,
 }
 
 impl EmbeddedQueues {
@@ -60,30 +59,34 @@ impl EmbeddedQueues {
                 // available to other processes sharing the file.
                 .batch_size(settings.concurrency.max(1))
         };
-        Ok(Self {
-            expire_session: SqliteStorage::new(&pool).with_config(config(ExpireSession::QUEUE)),
-            verify_upload: SqliteStorage::new(&pool).with_config(config(VerifyUpload::QUEUE)),
-            delete_object: SqliteStorage::new(&pool).with_config(config(DeleteObject::QUEUE)),
-            pool,
-        })
+        let storages = Job::KINDS
+            .iter()
+            .map(|kind| {
+                (
+                    kind.name,
+                    SqliteStorage::new(&pool).with_config(config(kind.name)),
+                )
+            })
+            .collect();
+        Ok(Self { pool, storages })
     }
 
     pub(crate) async fn push(
         &self,
-        job: &Job,
-        run_at: DateTime<Utc>,
+        kind: &str,
+        dispatch: Dispatch,
         key: &str,
     ) -> Result<(), QueueError> {
-        push_typed(
-            &self.expire_session,
-            &self.verify_upload,
-            &self.delete_object,
-            job,
-            run_at,
-            key,
-        )
-        .await
-        .map_err(|e| QueueError::Embedded(e.to_string()))
+        // `push_task` takes `&mut self`; the clone shares the pool.
+        let mut storage = self
+            .storages
+            .get(kind)
+            .ok_or_else(|| unknown_kind(kind))?
+            .clone();
+        storage
+            .push_task(task(dispatch, key))
+            .await
+            .map_err(|e| QueueError::Embedded(e.to_string()))
     }
 
     pub(crate) async fn ping(&self) -> Result<(), QueueError> {
@@ -96,13 +99,12 @@ impl EmbeddedQueues {
         Ok(())
     }
 
-    pub(crate) async fn waiting(&self) -> Result<u64, QueueError> {
-        let counts = [
-            pending(self.expire_session.fetch_by_queue().await),
-            pending(self.verify_upload.fetch_by_queue().await),
-            pending(self.delete_object.fetch_by_queue().await),
-        ];
-        counts.into_iter().try_fold(0, |sum, n| Ok(sum + n?))
+    pub(crate) async fn waiting(&self) -> Result<BTreeMap<&'static str, u64>, QueueError> {
+        let mut counts = BTreeMap::new();
+        for (kind, storage) in &self.storages {
+            counts.insert(*kind, pending(storage.fetch_by_queue().await)?);
+        }
+        Ok(counts)
     }
 }
 

@@ -7,33 +7,33 @@
 
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
+use apalis::prelude::TaskSink;
 use apalis_redis::{Config, ConnectionManager, RedisStorage};
-use chrono::{DateTime, Utc};
 use redis::IntoConnectionInfo;
 use redis::aio::ConnectionManagerConfig;
 use secrecy::{ExposeSecret, SecretString};
 use sluice_core::config::QueueSettings;
-use sluice_core::jobs::{DeleteObject, ExpireSession, Job, VerifyUpload};
+use sluice_core::jobs::{Dispatch, Job};
 
-use super::{HEARTBEAT, MISSED_HEARTBEATS, QueueError, push_typed, queue_name};
+use super::{HEARTBEAT, MISSED_HEARTBEATS, QueueError, queue_name, task, unknown_kind};
 
 /// How long `connect` waits for Redis before reporting it unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a pushed idempotency key is remembered. The relay only re-pushes a row whose
-/// deletion from the outbox failed after the push, which is minutes at worst; a bound keeps
-/// the keys from piling up forever.
-const IDEMPOTENCY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long a pushed idempotency key is remembered. A dispatch is pushed twice only when a
+/// relay retries a push whose answer it lost, within seconds; a bound keeps the keys from
+/// piling up forever.
+const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 
-/// One typed storage per job type, all on one connection manager.
+/// One storage per job kind, all on one connection manager.
 #[derive(Clone)]
 pub(crate) struct RedisQueues {
     conn: ConnectionManager,
     /// Error texts are scrubbed of these before they leave this module.
     secrets: Vec<String>,
-    pub(crate) expire_session: RedisStorage<ExpireSession>,
-    pub(crate) verify_upload: RedisStorage<VerifyUpload>,
-    pub(crate) delete_object: RedisStorage<DeleteObject>,
+    pub(crate) storages: BTreeMap<&'static str, RedisStorage<Dispatch>>,
 }
 
 impl RedisQueues {
@@ -81,32 +81,36 @@ impl RedisQueues {
                 .batch_size(settings.concurrency.max(1))
                 .idempotency_ttl(Some(IDEMPOTENCY_TTL))
         };
+        let storages = Job::KINDS
+            .iter()
+            .map(|kind| {
+                let storage = RedisStorage::new(conn.clone()).with_config(config(kind.name));
+                (kind.name, storage)
+            })
+            .collect();
         Ok(Self {
-            expire_session: RedisStorage::new(conn.clone())
-                .with_config(config(ExpireSession::QUEUE)),
-            verify_upload: RedisStorage::new(conn.clone()).with_config(config(VerifyUpload::QUEUE)),
-            delete_object: RedisStorage::new(conn.clone()).with_config(config(DeleteObject::QUEUE)),
             conn,
             secrets,
+            storages,
         })
     }
 
     pub(crate) async fn push(
         &self,
-        job: &Job,
-        run_at: DateTime<Utc>,
+        kind: &str,
+        dispatch: Dispatch,
         key: &str,
     ) -> Result<(), QueueError> {
-        push_typed(
-            &self.expire_session,
-            &self.verify_upload,
-            &self.delete_object,
-            job,
-            run_at,
-            key,
-        )
-        .await
-        .map_err(|e| QueueError::Redis(scrub(&e, &self.secrets)))
+        // `push_task` takes `&mut self`; the clone shares the connection.
+        let mut storage = self
+            .storages
+            .get(kind)
+            .ok_or_else(|| unknown_kind(kind))?
+            .clone();
+        storage
+            .push_task(task(dispatch, key))
+            .await
+            .map_err(|e| QueueError::Redis(scrub(&e, &self.secrets)))
     }
 
     pub(crate) async fn ping(&self) -> Result<(), QueueError> {
@@ -115,16 +119,13 @@ impl RedisQueues {
             .map_err(|e| QueueError::Redis(scrub(&e, &self.secrets)))
     }
 
-    /// Due (`:active`) plus delayed and retrying (`:scheduled`) jobs. apalis's `Metrics` is
-    /// not used: it breaks with `WRONGTYPE` once a job has finished.
-    pub(crate) async fn waiting(&self) -> Result<u64, QueueError> {
+    /// Due (`:active`) plus delayed (`:scheduled`) messages per kind. apalis's `Metrics`
+    /// is not used: it breaks with `WRONGTYPE` once a job has finished.
+    pub(crate) async fn waiting(&self) -> Result<BTreeMap<&'static str, u64>, QueueError> {
         let mut conn = self.conn.clone();
-        let mut total = 0;
-        for config in [
-            self.expire_session.get_config(),
-            self.verify_upload.get_config(),
-            self.delete_object.get_config(),
-        ] {
+        let mut counts = BTreeMap::new();
+        for (kind, storage) in &self.storages {
+            let config = storage.get_config();
             let active: u64 = redis::cmd("LLEN")
                 .arg(config.active_jobs_list())
                 .query_async(&mut conn)
@@ -135,9 +136,9 @@ impl RedisQueues {
                 .query_async(&mut conn)
                 .await
                 .map_err(|e| QueueError::Redis(scrub(&e, &self.secrets)))?;
-            total += active + scheduled;
+            counts.insert(*kind, active + scheduled);
         }
-        Ok(total)
+        Ok(counts)
     }
 }
 

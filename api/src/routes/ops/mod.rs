@@ -1,4 +1,5 @@
 //! Operations endpoints: liveness and readiness.
 
 pub mod healthz;
+pub mod metrics;
 pub mod readyz;

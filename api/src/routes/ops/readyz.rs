@@ -1,5 +1,7 @@
 //! `GET /readyz`: the database, the job queue and the store all answer. Probed
-//! concurrently with a timeout each, so one stuck dependency cannot hang the probe.
+//! concurrently with a timeout each, so one stuck dependency cannot hang the probe. The
+//! body also reports the job table (rows due, rows this version cannot read), which
+//! never makes the process unready: a backlog is work, not a fault.
 
 use std::time::Duration;
 
@@ -18,6 +20,22 @@ pub struct Readiness {
     pub database: &'static str,
     pub queue: &'static str,
     pub storage: &'static str,
+    /// The job table, when the database answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<JobBacklog>,
+}
+
+/// What the job table holds.
+#[derive(Serialize, ToSchema)]
+pub struct JobBacklog {
+    /// Every stored job: due, waiting for its time, or running.
+    pub stored: u64,
+    /// Jobs due now (running or about to).
+    pub due: u64,
+    /// Seconds the oldest due job has waited.
+    pub oldest_due_seconds: Option<i64>,
+    /// Jobs this version cannot read (written by a newer one); kept for it.
+    pub undecodable: u64,
 }
 
 /// Readiness.
@@ -35,11 +53,23 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     );
     let ready = db && queue && store;
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let now = core.now();
+    let jobs = match db {
+        true => sluice_core::outbox::backlog(&core.db, now).await.ok(),
+        false => None,
+    }
+    .map(|b| JobBacklog {
+        stored: b.total,
+        due: b.due,
+        oldest_due_seconds: b.oldest_due.map(|at| (now - at).num_seconds()),
+        undecodable: b.undecodable,
+    });
     let body = Readiness {
         status: word(ready),
         database: word(db),
         queue: word(queue),
         storage: word(store),
+        jobs,
     };
     if ready {
         HttpResponse::Ok().json(body)

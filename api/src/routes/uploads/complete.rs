@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, post, web};
 use sluice_core::ids::UploadId;
+use sluice_core::storage::PartEtag;
 use sluice_core::upload::{CompleteOutcome, service};
 use uuid::Uuid;
 
@@ -25,7 +26,7 @@ use crate::state::AppState;
         (status = 200, body = SessionResponse),
         (status = 202, body = SessionResponse, description = "verification deferred"),
         (status = 404, body = Problem, description = "not_found"),
-        (status = 409, body = Problem, description = "not_uploaded, illegal_transition, conflict"),
+        (status = 409, body = Problem, description = "not_uploaded, parts_missing, illegal_transition, conflict"),
         (status = 422, body = Problem, description = "size_mismatch, type_mismatch, checksum_mismatch"),
     ),
     security(("bearer" = []))
@@ -37,9 +38,19 @@ pub async fn complete_upload(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    // Parsed for its errors only: a single PUT has no parts to trust or need.
-    let _parts: CompleteRequest = optional_json(&body)?;
-    match service::complete(&state.core, &who, UploadId(id.into_inner())).await? {
+    // Sluice lists the parts itself; the client's ETags are used only where the store
+    // does not report its own.
+    let request: CompleteRequest = optional_json(&body)?;
+    let client_parts: Vec<PartEtag> = request
+        .parts
+        .into_iter()
+        .map(|p| PartEtag {
+            part_number: p.part_number,
+            etag: p.etag,
+        })
+        .collect();
+    let id = UploadId(id.into_inner());
+    match service::complete(&state.core, &who, id, &client_parts).await? {
         CompleteOutcome::Done(s) => Ok(HttpResponse::Ok().json(SessionResponse::from(s))),
         CompleteOutcome::Deferred(s) => Ok(HttpResponse::Accepted().json(SessionResponse::from(s))),
     }

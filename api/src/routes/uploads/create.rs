@@ -1,7 +1,7 @@
 //! `POST /v1/uploads`: create a session and presign its upload.
 
 use actix_web::{HttpResponse, post, web};
-use sluice_core::upload::{CreateUpload, service};
+use sluice_core::upload::{CreateUpload, create};
 
 use crate::auth::Caller;
 use crate::dto::{CreateUploadRequest, CreateUploadResponse};
@@ -25,6 +25,8 @@ use crate::state::AppState;
         (status = 413, body = Problem, description = "too_large"),
         (status = 415, body = Problem, description = "type_not_allowed, extension_not_allowed"),
         (status = 422, body = Problem, description = "validation_failed, missing_field, unknown_field, invalid_type"),
+        (status = 429, body = Problem, description = "quota_exceeded: `quota` names the limit, its value and the usage; `Retry-After` for daily limits"),
+        (status = 503, body = Problem, description = "storage_unavailable: a multipart upload could not be started"),
     ),
     security(("bearer" = []))
 )]
@@ -36,7 +38,7 @@ pub async fn create_upload(
 ) -> ApiResult<HttpResponse> {
     let req = body.into_inner();
     validate(&req)?;
-    let created = service::create(
+    let created = create::create(
         &state.core,
         &who,
         CreateUpload {

@@ -11,6 +11,9 @@ use crate::error::{ApiResult, Problem};
 use crate::state::AppState;
 
 /// Read an upload session.
+///
+/// A pending multipart upload also lists the parts the store holds (`uploaded_parts`),
+/// so a client that lost everything but the id can resume.
 #[utoipa::path(
     tag = "uploads",
     params(("id" = Uuid, Path, description = "Upload id")),
@@ -18,6 +21,7 @@ use crate::state::AppState;
         (status = 200, body = SessionResponse),
         (status = 401, body = Problem, description = "unauthorized"),
         (status = 404, body = Problem, description = "not_found"),
+        (status = 503, body = Problem, description = "storage_unavailable: the parts of a pending multipart upload could not be listed"),
     ),
     security(("bearer" = []))
 )]

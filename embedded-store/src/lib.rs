@@ -1,4 +1,4 @@
-//! Embedded S3-compatible object store.
+//! `sluice-embedded-store`: the embedded S3-compatible object store.
 //!
 //! `sluice serve` starts this store when no external storage endpoint is
 //! configured. It serves a local directory over the S3 protocol (backend:

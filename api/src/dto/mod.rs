@@ -1,0 +1,462 @@
+//! Wire types (`*Request` / `*Response`), documented for OpenAPI. Built from core views in
+//! one place each; entities never reach the wire.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sluice_core::config::Disposition;
+use sluice_core::file::{DownloadLink, FileView};
+use sluice_core::quota::service::{QuotaView, ScopeQuota};
+use sluice_core::upload::{
+    CreatedUpload, MultipartView, SessionView, SignedPart, UploadMethod, UploadState,
+};
+use utoipa::ToSchema;
+
+pub mod admin;
+pub mod int;
+use uuid::Uuid;
+use validator::{Validate, ValidationError};
+
+fn default_profile() -> String {
+    "default".into()
+}
+
+/// Create an upload session.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUploadRequest {
+    /// Upload profile; `default` when absent.
+    #[serde(default = "default_profile")]
+    #[validate(length(min = 1, max = 64))]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[a-z0-9_-]+$",
+        default = "default"
+    )]
+    pub profile: String,
+    /// The file's original name; sanitised and restored on download.
+    #[validate(length(min = 1, max = 1024))]
+    #[schema(min_length = 1, max_length = 1024)]
+    pub filename: String,
+    /// Exact size in bytes; the upload URL signs it. At most the profile's `max_size`.
+    #[serde(deserialize_with = "int::u64")]
+    #[validate(range(max = 5_497_558_138_880_u64))]
+    #[schema(minimum = 0, maximum = 5_497_558_138_880_u64)]
+    pub size: u64,
+    /// Media type; the upload URL signs it. Absent or empty: guessed from the filename's
+    /// extension, else `application/octet-stream` (browsers leave `File.type` empty for
+    /// unknown extensions).
+    #[validate(length(max = 255))]
+    #[schema(
+        max_length = 255,
+        pattern = "^ *([!#$&^_.+0-9A-Za-z-]{1,127}/[!#$&^_.+0-9A-Za-z-]{1,127} *(;[ -~]*)?)?$"
+    )]
+    pub content_type: Option<String>,
+    /// Lower-case hex SHA-256 of the content, if known.
+    #[validate(custom(function = "validate_sha256"))]
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub sha256: Option<String>,
+    /// Up to 32 string pairs kept with the session: keys of 1 to 64 characters, values
+    /// up to 1024.
+    #[validate(custom(function = "validate_metadata"))]
+    #[schema(schema_with = metadata_schema)]
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// The metadata map as `validate_metadata` accepts it.
+fn metadata_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    // `null` is taken as no metadata.
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .max_properties(Some(32))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(64)),
+        ))
+        .additional_properties(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(1024)),
+        ))
+        .description(Some(
+            "Up to 32 string pairs: keys of 1 to 64 characters, values up to 1024",
+        ))
+        .build()
+}
+
+fn validate_sha256(value: &str) -> Result<(), ValidationError> {
+    if value.len() == 64
+        && value
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    {
+        Ok(())
+    } else {
+        Err(ValidationError::new("sha256").with_message("must be 64 lower-case hex digits".into()))
+    }
+}
+
+fn validate_metadata(value: &BTreeMap<String, String>) -> Result<(), ValidationError> {
+    // Characters, as JSON Schema counts string lengths.
+    let chars = |s: &String| s.chars().count();
+    let ok = value.len() <= 32
+        && value
+            .iter()
+            .all(|(k, v)| (1..=64).contains(&chars(k)) && chars(v) <= 1024);
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new("metadata").with_message(
+            "at most 32 entries, keys of 1 to 64 characters, values up to 1024".into(),
+        ))
+    }
+}
+
+/// How to PUT the bytes: send exactly these headers, they are signed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PutInstructions {
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+}
+
+/// How a multipart upload is cut: every part but the last is `part_size` bytes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MultipartPlan {
+    pub upload_id: String,
+    pub part_size: u64,
+    pub part_count: u32,
+}
+
+impl From<MultipartView> for MultipartPlan {
+    fn from(m: MultipartView) -> Self {
+        Self {
+            upload_id: m.upload_id,
+            part_size: m.part_size,
+            part_count: m.part_count,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreateUploadResponse {
+    pub id: Uuid,
+    #[schema(value_type = String, example = "pending")]
+    pub state: UploadState,
+    pub key: String,
+    /// The content type the upload is signed with (declared or guessed).
+    pub content_type: String,
+    pub expires_at: DateTime<Utc>,
+    #[schema(value_type = String, example = "put")]
+    pub method: UploadMethod,
+    /// Present when `method` is `put`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub put: Option<PutInstructions>,
+    /// Present when `method` is `multipart`; sign parts with `POST /v1/uploads/{id}/parts`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multipart: Option<MultipartPlan>,
+}
+
+impl From<CreatedUpload> for CreateUploadResponse {
+    fn from(c: CreatedUpload) -> Self {
+        Self {
+            id: c.session.id.0,
+            state: c.session.state,
+            key: c.session.key,
+            content_type: c.session.content_type,
+            expires_at: c.session.expires_at,
+            method: c.session.method,
+            put: c.put.map(|put| PutInstructions {
+                url: put.url,
+                headers: put.headers,
+            }),
+            multipart: c.session.multipart.map(MultipartPlan::from),
+        }
+    }
+}
+
+/// Which part URLs to sign.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignPartsRequest {
+    /// Part numbers, 1-based, within the upload's `part_count`; 1 to 1000 of them.
+    #[serde(deserialize_with = "int::vec_u32")]
+    #[schema(min_items = 1, max_items = 1000, value_type = Vec<u32>)]
+    pub part_numbers: Vec<u32>,
+}
+
+/// One signed part URL: PUT exactly `size` bytes with `headers`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedPartResponse {
+    pub part_number: u32,
+    pub url: String,
+    /// The exact length the URL signs; absent when the session declared no size (the
+    /// store still caps a part at 5 GiB and completion checks the total).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    pub headers: BTreeMap<String, String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignPartsResponse {
+    pub parts: Vec<SignedPartResponse>,
+}
+
+impl From<Vec<SignedPart>> for SignPartsResponse {
+    fn from(parts: Vec<SignedPart>) -> Self {
+        Self {
+            parts: parts
+                .into_iter()
+                .map(|p| SignedPartResponse {
+                    part_number: p.part_number,
+                    url: p.request.url,
+                    size: p.size,
+                    headers: p.request.headers,
+                    expires_at: p.expires_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A part the store holds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadedPart {
+    pub part_number: u32,
+    pub size: u64,
+    /// Absent where the store does not report part ETags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+}
+
+/// An upload session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionResponse {
+    pub id: Uuid,
+    /// pending, verifying, uploaded, committed, rejected, aborted, expired or deleted.
+    #[schema(value_type = String, example = "uploaded")]
+    pub state: UploadState,
+    pub profile: String,
+    pub filename: String,
+    pub size: u64,
+    pub content_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub key: String,
+    #[schema(value_type = String, example = "put")]
+    pub method: UploadMethod,
+    /// Why verification rejected the object, when `state` is `rejected`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// The cut, for multipart uploads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multipart: Option<MultipartPlan>,
+    /// For a pending multipart upload: the parts the store already holds, to resume.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uploaded_parts: Option<Vec<UploadedPart>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Deadline of the current state.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<SessionView> for SessionResponse {
+    fn from(s: SessionView) -> Self {
+        Self {
+            id: s.id.0,
+            state: s.state,
+            profile: s.profile,
+            filename: s.filename,
+            size: s.size,
+            content_type: s.content_type,
+            sha256: s.sha256,
+            metadata: s.metadata,
+            key: s.key,
+            method: s.method,
+            failure: s.failure.map(|f| f.code().to_owned()),
+            multipart: s.multipart.map(MultipartPlan::from),
+            uploaded_parts: s.uploaded_parts.map(|parts| {
+                parts
+                    .into_iter()
+                    .map(|p| UploadedPart {
+                        part_number: p.part_number,
+                        size: p.size,
+                        etag: p.etag,
+                    })
+                    .collect()
+            }),
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            expires_at: s.expires_at,
+        }
+    }
+}
+
+/// Optional body of `complete`: the client's view of the parts (ignored where Sluice can
+/// list them itself).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteRequest {
+    #[serde(default)]
+    pub parts: Vec<CompletedPart>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompletedPart {
+    #[serde(deserialize_with = "int::u32")]
+    #[schema(minimum = 1, maximum = 10_000)]
+    pub part_number: u32,
+    #[schema(max_length = 1024)]
+    pub etag: String,
+}
+
+/// A committed file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FileResponse {
+    pub id: Uuid,
+    pub upload_id: Uuid,
+    pub owner: String,
+    pub filename: String,
+    pub size: u64,
+    pub content_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    pub key: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<FileView> for FileResponse {
+    fn from(f: FileView) -> Self {
+        Self {
+            id: f.id.0,
+            upload_id: f.upload_id.0,
+            owner: f.owner,
+            filename: f.filename,
+            size: f.size,
+            content_type: f.content_type,
+            sha256: f.sha256,
+            key: f.key,
+            created_at: f.created_at,
+        }
+    }
+}
+
+/// How a download presents the file: `attachment` (save) or `inline` (display).
+#[derive(ToSchema)]
+#[schema(as = Disposition)]
+#[allow(dead_code)] // documents the wire values of `Disposition` for the spec
+pub enum DispositionName {
+    #[schema(rename = "attachment")]
+    Attachment,
+    #[schema(rename = "inline")]
+    Inline,
+}
+
+/// Options of a download link; both default to the profile's settings.
+#[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadUrlRequest {
+    /// `attachment` (save) or `inline` (display).
+    #[schema(value_type = Option<DispositionName>)]
+    #[param(value_type = Option<DispositionName>)]
+    pub disposition: Option<Disposition>,
+    /// Lifetime of the URL in seconds, at most the profile's `download_ttl` (default 600).
+    #[serde(default, deserialize_with = "int::opt_u64")]
+    #[schema(minimum = 1, maximum = 604_800)]
+    #[param(minimum = 1, maximum = 604_800)]
+    pub ttl_seconds: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DownloadUrlResponse {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<DownloadLink> for DownloadUrlResponse {
+    fn from(l: DownloadLink) -> Self {
+        Self {
+            url: l.url,
+            expires_at: l.expires_at,
+        }
+    }
+}
+
+/// Limits of one scope; absent means unlimited.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuotaLimits {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daily_uploads: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daily_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored_bytes: Option<u64>,
+}
+
+/// Usage of one scope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuotaUsage {
+    /// Uploads created today (UTC) that did not end rejected, aborted or expired.
+    pub uploads_today: u64,
+    /// Their bytes.
+    pub bytes_today: u64,
+    /// Bytes of verified uploads (uploaded or committed).
+    pub stored_bytes: u64,
+    /// Bytes of uploads in progress (pending or verifying).
+    pub reserved_bytes: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScopeQuotaResponse {
+    /// The profile; absent for the owner's total across profiles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    pub limits: QuotaLimits,
+    pub usage: QuotaUsage,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuotaResponse {
+    pub owner: String,
+    /// When the daily counters start afresh (the next UTC midnight).
+    pub resets_at: DateTime<Utc>,
+    pub total: ScopeQuotaResponse,
+    pub profiles: Vec<ScopeQuotaResponse>,
+}
+
+impl From<ScopeQuota> for ScopeQuotaResponse {
+    fn from(s: ScopeQuota) -> Self {
+        Self {
+            profile: s.profile,
+            limits: QuotaLimits {
+                daily_uploads: s.limits.daily_uploads,
+                daily_bytes: s.limits.daily_bytes,
+                stored_bytes: s.limits.stored_bytes,
+            },
+            usage: QuotaUsage {
+                uploads_today: s.usage.uploads_today,
+                bytes_today: s.usage.bytes_today,
+                stored_bytes: s.usage.stored_bytes,
+                reserved_bytes: s.usage.reserved_bytes,
+            },
+        }
+    }
+}
+
+impl From<QuotaView> for QuotaResponse {
+    fn from(q: QuotaView) -> Self {
+        Self {
+            owner: q.owner,
+            resets_at: q.resets_at,
+            total: q.total.into(),
+            profiles: q.profiles.into_iter().map(Into::into).collect(),
+        }
+    }
+}

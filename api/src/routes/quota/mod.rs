@@ -1,0 +1,3 @@
+//! `/v1/quota`: the caller's limits and usage.
+
+pub mod get;

@@ -1,0 +1,113 @@
+//! Quota: per-owner limits on uploads and bytes per UTC day and on bytes stored, per
+//! profile and for the owner's total across profiles (scope `*`).
+//!
+//! Invariants: a reservation happens inside the transaction that writes the session, as
+//! one conditional UPDATE whose WHERE holds the limits, so concurrent creates by one owner
+//! serialise on the counter row and never overshoot (on SQLite and PostgreSQL alike);
+//! every later change (settle, release) is the `QuotaChange` the state machine's plan
+//! gives, applied by the single writer in the transition's transaction. Limits live in
+//! configuration only: lowering one refuses new uploads and never touches existing files.
+
+pub mod reconcile;
+pub mod repo;
+pub mod service;
+
+use chrono::{DateTime, Datelike, Utc};
+
+use crate::config::{ProfileSettings, QuotaSettings};
+
+/// The scope of an owner's total across profiles.
+pub const TOTAL: &str = "*";
+
+/// The limits of one scope; `None` is unlimited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub daily_uploads: Option<u64>,
+    pub daily_bytes: Option<u64>,
+    pub stored_bytes: Option<u64>,
+}
+
+impl Limits {
+    pub fn of_profile(p: &ProfileSettings) -> Self {
+        Self {
+            daily_uploads: p.daily_uploads,
+            daily_bytes: p.daily_bytes.map(|b| b.bytes()),
+            stored_bytes: p.stored_bytes.map(|b| b.bytes()),
+        }
+    }
+
+    pub fn of_total(q: &QuotaSettings) -> Self {
+        Self {
+            daily_uploads: q.daily_uploads,
+            daily_bytes: q.daily_bytes.map(|b| b.bytes()),
+            stored_bytes: q.stored_bytes.map(|b| b.bytes()),
+        }
+    }
+}
+
+/// A scope and its limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope {
+    pub name: String,
+    pub limits: Limits,
+}
+
+/// The two scopes an upload in `profile` counts against, in lock order (by name: `*`
+/// sorts before every profile name). Every writer takes the rows in this order, so
+/// concurrent writers of one owner never deadlock.
+pub fn scopes(profile: &str, settings: &ProfileSettings, total: &QuotaSettings) -> [Scope; 2] {
+    [
+        Scope {
+            name: TOTAL.to_owned(),
+            limits: Limits::of_total(total),
+        },
+        Scope {
+            name: profile.to_owned(),
+            limits: Limits::of_profile(settings),
+        },
+    ]
+}
+
+/// The scope names of an upload in `profile`, in lock order (see `scopes`).
+pub fn scope_names(profile: &str) -> [&str; 2] {
+    [TOTAL, profile]
+}
+
+/// The quota day of an instant: days since the common era, UTC.
+pub fn day_of(at: DateTime<Utc>) -> i32 {
+    at.date_naive().num_days_from_ce()
+}
+
+/// Seconds from `now` to the next UTC midnight, when daily counters start afresh.
+pub fn seconds_to_next_day(now: DateTime<Utc>) -> u64 {
+    let tomorrow = now
+        .date_naive()
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc());
+    tomorrow.map_or(86_400, |t| {
+        u64::try_from((t - now).num_seconds().max(1)).unwrap_or(1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn days_change_at_utc_midnight() {
+        let late = Utc
+            .with_ymd_and_hms(2026, 11, 22, 23, 59, 59)
+            .single()
+            .expect("t");
+        let early = Utc
+            .with_ymd_and_hms(2026, 11, 23, 0, 0, 0)
+            .single()
+            .expect("t");
+        assert_eq!(day_of(early), day_of(late) + 1);
+        assert_eq!(seconds_to_next_day(late), 1);
+        assert_eq!(seconds_to_next_day(early), 86_400);
+    }
+}

@@ -1,0 +1,218 @@
+//! The `quota_usage` table: reservations (conditional updates that refuse to overshoot),
+//! the changes transitions apply, and reads. The only code that writes the counters.
+
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SimpleExpr};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sluice_entity::quota_usage::{Column, Entity, Model};
+
+use super::{Scope, day_of};
+use crate::error::{CoreError, CoreResult};
+use crate::upload::state::QuotaChange;
+
+/// Makes sure the row of (owner, scope) exists and counts `today`, resetting the daily
+/// counters when it still counts an earlier day.
+async fn ensure_today<C: ConnectionTrait>(
+    db: &C,
+    owner: &str,
+    scope: &str,
+    today: i32,
+) -> CoreResult<()> {
+    let statement = Query::insert()
+        .into_table(Entity)
+        .columns([
+            Column::Owner,
+            Column::Scope,
+            Column::Day,
+            Column::UploadsToday,
+            Column::BytesToday,
+            Column::ReservedBytes,
+            Column::StoredBytes,
+        ])
+        .values_panic([
+            owner.into(),
+            scope.into(),
+            today.into(),
+            0i64.into(),
+            0i64.into(),
+            0i64.into(),
+            0i64.into(),
+        ])
+        .on_conflict(
+            OnConflict::columns([Column::Owner, Column::Scope])
+                .value(Column::Day, today)
+                .value(Column::UploadsToday, 0i64)
+                .value(Column::BytesToday, 0i64)
+                .action_and_where(Expr::col((Entity, Column::Day)).lt(today))
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&statement).await?;
+    Ok(())
+}
+
+/// Reserves one upload of `size` bytes created at `now` in every scope, or refuses with
+/// the first limit it would break. Call inside the transaction that writes the session.
+pub async fn reserve<C: ConnectionTrait>(
+    db: &C,
+    owner: &str,
+    scopes: &[Scope],
+    now: chrono::DateTime<chrono::Utc>,
+    size: u64,
+) -> CoreResult<()> {
+    let today = day_of(now);
+    let size = i64::try_from(size).unwrap_or(i64::MAX);
+    for scope in scopes {
+        ensure_today(db, owner, &scope.name, today).await?;
+        let limits = scope.limits;
+        let mut update = Entity::update_many()
+            .col_expr(Column::UploadsToday, Expr::col(Column::UploadsToday).add(1))
+            .col_expr(Column::BytesToday, Expr::col(Column::BytesToday).add(size))
+            .col_expr(
+                Column::ReservedBytes,
+                Expr::col(Column::ReservedBytes).add(size),
+            )
+            .filter(Column::Owner.eq(owner))
+            .filter(Column::Scope.eq(scope.name.as_str()));
+        if let Some(max) = limits.daily_uploads {
+            update = update.filter(Expr::col(Column::UploadsToday).add(1).lte(as_i64(max)));
+        }
+        if let Some(max) = limits.daily_bytes {
+            update = update.filter(Expr::col(Column::BytesToday).add(size).lte(as_i64(max)));
+        }
+        if let Some(max) = limits.stored_bytes {
+            let held = Expr::col(Column::StoredBytes)
+                .add(Expr::col(Column::ReservedBytes))
+                .add(size);
+            update = update.filter(held.lte(as_i64(max)));
+        }
+        if update.exec(db).await?.rows_affected != 1 {
+            return Err(exceeded(db, owner, scope, now, size).await?);
+        }
+    }
+    Ok(())
+}
+
+/// Names the limit a refused reservation would have broken.
+async fn exceeded<C: ConnectionTrait>(
+    db: &C,
+    owner: &str,
+    scope: &Scope,
+    now: chrono::DateTime<chrono::Utc>,
+    size: i64,
+) -> CoreResult<CoreError> {
+    let row = Entity::find_by_id((owner.to_owned(), scope.name.clone()))
+        .one(db)
+        .await?
+        .ok_or_else(|| CoreError::Internal("quota row vanished".into()))?;
+    let to_next_day = super::seconds_to_next_day(now);
+    let used = |n: i64| u64::try_from(n).unwrap_or(0);
+    let limits = scope.limits;
+    let breach = [
+        (
+            "daily_uploads",
+            limits.daily_uploads,
+            used(row.uploads_today),
+            row.uploads_today + 1,
+            Some(to_next_day),
+        ),
+        (
+            "daily_bytes",
+            limits.daily_bytes,
+            used(row.bytes_today),
+            row.bytes_today + size,
+            Some(to_next_day),
+        ),
+        (
+            "stored_bytes",
+            limits.stored_bytes,
+            used(row.stored_bytes + row.reserved_bytes),
+            row.stored_bytes + row.reserved_bytes + size,
+            None,
+        ),
+    ]
+    .into_iter()
+    .find(|(_, max, _, wanted, _)| max.is_some_and(|m| *wanted > as_i64(m)));
+    let (limit, max, usage, _, retry_after) = breach.unwrap_or((
+        "daily_uploads",
+        limits.daily_uploads,
+        used(row.uploads_today),
+        0,
+        Some(to_next_day),
+    ));
+    Ok(CoreError::QuotaExceeded {
+        limit,
+        scope: scope.name.clone(),
+        usage,
+        value: max.unwrap_or(0),
+        retry_after,
+    })
+}
+
+/// Applies a transition's quota change to every scope of the session. Daily counters
+/// move only while they still count the session's creation day; no counter goes below 0.
+pub async fn apply<C: ConnectionTrait>(
+    db: &C,
+    owner: &str,
+    scopes: &[&str],
+    created_day: i32,
+    change: QuotaChange,
+) -> CoreResult<()> {
+    if change == QuotaChange::default() {
+        return Ok(());
+    }
+    for scope in scopes {
+        let filter = |u: sea_orm::UpdateMany<Entity>| {
+            u.filter(Column::Owner.eq(owner))
+                .filter(Column::Scope.eq(*scope))
+        };
+        filter(
+            Entity::update_many()
+                .col_expr(
+                    Column::ReservedBytes,
+                    moved(Column::ReservedBytes, change.reserved_bytes),
+                )
+                .col_expr(
+                    Column::StoredBytes,
+                    moved(Column::StoredBytes, change.stored_bytes),
+                ),
+        )
+        .exec(db)
+        .await?;
+        if change.uploads_today != 0 || change.bytes_today != 0 {
+            filter(
+                Entity::update_many()
+                    .col_expr(
+                        Column::UploadsToday,
+                        moved(Column::UploadsToday, change.uploads_today),
+                    )
+                    .col_expr(
+                        Column::BytesToday,
+                        moved(Column::BytesToday, change.bytes_today),
+                    ),
+            )
+            .filter(Column::Day.eq(created_day))
+            .exec(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// `column + delta`, never below zero.
+fn moved(column: Column, delta: i64) -> SimpleExpr {
+    let sum = Expr::col(column).add(delta);
+    Expr::case(sum.clone().lt(0i64), 0i64).finally(sum).into()
+}
+
+/// Every counter row of `owner`, in scope order.
+pub async fn usage<C: ConnectionTrait>(db: &C, owner: &str) -> CoreResult<Vec<Model>> {
+    Ok(Entity::find()
+        .filter(Column::Owner.eq(owner))
+        .order_by_asc(Column::Scope)
+        .all(db)
+        .await?)
+}
+
+fn as_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

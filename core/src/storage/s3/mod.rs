@@ -1,0 +1,355 @@
+//! `S3Store`: the `ObjectStore` over rust-s3 (`s3`), the one client here that signs
+//! `Content-Length` into a presigned PUT. Works with any S3-compatible endpoint; IP and
+//! localhost endpoints (the embedded store, Ceph on loopback) are addressed path-style.
+//!
+//! Invariants: errors are classified into `StoreError` and carry no credentials; a
+//! missing object is `Ok(None)` / `Ok(())`, never an error, so jobs that delete twice stay
+//! idempotent; rust-s3's own retries are off, because Sluice's job system retries with
+//! its own schedule and a request handler should learn of an outage at once.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use s3::creds::Credentials;
+use s3::error::S3Error;
+use s3::{Bucket, Region};
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::sigv4::{Endpoint, PostConditions, Presigner};
+
+mod multipart;
+
+use super::{
+    GetOverrides, MultipartListing, ObjectMeta, ObjectStore, PartEtag, PresignedPost,
+    PresignedRequest, PutConditions, StoreError, StoredPart,
+};
+use crate::config::StorageSettings;
+
+#[derive(Clone)]
+pub struct S3Store {
+    bucket: Box<Bucket>,
+    /// Sluice's own SigV4 signer, for what rust-s3 cannot sign (POST policies over 4 GiB).
+    presigner: Arc<Presigner>,
+    /// Whether the store takes browser-form POST policies (`storage.post_policy`).
+    post_policy: bool,
+}
+
+impl std::fmt::Debug for S3Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Store")
+            .field("bucket", &self.bucket.name)
+            .field("endpoint", &self.bucket.region.endpoint())
+            .finish()
+    }
+}
+
+impl S3Store {
+    /// Builds the client. `endpoint` overrides `settings.endpoint` (the embedded store's
+    /// address is only known once it is bound).
+    pub fn new(settings: &StorageSettings, endpoint: Option<&str>) -> Result<Self, StoreError> {
+        // Process-wide in rust-s3; Sluice retries through its jobs instead (see above).
+        s3::set_retries(0);
+        let endpoint = endpoint
+            .or(settings.endpoint.as_deref())
+            .ok_or_else(|| StoreError::Client("no storage endpoint".into()))?
+            .trim_end_matches('/')
+            .to_owned();
+        let region = Region::Custom {
+            region: settings.region.clone(),
+            endpoint: endpoint.clone(),
+        };
+        let credentials = Credentials::new(
+            settings.access_key_id.as_deref(),
+            settings
+                .secret_access_key
+                .as_ref()
+                .map(|s| s.expose_secret()),
+            None,
+            None,
+            None,
+        )
+        .map_err(|e| StoreError::Client(format!("credentials: {e}")))?;
+        let bucket = Bucket::new(&settings.bucket, region, credentials)
+            .map_err(|e| StoreError::Client(e.to_string()))?;
+        let path_style =
+            settings.force_path_style || settings.is_embedded() || host_is_literal(&endpoint);
+        let bucket = if path_style {
+            bucket.with_path_style()
+        } else {
+            bucket
+        };
+        let bucket = bucket
+            .with_request_timeout(settings.request_timeout.get())
+            .map_err(|e| StoreError::Client(e.to_string()))?;
+        let presigner = Presigner::new(
+            signing_endpoint(&endpoint, &settings.bucket, &settings.region, path_style),
+            settings.access_key_id.as_deref().unwrap_or_default(),
+            settings
+                .secret_access_key
+                .clone()
+                .unwrap_or_else(|| SecretString::from("")),
+        );
+        Ok(Self {
+            bucket,
+            presigner: Arc::new(presigner),
+            post_policy: settings.post_policy,
+        })
+    }
+}
+
+/// Where URLs are signed for: the endpoint's scheme and authority, and the bucket either in
+/// the path or in front of the host.
+fn signing_endpoint(endpoint: &str, bucket: &str, region: &str, path_style: bool) -> Endpoint {
+    let (scheme, rest) = endpoint.split_once("://").unwrap_or(("https", endpoint));
+    let authority = rest.split('/').next().unwrap_or(rest).to_owned();
+    if path_style {
+        Endpoint {
+            base: format!("{scheme}://{authority}"),
+            host: authority,
+            bucket_path: format!("/{bucket}"),
+            bucket: bucket.to_owned(),
+            region: region.to_owned(),
+        }
+    } else {
+        let host = format!("{bucket}.{authority}");
+        Endpoint {
+            base: format!("{scheme}://{host}"),
+            host,
+            bucket_path: String::new(),
+            bucket: bucket.to_owned(),
+            region: region.to_owned(),
+        }
+    }
+}
+
+#[async_trait]
+impl ObjectStore for S3Store {
+    fn bucket_name(&self) -> &str {
+        &self.bucket.name
+    }
+
+    async fn presign_put(
+        &self,
+        key: &str,
+        conditions: &PutConditions,
+        ttl: Duration,
+    ) -> Result<PresignedRequest, StoreError> {
+        let mut headers = BTreeMap::new();
+        headers.insert("content-type".to_owned(), conditions.content_type.clone());
+        headers.insert(
+            "content-length".to_owned(),
+            conditions.content_length.to_string(),
+        );
+        if conditions.one_time {
+            headers.insert("if-none-match".to_owned(), "*".to_owned());
+        }
+        let mut signed = HeaderMap::new();
+        for (name, value) in &headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| StoreError::Client(e.to_string()))?;
+            let value =
+                HeaderValue::from_str(value).map_err(|e| StoreError::Client(e.to_string()))?;
+            signed.insert(name, value);
+        }
+        let url = self
+            .bucket
+            .presign_put(key, presign_secs(ttl), Some(signed), None)
+            .await
+            .map_err(classify)?;
+        Ok(PresignedRequest { url, headers })
+    }
+
+    async fn presign_post(
+        &self,
+        key: &str,
+        content_type: &str,
+        sizes: (u64, u64),
+        ttl: Duration,
+    ) -> Result<PresignedPost, StoreError> {
+        if !self.post_policy {
+            return Err(StoreError::NotImplemented);
+        }
+        let conditions = PostConditions {
+            key,
+            content_type,
+            min_size: sizes.0,
+            max_size: sizes.1,
+            expires_secs: presign_secs(ttl),
+        };
+        Ok(self.presigner.presign_post(&conditions, chrono::Utc::now()))
+    }
+
+    async fn presign_get(
+        &self,
+        key: &str,
+        overrides: &GetOverrides,
+        ttl: Duration,
+    ) -> Result<String, StoreError> {
+        let mut queries = HashMap::new();
+        queries.insert(
+            "response-content-disposition".to_owned(),
+            overrides.content_disposition.clone(),
+        );
+        queries.insert(
+            "response-content-type".to_owned(),
+            overrides.content_type.clone(),
+        );
+        self.bucket
+            .presign_get(key, presign_secs(ttl), Some(queries))
+            .await
+            .map_err(classify)
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
+        match self.bucket.head_object(key).await.map_err(classify) {
+            Ok((head, status)) if (200..300).contains(&status) => Ok(Some(ObjectMeta {
+                size: head
+                    .content_length
+                    .and_then(|n| u64::try_from(n).ok())
+                    .unwrap_or(0),
+                content_type: head.content_type,
+                etag: head.e_tag,
+            })),
+            Ok((_, status)) => match StoreError::from_response(status, "") {
+                StoreError::NotFound => Ok(None),
+                other => Err(other),
+            },
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn read_prefix(&self, key: &str, len: u64) -> Result<Option<Bytes>, StoreError> {
+        let last = len.max(1) - 1;
+        match self.bucket.get_object_range(key, 0, Some(last)).await {
+            Ok(response) => Ok(Some(response.bytes().clone())),
+            // An empty object has no byte 0: the range is unsatisfiable, the prefix empty.
+            Err(S3Error::HttpFailWithBody(416, _)) => Ok(Some(Bytes::new())),
+            Err(e) => match classify(e) {
+                StoreError::NotFound => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self.bucket.delete_object(key).await.map_err(classify) {
+            Ok(_) | Err(StoreError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn probe(&self) -> Result<(), StoreError> {
+        self.bucket
+            .list_page(String::new(), None, None, None, Some(1))
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    async fn create_multipart(&self, key: &str, content_type: &str) -> Result<String, StoreError> {
+        multipart::create(&self.bucket, key, content_type).await
+    }
+
+    async fn presign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        size: Option<u64>,
+        ttl: Duration,
+    ) -> Result<PresignedRequest, StoreError> {
+        multipart::presign_part(&self.bucket, key, upload_id, part_number, size, ttl).await
+    }
+
+    async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<StoredPart>, StoreError> {
+        multipart::list_parts(&self.bucket, key, upload_id).await
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[PartEtag],
+    ) -> Result<(), StoreError> {
+        multipart::complete(&self.bucket, key, upload_id, parts).await
+    }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        multipart::abort(&self.bucket, key, upload_id).await
+    }
+
+    async fn list_multipart_uploads(&self) -> Result<Vec<MultipartListing>, StoreError> {
+        multipart::list_uploads(&self.bucket).await
+    }
+}
+
+/// An IP address or `localhost` cannot carry a bucket as a subdomain, so such endpoints are
+/// always addressed path-style.
+fn host_is_literal(endpoint: &str) -> bool {
+    let authority = endpoint.split("://").nth(1).unwrap_or(endpoint);
+    let host_port = authority.split('/').next().unwrap_or(authority);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => {
+            return v6
+                .split(']')
+                .next()
+                .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
+        }
+        None => host_port.rsplit_once(':').map_or(host_port, |(h, _)| h),
+    };
+    host == "localhost" || host.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
+/// Presigned URLs live a week at most; the profile validation keeps TTLs inside that.
+pub(super) fn presign_secs(ttl: Duration) -> u32 {
+    u32::try_from(ttl.as_secs().clamp(1, 604_800)).unwrap_or(604_800)
+}
+
+/// Classifies a rust-s3 error. Transport failures are outages; an HTTP answer is read for
+/// its S3 error code.
+pub(super) fn classify(e: S3Error) -> StoreError {
+    match e {
+        S3Error::HttpFailWithBody(status, body) => StoreError::from_response(status, &body),
+        S3Error::Reqwest(e) => StoreError::Unreachable(without_url(&e)),
+        S3Error::Io(e) => StoreError::Unreachable(e.to_string()),
+        other => StoreError::Client(other.to_string()),
+    }
+}
+
+/// A reqwest error's text without the URL it quotes: a presigned URL carries a signature.
+fn without_url(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    let mut cause = std::error::Error::source(e);
+    let mut text = kind.to_owned();
+    while let Some(inner) = cause {
+        text = format!("{kind}: {inner}");
+        cause = inner.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_is_literal;
+
+    #[test]
+    fn ip_and_localhost_endpoints_are_literal_hosts() {
+        assert!(host_is_literal("http://127.0.0.1:7480"));
+        assert!(host_is_literal("http://localhost:9000/"));
+        assert!(host_is_literal("http://[::1]:9000"));
+        assert!(!host_is_literal("https://s3.eu-central-1.amazonaws.com"));
+        assert!(!host_is_literal("https://account.r2.cloudflarestorage.com"));
+    }
+}

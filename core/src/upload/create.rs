@@ -1,0 +1,196 @@
+//! Creating a session: the profile's policy, the content type (declared, or guessed from
+//! the filename when a browser sent none), the opaque key, and either a presigned PUT or,
+//! above the profile's `multipart_threshold`, a multipart upload at the store with its cut.
+//!
+//! Invariants: the request can never widen its profile; the key is never built from the
+//! filename; neither side leaks a multipart upload: if the row cannot be written the
+//! store's upload is aborted, and if the process dies in between, the stale-multipart
+//! sweep finds the stranger.
+
+use serde_json::json;
+use sluice_entity::upload_session::{Model, UploadMethod, UploadState};
+
+use super::parts_plan::PartPlan;
+use super::repo;
+use super::view::{CreateUpload, CreatedUpload, SessionView};
+use crate::Core;
+use crate::auth::Principal;
+use crate::config::ProfileSettings;
+use crate::error::{CoreError, CoreResult};
+use crate::ids::UploadId;
+use crate::naming;
+use crate::quota;
+use crate::storage::PutConditions;
+
+/// Creates a `pending` session and tells the client how to upload its bytes.
+#[tracing::instrument(skip_all, fields(owner = %who.owner, profile = %req.profile))]
+pub async fn create(core: &Core, who: &Principal, req: CreateUpload) -> CoreResult<CreatedUpload> {
+    let profile = core.profile(&req.profile)?;
+    if !who.may_use_profile(&req.profile) {
+        return Err(CoreError::ProfileNotAllowed(req.profile));
+    }
+    let filename = naming::sanitize_filename(&req.filename);
+    let content_type = content_type_of(req.content_type.as_deref(), &filename)?;
+    check_policy(profile, req.size, &content_type, &filename)?;
+    let size = i64::try_from(req.size).map_err(|_| CoreError::invalid("size", "too large"))?;
+    let id = UploadId::new();
+    let now = core.now();
+    let expires_at = now + profile.upload_ttl.chrono();
+    let mut session = Model {
+        id: id.0,
+        owner: who.owner.clone(),
+        profile: req.profile.clone(),
+        filename,
+        size,
+        content_type: content_type.clone(),
+        sha256: req.sha256,
+        metadata: json!(req.metadata),
+        key: naming::object_key(&profile.key_prefix, &who.owner, id),
+        method: UploadMethod::Put,
+        state: UploadState::Pending,
+        version: 0,
+        one_time: profile.one_time,
+        failure: None,
+        expires_at,
+        created_at: now,
+        updated_at: now,
+        upload_deadline: Some(expires_at),
+        // No upload URL of this session ever outlives its pending state.
+        urls_valid_until: Some(expires_at),
+        cleanup_due_at: None,
+        cleaned_at: None,
+        multipart_upload_id: None,
+        part_size: None,
+        part_count: None,
+        size_exact: true,
+    };
+    if req.size > profile.multipart_threshold.bytes() {
+        return create_multipart(core, who, session, profile).await;
+    }
+    // Presign before writing: it is offline and cannot fail for a store outage, and a
+    // failure here leaves no row behind.
+    let conditions = PutConditions {
+        content_type,
+        content_length: req.size,
+        one_time: profile.one_time,
+    };
+    let put = core
+        .store
+        .presign_put(&session.key, &conditions, profile.upload_ttl.get())
+        .await?;
+    let scopes = quota::scopes(&session.profile, profile, &core.settings.quota);
+    session = repo::insert(&core.db, session, &who.actor, &scopes).await?;
+    core.metrics.add_bytes("declared", session.size);
+    core.relay.wake();
+    Ok(CreatedUpload {
+        session: SessionView::from(&session),
+        put: Some(put),
+    })
+}
+
+async fn create_multipart(
+    core: &Core,
+    who: &Principal,
+    mut session: Model,
+    profile: &ProfileSettings,
+) -> CoreResult<CreatedUpload> {
+    let total = u64::try_from(session.size).unwrap_or(0);
+    let plan = PartPlan::new(total, profile.part_size.bytes())
+        .ok_or_else(|| CoreError::invalid("size", "too large to cut into 10,000 parts"))?;
+    let upload_id = core
+        .store
+        .create_multipart(&session.key, &session.content_type)
+        .await?;
+    session.method = UploadMethod::Multipart;
+    session.multipart_upload_id = Some(upload_id.clone());
+    session.part_size = i64::try_from(plan.part_size).ok();
+    session.part_count = i32::try_from(plan.part_count).ok();
+    let key = session.key.clone();
+    let scopes = quota::scopes(&session.profile, profile, &core.settings.quota);
+    match repo::insert(&core.db, session, &who.actor, &scopes).await {
+        Ok(session) => {
+            core.metrics.add_bytes("declared", session.size);
+            core.relay.wake();
+            Ok(CreatedUpload {
+                session: SessionView::from(&session),
+                put: None,
+            })
+        }
+        Err(error) => {
+            if let Err(abort) = core.store.abort_multipart(&key, &upload_id).await {
+                tracing::warn!(%key, error = %abort, "multipart upload of a session that was never written is left for the stale-multipart sweep");
+            }
+            Err(error)
+        }
+    }
+}
+
+/// The declared content type, or the one the filename's extension suggests, or
+/// `application/octet-stream`: browsers leave `File.type` empty for unknown extensions.
+fn content_type_of(declared: Option<&str>, filename: &str) -> CoreResult<String> {
+    // Only spaces around it are dropped; other whitespace makes it invalid.
+    match declared
+        .map(|t| t.trim_matches(' '))
+        .filter(|t| !t.is_empty())
+    {
+        Some(declared) => naming::normalize_content_type(declared).ok_or_else(|| {
+            CoreError::invalid("content_type", "must be a media type such as image/png")
+        }),
+        None => Ok(mime_guess::from_path(filename)
+            .first()
+            .map(|m| m.essence_str().to_owned())
+            .unwrap_or_else(|| "application/octet-stream".to_owned())),
+    }
+}
+
+/// The profile's limits on size, type and extension.
+fn check_policy(
+    profile: &ProfileSettings,
+    size: u64,
+    content_type: &str,
+    filename: &str,
+) -> CoreResult<()> {
+    if size > profile.max_size.bytes() {
+        return Err(CoreError::TooLarge {
+            size,
+            limit: profile.max_size.bytes(),
+        });
+    }
+    if !naming::content_type_allowed(content_type, &profile.content_types) {
+        return Err(CoreError::TypeNotAllowed(content_type.to_owned()));
+    }
+    if !profile.extensions.is_empty() {
+        let ext = naming::extension_of(filename).unwrap_or_default();
+        if !profile.extensions.contains(&ext) {
+            return Err(CoreError::ExtensionNotAllowed(ext));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_omitted_type_is_guessed_from_the_extension() {
+        assert_eq!(content_type_of(None, "a.png").expect("guess"), "image/png");
+        assert_eq!(
+            content_type_of(Some(" "), "a.pdf").expect("guess"),
+            "application/pdf"
+        );
+        assert_eq!(
+            content_type_of(None, "a.unknownext").expect("fallback"),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            content_type_of(None, "noext").expect("fallback"),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            content_type_of(Some("Text/Plain"), "a.png").expect("declared"),
+            "text/plain"
+        );
+        assert!(content_type_of(Some("not a type"), "a.png").is_err());
+    }
+}

@@ -1,0 +1,119 @@
+//! The parts of a multipart session: URLs signed on demand (any subset, any time while
+//! pending, again after they expired), each signing its part's exact length, so the store
+//! refuses another length and the total is enforced by construction; and the parts the
+//! store already holds, so a client that lost everything but the session id can resume.
+
+use std::time::Duration;
+
+use sluice_entity::upload_session::{Model, UploadMethod, UploadState};
+
+use super::parts_plan::PartPlan;
+use super::repo;
+use super::view::SignedPart;
+use crate::Core;
+use crate::auth::Principal;
+use crate::error::{CoreError, CoreResult};
+use crate::ids::UploadId;
+use crate::storage::StoredPart;
+
+/// How many part URLs one request may ask for.
+pub const MAX_PARTS_PER_REQUEST: usize = 1_000;
+
+/// The largest part number S3 takes.
+pub const MAX_PART_NUMBER: u32 = 10_000;
+
+/// The store's upload id of a multipart session and its cut; the cut is `None` when the
+/// client declared no size (the parts are then checked when they are assembled).
+pub fn plan_of(session: &Model) -> CoreResult<(String, Option<PartPlan>)> {
+    let (UploadMethod::Multipart, Some(upload_id)) = (session.method, &session.multipart_upload_id)
+    else {
+        return Err(CoreError::NotMultipart);
+    };
+    let plan = match (session.size_exact, session.part_size, session.part_count) {
+        (true, Some(size), Some(count)) => Some(PartPlan::recorded(
+            u64::try_from(session.size).unwrap_or(0),
+            u64::try_from(size).unwrap_or(0),
+            u32::try_from(count).unwrap_or(0),
+        )),
+        _ => None,
+    };
+    Ok((upload_id.clone(), plan))
+}
+
+/// Signs the URLs of `numbers` for the caller's pending multipart session.
+#[tracing::instrument(skip_all, fields(upload_id = %id, parts = numbers.len()))]
+pub async fn sign(
+    core: &Core,
+    who: &Principal,
+    id: UploadId,
+    numbers: &[u32],
+) -> CoreResult<Vec<SignedPart>> {
+    let session = repo::find_owned(&core.db, id, &who.owner).await?;
+    sign_for(core, &session, numbers).await
+}
+
+/// Signs part URLs of `session` (already authorised).
+pub async fn sign_for(
+    core: &Core,
+    session: &Model,
+    numbers: &[u32],
+) -> CoreResult<Vec<SignedPart>> {
+    let (upload_id, plan) = plan_of(session)?;
+    if session.state != UploadState::Pending {
+        return Err(CoreError::NotPending(session.state));
+    }
+    if numbers.is_empty() || numbers.len() > MAX_PARTS_PER_REQUEST {
+        return Err(CoreError::invalid(
+            "part_numbers",
+            format!("ask for 1 to {MAX_PARTS_PER_REQUEST} parts at a time"),
+        ));
+    }
+    let now = core.now();
+    // No part URL outlives the pending state (the late-PUT cleanup relies on it).
+    let left = (session.expires_at - now)
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    if left < Duration::from_secs(1) {
+        return Err(CoreError::NotPending(session.state));
+    }
+    let mut signed = Vec::with_capacity(numbers.len());
+    for &n in numbers {
+        // Without a declared size a part's length cannot be signed; the store still caps
+        // a part at 5 GiB, and assembly checks the whole against the reservation.
+        let size = match &plan {
+            Some(plan) => Some(plan.len_of(n).ok_or(CoreError::PartOutOfRange {
+                part_number: n,
+                part_count: plan.part_count,
+            })?),
+            None if (1..=MAX_PART_NUMBER).contains(&n) => None,
+            None => {
+                return Err(CoreError::PartOutOfRange {
+                    part_number: n,
+                    part_count: MAX_PART_NUMBER,
+                });
+            }
+        };
+        let request = core
+            .store
+            .presign_part(&session.key, &upload_id, n, size, left)
+            .await?;
+        signed.push(SignedPart {
+            part_number: n,
+            size,
+            request,
+            expires_at: session.expires_at,
+        });
+    }
+    Ok(signed)
+}
+
+/// The parts the store holds for a pending multipart session.
+pub async fn stored(core: &Core, session: &Model) -> CoreResult<Vec<StoredPart>> {
+    let (upload_id, _) = plan_of(session)?;
+    match core.store.list_parts(&session.key, &upload_id).await {
+        Ok(parts) => Ok(parts),
+        // Completed or aborted meanwhile: nothing is pending at the store any more.
+        Err(crate::storage::StoreError::NoSuchUpload) => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,268 @@
+//! The whole table, effects included, written out by hand: every (state, event) pair is
+//! checked against it, so a change to an edge or to what it implies shows up here.
+
+use chrono::TimeZone;
+use sea_orm::Iterable;
+
+use super::*;
+use Failure as F;
+use UploadState as S;
+
+/// Which deadline a plan sets, named instead of computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum D {
+    Keep,
+    Upload,
+    Verify,
+    Commit,
+}
+
+/// Which jobs a plan owes, named instead of timed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum J {
+    Expire,
+    Verify,
+    Cleanup,
+}
+
+const CLEAN: bool = true;
+const KEEP: bool = false;
+
+/// How a plan moves the quota counters, named instead of computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Q {
+    Still,
+    /// An upload in progress ends: reservation and daily count released.
+    Release,
+    /// Verified: reservation becomes stored bytes.
+    Settle,
+    /// A verified, uncommitted upload ends: stored bytes and daily count released.
+    ReleaseUpload,
+    /// A committed file is deleted: stored bytes released.
+    Free,
+}
+
+/// One row of the table: (from, event) → (to, deadline, jobs, cleanup owed, quota).
+type Edge = (S, Event, S, D, &'static [J], bool, Q);
+
+/// Every legal edge; anything absent is illegal. One edge a line, so it reads as a table.
+#[rustfmt::skip]
+const LEGAL: &[Edge] = &[
+    (S::Pending,   Event::Complete,                   S::Verifying, D::Verify, &[J::Expire, J::Verify], KEEP,  Q::Still),
+    (S::Pending,   Event::Abort,                      S::Aborted,   D::Keep,   &[J::Cleanup],           CLEAN, Q::Release),
+    (S::Pending,   Event::Expire,                     S::Expired,   D::Keep,   &[J::Cleanup],           CLEAN, Q::Release),
+    (S::Verifying, Event::Verified,                   S::Uploaded,  D::Commit, &[J::Expire],            KEEP,  Q::Settle),
+    (S::Verifying, Event::NotStored,                  S::Pending,   D::Upload, &[J::Expire],            KEEP,  Q::Still),
+    (S::Verifying, Event::Reject(F::SizeMismatch),    S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::Release),
+    (S::Verifying, Event::Reject(F::ChecksumMismatch),S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::Release),
+    (S::Verifying, Event::Reject(F::TypeMismatch),    S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::Release),
+    (S::Verifying, Event::Abort,                      S::Aborted,   D::Keep,   &[J::Cleanup],           CLEAN, Q::Release),
+    (S::Verifying, Event::Expire,                     S::Expired,   D::Keep,   &[J::Cleanup],           CLEAN, Q::Release),
+    (S::Uploaded,  Event::Commit,                     S::Committed, D::Keep,   &[],                     KEEP,  Q::Still),
+    (S::Uploaded,  Event::Abort,                      S::Aborted,   D::Keep,   &[J::Cleanup],           CLEAN, Q::ReleaseUpload),
+    (S::Uploaded,  Event::Expire,                     S::Expired,   D::Keep,   &[J::Cleanup],           CLEAN, Q::ReleaseUpload),
+    (S::Committed, Event::Delete,                     S::Deleted,   D::Keep,   &[J::Cleanup],           CLEAN, Q::Free),
+];
+
+fn ctx() -> PlanContext {
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 22, 12, 0, 0)
+        .single()
+        .expect("valid instant");
+    PlanContext {
+        now,
+        upload_deadline: now + Duration::minutes(30),
+        commit_ttl: Duration::hours(2),
+        verify_ttl: Duration::hours(24),
+        verify_delay: Duration::seconds(10),
+        size: 4_000,
+        verified_size: None,
+    }
+}
+
+fn quota_of(q: Q, size: i64) -> QuotaChange {
+    match q {
+        Q::Still => QuotaChange::default(),
+        Q::Release => QuotaChange {
+            reserved_bytes: -size,
+            uploads_today: -1,
+            bytes_today: -size,
+            ..QuotaChange::default()
+        },
+        Q::Settle => QuotaChange {
+            reserved_bytes: -size,
+            stored_bytes: size,
+            ..QuotaChange::default()
+        },
+        Q::ReleaseUpload => QuotaChange {
+            stored_bytes: -size,
+            uploads_today: -1,
+            bytes_today: -size,
+            ..QuotaChange::default()
+        },
+        Q::Free => QuotaChange {
+            stored_bytes: -size,
+            ..QuotaChange::default()
+        },
+    }
+}
+
+fn deadline_of(d: D, ctx: &PlanContext) -> Option<DateTime<Utc>> {
+    match d {
+        D::Keep => None,
+        D::Upload => Some(ctx.upload_deadline),
+        D::Verify => Some(ctx.now + ctx.verify_ttl),
+        D::Commit => Some(ctx.now + ctx.commit_ttl),
+    }
+}
+
+fn jobs_of(jobs: &[J], deadline: Option<DateTime<Utc>>, ctx: &PlanContext) -> Vec<OwedJob> {
+    jobs.iter()
+        .map(|j| match j {
+            J::Expire => OwedJob::ExpireAt(deadline.expect("an expiry needs a deadline")),
+            J::Verify => OwedJob::VerifyAt(ctx.now + ctx.verify_delay),
+            J::Cleanup => OwedJob::CleanupNow,
+        })
+        .collect()
+}
+
+#[test]
+fn every_state_event_pair_matches_the_table_with_its_effects() {
+    let ctx = ctx();
+    let mut checked = 0;
+    for from in S::iter() {
+        for event in Event::ALL {
+            let expected = LEGAL.iter().find(|(f, e, ..)| *f == from && *e == event);
+            match (plan(from, event, &ctx), expected) {
+                (Ok(plan), Some((_, _, to, deadline, jobs, cleanup, quota))) => {
+                    let deadline = deadline_of(*deadline, &ctx);
+                    assert_eq!(plan.to, *to, "{from:?} --{event:?}-->");
+                    assert_eq!(plan.deadline, deadline, "{from:?} --{event:?}--> deadline");
+                    let mut got = plan.jobs.clone();
+                    let mut want = jobs_of(jobs, deadline, &ctx);
+                    got.sort_by_key(|j| format!("{j:?}"));
+                    want.sort_by_key(|j| format!("{j:?}"));
+                    assert_eq!(got, want, "{from:?} --{event:?}--> jobs");
+                    assert_eq!(
+                        plan.owes_cleanup, *cleanup,
+                        "{from:?} --{event:?}--> cleanup"
+                    );
+                    assert_eq!(
+                        plan.quota,
+                        quota_of(*quota, ctx.size),
+                        "{from:?} --{event:?}--> quota"
+                    );
+                    let failure = match event {
+                        Event::Reject(f) => Some(f),
+                        _ => None,
+                    };
+                    assert_eq!(plan.failure, failure, "{from:?} --{event:?}--> failure");
+                    assert!(!plan.reason.is_empty());
+                }
+                (Err(err), None) => assert_eq!(err, IllegalTransition { from, event }),
+                (got, want) => panic!("{from:?} --{event:?}--> got {got:?}, want {want:?}"),
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 8 * Event::ALL.len());
+}
+
+#[test]
+fn every_edge_into_a_terminal_state_owes_a_cleanup_and_no_other_does() {
+    let ctx = ctx();
+    for from in S::iter() {
+        for event in Event::ALL {
+            if let Ok(plan) = plan(from, event, &ctx) {
+                assert_eq!(
+                    plan.owes_cleanup,
+                    is_terminal(plan.to),
+                    "{from:?} --{event:?}-->"
+                );
+                assert_eq!(
+                    plan.jobs.contains(&OwedJob::CleanupNow),
+                    plan.owes_cleanup,
+                    "{from:?} --{event:?}-->"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn terminal_states_have_no_way_out() {
+    for from in S::iter().filter(|s| is_terminal(*s)) {
+        for event in Event::ALL {
+            assert!(
+                plan(from, event, &ctx()).is_err(),
+                "{from:?} left by {event:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn states_with_deadlines_are_exactly_the_live_ones() {
+    for state in S::iter() {
+        let live = !is_terminal(state) && state != S::Committed;
+        assert_eq!(has_deadline(state), live, "{state:?}");
+    }
+}
+
+/// A session that reserved its profile's limit (no size declared) settles to what was
+/// stored: the rest of the reservation and of the day's bytes goes back, the size is
+/// recorded.
+#[test]
+fn verification_settles_an_undeclared_size_to_the_stored_one() {
+    let ctx = PlanContext {
+        verified_size: Some(1_500),
+        ..ctx()
+    };
+    let plan = plan(S::Verifying, Event::Verified, &ctx).expect("legal");
+    assert_eq!(
+        plan.quota,
+        QuotaChange {
+            reserved_bytes: -4_000,
+            stored_bytes: 1_500,
+            uploads_today: 0,
+            bytes_today: -2_500,
+        }
+    );
+    assert_eq!(plan.size, Some(1_500));
+}
+
+#[test]
+fn illegal_transition_reads_as_a_sentence() {
+    let err = plan(S::Committed, Event::Abort, &ctx()).expect_err("committed cannot be aborted");
+    assert_eq!(err.to_string(), "cannot abort an upload that is committed");
+}
+
+/// Which edges webhooks announce, and as what; every other legal edge announces nothing.
+#[test]
+fn announcements_match_the_table() {
+    use crate::webhooks::Notice as N;
+    let announced: &[(S, Event, N)] = &[
+        (S::Pending, Event::Expire, N::Expired),
+        (S::Verifying, Event::Verified, N::Uploaded),
+        (S::Verifying, Event::Reject(F::SizeMismatch), N::Rejected),
+        (
+            S::Verifying,
+            Event::Reject(F::ChecksumMismatch),
+            N::Rejected,
+        ),
+        (S::Verifying, Event::Reject(F::TypeMismatch), N::Rejected),
+        (S::Verifying, Event::Expire, N::Expired),
+        (S::Uploaded, Event::Commit, N::Committed),
+        (S::Uploaded, Event::Expire, N::Expired),
+        (S::Committed, Event::Delete, N::FileDeleted),
+    ];
+    let ctx = ctx();
+    for (from, event, ..) in LEGAL {
+        let want = announced
+            .iter()
+            .find(|(f, e, _)| f == from && e == event)
+            .map(|(_, _, n)| *n);
+        let plan = plan(*from, *event, &ctx).expect("legal");
+        assert_eq!(plan.notify, want, "{from:?} --{event:?}-->");
+    }
+}

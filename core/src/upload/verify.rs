@@ -1,0 +1,283 @@
+//! Verification: what the store holds under a `verifying` session's key, checked against
+//! what the client declared (size, stored type) and, for profiles that ask, what the first
+//! bytes reveal. A multipart session is first assembled: Sluice lists the parts itself,
+//! checks every part 1..n against its cut, and completes the upload with the store's
+//! ETags (the client's only where the store omits them). Moves the session to `uploaded`,
+//! `rejected` or back to `pending`.
+//!
+//! Invariants: a store that cannot be asked never changes the session (it stays
+//! `verifying` and a job asks again later; only its own deadline ends it); a rejection
+//! deletes nothing here: the plan of the rejection owes the cleanup (which also aborts a
+//! multipart upload).
+
+use serde_json::json;
+use sluice_entity::upload_session::{Failure, Model, UploadMethod, UploadState};
+
+use super::parts::plan_of;
+use super::parts_plan::PartPlan;
+use super::repo::{self, Actor};
+use super::service::plan_context;
+use super::sniff::{SNIFF_BYTES, contradiction};
+use super::state::Event;
+use super::view::{CompleteOutcome, SessionView};
+use crate::Core;
+use crate::error::{CoreError, CoreResult};
+use crate::ids::UploadId;
+use crate::storage::{ObjectMeta, PartEtag, StoreError, StoredPart};
+
+/// What the store's answers say about the object.
+enum Finding {
+    Good(ObjectMeta),
+    Missing,
+    PartsMissing(Vec<u32>),
+    Bad(Failure, String, serde_json::Value),
+}
+
+/// Checks a `verifying` session's object and moves it on. A store outage leaves it
+/// `verifying` (`Deferred`). `client_parts` are the ETags the client reported, used only
+/// where the store does not report its own.
+pub(super) async fn verify(
+    core: &Core,
+    session: Model,
+    actor: &Actor,
+    client_parts: &[PartEtag],
+) -> CoreResult<CompleteOutcome> {
+    let finding = match inspect(core, &session, client_parts).await {
+        Ok(finding) => finding,
+        Err(e) => {
+            tracing::warn!(upload_id = %session.id, error = %e, "store unavailable at verification; a job will retry");
+            return Ok(CompleteOutcome::Deferred(SessionView::from(&session)));
+        }
+    };
+    let ctx = plan_context(core, &session);
+    let db = &core.db;
+    match finding {
+        Finding::Missing => {
+            repo::transition(db, &session, Event::NotStored, actor, &ctx, json!({})).await?;
+            Err(CoreError::NotUploaded)
+        }
+        Finding::PartsMissing(missing) => {
+            let facts = json!({"missing_parts": missing});
+            repo::transition(db, &session, Event::NotStored, actor, &ctx, facts).await?;
+            Err(CoreError::PartsMissing(missing))
+        }
+        Finding::Bad(failure, detail, mut facts) => {
+            facts["detail"] = json!(detail);
+            let event = Event::Reject(failure);
+            repo::transition(db, &session, event, actor, &ctx, facts).await?;
+            core.relay.wake();
+            Err(CoreError::Rejected { failure, detail })
+        }
+        Finding::Good(meta) => {
+            let mut ctx = ctx;
+            ctx.plan.verified_size = Some(i64::try_from(meta.size).unwrap_or(i64::MAX));
+            core.metrics
+                .add_bytes("verified", i64::try_from(meta.size).unwrap_or(i64::MAX));
+            let facts = json!({"stored_size": meta.size, "etag": meta.etag});
+            let uploaded =
+                repo::transition(db, &session, Event::Verified, actor, &ctx, facts).await?;
+            core.relay.wake();
+            Ok(CompleteOutcome::Done(SessionView::from(&uploaded)))
+        }
+    }
+}
+
+/// Asks the store: assembles a multipart upload, then one HEAD, and one ranged GET of the
+/// first bytes when the profile sniffs.
+async fn inspect(
+    core: &Core,
+    session: &Model,
+    client_parts: &[PartEtag],
+) -> Result<Finding, StoreError> {
+    if session.method == UploadMethod::Multipart
+        && let Some(finding) = assemble(core, session, client_parts).await?
+    {
+        return Ok(finding);
+    }
+    let Some(meta) = core.store.head(&session.key).await? else {
+        return Ok(Finding::Missing);
+    };
+    let facts = json!({"stored_size": meta.size, "stored_type": meta.content_type});
+    let declared = u64::try_from(session.size).unwrap_or(0);
+    // A declared size is exact; without one, `size` is the most the profile allows.
+    let wrong = if session.size_exact {
+        meta.size != declared
+    } else {
+        meta.size > declared
+    };
+    if wrong {
+        let detail = if session.size_exact {
+            format!("declared {declared} bytes, the store holds {}", meta.size)
+        } else {
+            format!(
+                "the store holds {} bytes, more than the {declared} allowed",
+                meta.size
+            )
+        };
+        return Ok(Finding::Bad(Failure::SizeMismatch, detail, facts));
+    }
+    if let Some(stored) = meta.content_type.as_deref()
+        && essence(stored) != essence(&session.content_type)
+    {
+        let declared = &session.content_type;
+        let detail = format!("declared {declared}, the store holds {stored}");
+        return Ok(Finding::Bad(Failure::TypeMismatch, detail, facts));
+    }
+    let profile = core.profile_or_default(&session.profile);
+    if profile.sniff {
+        let Some(head) = core.store.read_prefix(&session.key, SNIFF_BYTES).await? else {
+            return Ok(Finding::Missing);
+        };
+        if let Some(detail) = contradiction(&session.content_type, &profile.content_types, &head) {
+            return Ok(Finding::Bad(Failure::TypeMismatch, detail, facts));
+        }
+    }
+    Ok(Finding::Good(meta))
+}
+
+/// Completes a multipart upload after checking its parts against the cut. `None` means
+/// the HEAD decides: the object was assembled now, or by an earlier attempt that crashed
+/// before it could record it (the store then no longer knows the upload), or nothing was
+/// uploaded at all.
+async fn assemble(
+    core: &Core,
+    session: &Model,
+    client_parts: &[PartEtag],
+) -> Result<Option<Finding>, StoreError> {
+    let Ok((upload_id, plan)) = plan_of(session) else {
+        let detail = "the session lost its multipart plan".to_owned();
+        return Ok(Some(Finding::Bad(Failure::SizeMismatch, detail, json!({}))));
+    };
+    let stored = match core.store.list_parts(&session.key, &upload_id).await {
+        Ok(parts) => parts,
+        Err(StoreError::NoSuchUpload) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if stored.is_empty() {
+        return Ok(None);
+    }
+    let checked = match plan {
+        Some(plan) => against_plan(&plan, &stored),
+        None => without_plan(&stored, u64::try_from(session.size).unwrap_or(0)),
+    };
+    if let Some(finding) = checked {
+        return Ok(Some(finding));
+    }
+    let client_etag = |n: u32| {
+        client_parts
+            .iter()
+            .find(|c| c.part_number == n)
+            .map(|c| c.etag.clone())
+    };
+    let etags: Vec<PartEtag> = stored
+        .iter()
+        .map(|part| PartEtag {
+            part_number: part.part_number,
+            etag: part
+                .etag
+                .clone()
+                .or_else(|| client_etag(part.part_number))
+                .unwrap_or_default(),
+        })
+        .collect();
+    let key = &session.key;
+    match core.store.complete_multipart(key, &upload_id, &etags).await {
+        Ok(()) | Err(StoreError::NoSuchUpload) => Ok(None),
+        Err(StoreError::InvalidPart(why)) => {
+            let detail = format!("the store refused the parts: {why}");
+            Ok(Some(Finding::Bad(Failure::SizeMismatch, detail, json!({}))))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Checks stored parts against the cut a declared size gave.
+fn against_plan(plan: &PartPlan, stored: &[StoredPart]) -> Option<Finding> {
+    for part in stored {
+        let planned = plan.len_of(part.part_number);
+        if planned != Some(part.size) {
+            let (n, size) = (part.part_number, part.size);
+            let detail = match planned {
+                Some(planned) => format!("part {n} holds {size} bytes, its plan {planned}"),
+                None => format!("part {n} is outside the plan of {} parts", plan.part_count),
+            };
+            let facts = json!({"part_number": n, "stored_size": size});
+            return Some(Finding::Bad(Failure::SizeMismatch, detail, facts));
+        }
+    }
+    let missing: Vec<u32> = (1..=plan.part_count)
+        .filter(|n| !stored.iter().any(|p| p.part_number == *n))
+        .collect();
+    (!missing.is_empty()).then_some(Finding::PartsMissing(missing))
+}
+
+/// Checks stored parts of a session that declared no size: numbered 1..n without gaps,
+/// all but the last of one size (at least the S3 minimum), in all at most `limit`.
+fn without_plan(stored: &[StoredPart], limit: u64) -> Option<Finding> {
+    let last = stored.iter().map(|p| p.part_number).max().unwrap_or(0);
+    let missing: Vec<u32> = (1..=last)
+        .filter(|n| !stored.iter().any(|p| p.part_number == *n))
+        .collect();
+    if !missing.is_empty() {
+        return Some(Finding::PartsMissing(missing));
+    }
+    let total: u64 = stored.iter().map(|p| p.size).sum();
+    if total > limit {
+        let detail = format!("the parts hold {total} bytes, more than the {limit} allowed");
+        return Some(Finding::Bad(
+            Failure::SizeMismatch,
+            detail,
+            json!({"stored_size": total}),
+        ));
+    }
+    let first = stored.first().map_or(0, |p| p.size);
+    let uneven = stored
+        .iter()
+        .filter(|p| p.part_number < last)
+        .find(|p| p.size != first || p.size < super::parts_plan::MIN_PART);
+    if let Some(part) = uneven {
+        let detail = format!(
+            "part {} holds {} bytes; every part but the last must hold the same, at least 5 MiB",
+            part.part_number, part.size
+        );
+        return Some(Finding::Bad(
+            Failure::SizeMismatch,
+            detail,
+            json!({"part_number": part.part_number}),
+        ));
+    }
+    None
+}
+
+/// The job side of verification: finishes a session left `verifying`. A store outage is
+/// an error so the job is retried; anything else settles it.
+pub async fn verify_pending(core: &Core, id: UploadId) -> CoreResult<()> {
+    let Some(session) = repo::find(&core.db, id).await? else {
+        return Ok(());
+    };
+    if session.state != UploadState::Verifying {
+        return Ok(());
+    }
+    match verify(core, session, &Actor::System, &[]).await {
+        Ok(CompleteOutcome::Deferred(_)) => Err(CoreError::Storage(StoreError::Unreachable(
+            "verification deferred".into(),
+        ))),
+        Ok(CompleteOutcome::Done(_))
+        | Err(
+            CoreError::NotUploaded
+            | CoreError::PartsMissing(_)
+            | CoreError::Rejected { .. }
+            | CoreError::Conflict,
+        ) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn essence(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}

@@ -1,0 +1,166 @@
+//! `FaultyStore`: the real store with chosen operations made to fail, for faults a real
+//! store cannot be made to produce on demand, such as a HEAD that works while DELETEs
+//! fail (a partial outage, or throttling of one operation). Everything not made to fail
+//! goes to the real store.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use sluice_core::storage::{
+    GetOverrides, MultipartListing, ObjectMeta, ObjectStore, PartEtag, PresignedPost,
+    PresignedRequest, PutConditions, StoreError, StoredPart,
+};
+
+/// Which operations fail.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    pub delete: bool,
+    pub head: bool,
+    /// CreateMultipartUpload succeeds at the store but its answer never reaches Sluice:
+    /// the store holds an upload no session knows, as if Sluice died in between.
+    pub lose_multipart_answer: bool,
+}
+
+#[derive(Debug)]
+pub struct FaultyStore {
+    inner: Arc<dyn ObjectStore>,
+    faults: Arc<Mutex<Faults>>,
+}
+
+/// The switch a test keeps to turn faults on and off.
+#[derive(Clone, Debug, Default)]
+pub struct FaultSwitch(Arc<Mutex<Faults>>);
+
+impl FaultSwitch {
+    pub fn set(&self, faults: Faults) {
+        *self.0.lock().expect("fault lock") = faults;
+    }
+
+    /// Wraps `inner` so that this switch controls its faults.
+    pub fn wrap(&self, inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
+        Arc::new(FaultyStore {
+            inner,
+            faults: self.0.clone(),
+        })
+    }
+}
+
+impl FaultyStore {
+    fn faults(&self) -> Faults {
+        *self.faults.lock().expect("fault lock")
+    }
+}
+
+fn outage() -> StoreError {
+    StoreError::Unreachable("fault injected by the test".into())
+}
+
+#[async_trait]
+impl ObjectStore for FaultyStore {
+    fn bucket_name(&self) -> &str {
+        self.inner.bucket_name()
+    }
+
+    async fn presign_put(
+        &self,
+        key: &str,
+        conditions: &PutConditions,
+        ttl: Duration,
+    ) -> Result<PresignedRequest, StoreError> {
+        self.inner.presign_put(key, conditions, ttl).await
+    }
+
+    async fn presign_post(
+        &self,
+        key: &str,
+        content_type: &str,
+        sizes: (u64, u64),
+        ttl: Duration,
+    ) -> Result<PresignedPost, StoreError> {
+        self.inner.presign_post(key, content_type, sizes, ttl).await
+    }
+
+    async fn presign_get(
+        &self,
+        key: &str,
+        overrides: &GetOverrides,
+        ttl: Duration,
+    ) -> Result<String, StoreError> {
+        self.inner.presign_get(key, overrides, ttl).await
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
+        if self.faults().head {
+            return Err(outage());
+        }
+        self.inner.head(key).await
+    }
+
+    async fn read_prefix(&self, key: &str, len: u64) -> Result<Option<Bytes>, StoreError> {
+        if self.faults().head {
+            return Err(outage());
+        }
+        self.inner.read_prefix(key, len).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        if self.faults().delete {
+            return Err(outage());
+        }
+        self.inner.delete(key).await
+    }
+
+    async fn probe(&self) -> Result<(), StoreError> {
+        self.inner.probe().await
+    }
+
+    async fn create_multipart(&self, key: &str, content_type: &str) -> Result<String, StoreError> {
+        let upload_id = self.inner.create_multipart(key, content_type).await?;
+        if self.faults().lose_multipart_answer {
+            return Err(outage());
+        }
+        Ok(upload_id)
+    }
+
+    async fn presign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        size: Option<u64>,
+        ttl: Duration,
+    ) -> Result<PresignedRequest, StoreError> {
+        self.inner
+            .presign_part(key, upload_id, part_number, size, ttl)
+            .await
+    }
+
+    async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<StoredPart>, StoreError> {
+        if self.faults().head {
+            return Err(outage());
+        }
+        self.inner.list_parts(key, upload_id).await
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[PartEtag],
+    ) -> Result<(), StoreError> {
+        self.inner.complete_multipart(key, upload_id, parts).await
+    }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        if self.faults().delete {
+            return Err(outage());
+        }
+        self.inner.abort_multipart(key, upload_id).await
+    }
+
+    async fn list_multipart_uploads(&self) -> Result<Vec<MultipartListing>, StoreError> {
+        self.inner.list_multipart_uploads().await
+    }
+}
