@@ -8,6 +8,8 @@
 //! its own schedule and a request handler should learn of an outage at once.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,7 +18,6 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 use s3::creds::Credentials;
 use s3::error::S3Error;
 use s3::{Bucket, Region};
-use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -37,6 +38,9 @@ pub struct S3Store {
     presigner: Arc<Presigner>,
     /// Whether the store takes browser-form POST policies (`storage.post_policy`).
     post_policy: bool,
+    /// Set once the store answered ListMultipartUploads with 501 (the embedded store
+    /// does): asking again every sweep would only fill the store's logs with errors.
+    cannot_list_multipart: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for S3Store {
@@ -98,6 +102,7 @@ impl S3Store {
             bucket,
             presigner: Arc::new(presigner),
             post_policy: settings.post_policy,
+            cannot_list_multipart: Arc::new(AtomicBool::new(false)),
         })
     }
 }
@@ -285,7 +290,14 @@ impl ObjectStore for S3Store {
     }
 
     async fn list_multipart_uploads(&self) -> Result<Vec<MultipartListing>, StoreError> {
-        multipart::list_uploads(&self.bucket).await
+        if self.cannot_list_multipart.load(Ordering::Relaxed) {
+            return Err(StoreError::NotImplemented);
+        }
+        let listed = multipart::list_uploads(&self.bucket).await;
+        if let Err(StoreError::NotImplemented) = listed {
+            self.cannot_list_multipart.store(true, Ordering::Relaxed);
+        }
+        listed
     }
 }
 
