@@ -86,3 +86,112 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         )),
     }
 }
+
+/// The cookie that carries an upload token for the browser routes (`/s3/*`).
+pub const SESSION_COOKIE: &str = "sluice_session";
+
+/// An owner of the browser routes (`/s3/*`), authenticated by the bearer header or, when
+/// there is none, by the session cookie that `POST /v1/session` set.
+///
+/// A cookie rides along with any request the browser makes, so a cookie-authenticated
+/// request must prove it comes from a page of Sluice's own origin (CSRF): a
+/// `Sec-Fetch-Site` header, where sent, must say `same-origin`; without one, an unsafe
+/// method needs an `Origin` naming this host. The cookie is `SameSite=Strict` as well.
+pub struct BrowserCaller(pub Principal);
+
+impl FromRequest for BrowserCaller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate_browser(req).map(BrowserCaller))
+    }
+}
+
+fn authenticate_browser(req: &HttpRequest) -> Result<Principal, ApiError> {
+    if req
+        .headers()
+        .contains_key(actix_web::http::header::AUTHORIZATION)
+    {
+        return authenticate(req);
+    }
+    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+        return Err(ApiError::Unauthorized(
+            sluice_core::auth::AuthError::Missing,
+        ));
+    };
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Core(sluice_core::CoreError::Internal("no app state".into())))?;
+    let bearer = format!("Bearer {}", cookie.value());
+    // Only upload tokens ever sit in a cookie: keys stay on the application's servers.
+    let Credential::Token { owner, profiles } = state
+        .auth
+        .authenticate(Some(&bearer))
+        .map_err(ApiError::Unauthorized)?
+    else {
+        return Err(ApiError::Unauthorized(
+            sluice_core::auth::AuthError::Invalid,
+        ));
+    };
+    check_same_origin(req)?;
+    Ok(Principal {
+        actor: Actor::Owner(owner.clone()),
+        owner,
+        profiles,
+    })
+}
+
+/// The CSRF rule of cookie-authenticated requests (see `BrowserCaller`).
+fn check_same_origin(req: &HttpRequest) -> Result<(), ApiError> {
+    let headers = req.headers();
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return if site.as_bytes() == b"same-origin" {
+            Ok(())
+        } else {
+            Err(ApiError::CrossSiteRefused)
+        };
+    }
+    let safe = matches!(
+        *req.method(),
+        actix_web::http::Method::GET | actix_web::http::Method::HEAD
+    );
+    match headers.get(actix_web::http::header::ORIGIN) {
+        Some(origin) => {
+            let authority = origin
+                .to_str()
+                .ok()
+                .and_then(|o| o.split_once("://"))
+                .map(|(_, rest)| rest.trim_end_matches('/'));
+            let host = req.connection_info().host().to_owned();
+            if authority.is_some_and(|a| a.eq_ignore_ascii_case(&host)) {
+                Ok(())
+            } else {
+                Err(ApiError::CrossSiteRefused)
+            }
+        }
+        None if safe => Ok(()),
+        None => Err(ApiError::CrossSiteRefused),
+    }
+}
+
+/// The upload token of the bearer header, for `POST /v1/session` to put into a cookie;
+/// service and admin keys are refused (they must never reach a browser).
+pub fn upload_token(req: &HttpRequest) -> Result<String, ApiError> {
+    match credential(req)? {
+        Credential::Token { .. } => {}
+        Credential::Service | Credential::Admin => {
+            return Err(ApiError::Forbidden(
+                "only upload tokens can become a browser session",
+            ));
+        }
+    }
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.split_once(' '))
+        .map(|(_, token)| token.trim().to_owned())
+        .ok_or(ApiError::Unauthorized(
+            sluice_core::auth::AuthError::Missing,
+        ))
+}

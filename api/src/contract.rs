@@ -3,6 +3,7 @@
 //! responses are `application/problem+json`; and the answers every route of a kind can
 //! give are declared on all of them (401 behind the bearer scheme, 400 for query and body
 //! syntax, 413/415/422 for bodies, 404 for ids in paths, 500/503 for every `/v1` route).
+//! Uppy's Companion routes (`/s3/*`) answer errors as `{"message", "code"}` JSON instead.
 
 use serde_json::{Value, json};
 use utoipa::openapi::OpenApi;
@@ -79,7 +80,16 @@ fn problem(description: &str) -> Value {
     })
 }
 
+/// The error body of Uppy's Companion routes (`/s3/*`), which keep Companion's shape.
+fn companion_problem(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CompanionProblem"}}}
+    })
+}
+
 fn complete_operation(path: &str, op: &mut Value) {
+    let companion = path.starts_with("/s3/");
     let secured = op.get("security").is_some();
     let has_query = op
         .get("parameters")
@@ -91,9 +101,13 @@ fn complete_operation(path: &str, op: &mut Value) {
         return;
     };
     let mut add = |status: &str, description: &str| {
-        responses
-            .entry(status.to_owned())
-            .or_insert_with(|| problem(description));
+        responses.entry(status.to_owned()).or_insert_with(|| {
+            if companion {
+                companion_problem(description)
+            } else {
+                problem(description)
+            }
+        });
     };
     if secured {
         add(
@@ -119,7 +133,7 @@ fn complete_operation(path: &str, op: &mut Value) {
     if has_path_id {
         add("404", "not_found");
     }
-    if path.starts_with("/v1/") {
+    if path.starts_with("/v1/") || companion {
         add("500", "internal_error");
         add("503", "storage_unavailable, busy: retry later");
     }
@@ -130,7 +144,8 @@ fn complete_operation(path: &str, op: &mut Value) {
         {
             response["description"] = json!(reason(status));
         }
-        if (status.starts_with('4') || status.starts_with('5'))
+        if !companion
+            && (status.starts_with('4') || status.starts_with('5'))
             && let Some(content) = response.get_mut("content").and_then(Value::as_object_mut)
             && let Some(json_body) = content.remove("application/json")
         {

@@ -63,6 +63,9 @@ pub enum ApiError {
         detail: String,
         field: Option<String>,
     },
+    /// A cookie-authenticated request that does not come from Sluice's own origin (CSRF).
+    #[error("a request authenticated by the session cookie must come from this origin")]
+    CrossSiteRefused,
     #[error("no route for this method and path")]
     NoRoute,
     #[error("method not allowed")]
@@ -74,6 +77,7 @@ pub const API_CODES: &[&str] = &[
     "unauthorized",
     "forbidden",
     "owner_required",
+    "cross_site_refused",
     "malformed_json",
     "unknown_field",
     "missing_field",
@@ -92,6 +96,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::OwnerRequired => "owner_required",
+            ApiError::CrossSiteRefused => "cross_site_refused",
             ApiError::BadRequest { code, .. } => code,
             ApiError::NoRoute => "route_not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -138,7 +143,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Core(e) => core_status(e),
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::CrossSiteRefused => StatusCode::FORBIDDEN,
             ApiError::OwnerRequired => StatusCode::BAD_REQUEST,
             ApiError::BadRequest { status, .. } => *status,
             ApiError::NoRoute => StatusCode::NOT_FOUND,

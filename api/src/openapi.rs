@@ -5,7 +5,7 @@ use sluice_core::CoreError;
 use utoipa::OpenApi as _;
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::error::API_CODES;
 
@@ -17,11 +17,12 @@ use crate::error::API_CODES;
                        tracked as a state machine, cleaned up, and safe download links.",
         license(name = "Apache-2.0")
     ),
-    components(schemas(crate::error::Problem)),
+    components(schemas(crate::error::Problem, crate::routes::uppy::error::CompanionProblem)),
     tags(
         (name = "uploads", description = "Upload sessions"),
         (name = "files", description = "Committed files and downloads"),
         (name = "quota", description = "Limits and usage"),
+        (name = "uppy", description = "Uppy's Companion S3 routes (`@uppy/aws-s3`) and the browser session they use"),
         (name = "admin", description = "Operator queries and actions (admin keys only)"),
         (name = "operations", description = "Health and readiness")
     )
@@ -51,6 +52,13 @@ pub fn base() -> OpenApi {
                 ))
                 .build(),
         ),
+    );
+    components.add_security_scheme(
+        "cookie",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            crate::auth::SESSION_COOKIE,
+            "The upload token that `POST /v1/session` put into a cookie; `/s3/*` routes only, same origin only",
+        ))),
     );
     components.schemas.insert(
         "ErrorCode".to_owned(),

@@ -24,6 +24,7 @@ pub mod quota;
 pub mod storage;
 pub mod sweep;
 pub mod upload;
+pub mod uppy;
 pub mod webhooks;
 
 use std::sync::Arc;

@@ -6,6 +6,7 @@ pub mod files;
 pub mod ops;
 pub mod quota;
 pub mod uploads;
+pub mod uppy;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
@@ -31,7 +32,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(admin::stats::upload_stats_admin)
         .service(ops::healthz::healthz)
         .service(ops::readyz::readyz)
-        .service(ops::metrics::metrics);
+        .service(ops::metrics::metrics)
+        .service(uppy::session::create_session)
+        .service(uppy::session::delete_session)
+        .service(uppy::params::uppy_params)
+        .service(uppy::complete_single::uppy_complete_params)
+        .service(uppy::create::uppy_create_multipart)
+        .service(uppy::list_parts::uppy_list_parts)
+        .service(uppy::sign_part::uppy_sign_part)
+        .service(uppy::complete::uppy_complete_multipart)
+        .service(uppy::abort::uppy_abort_multipart);
 }
 
 /// Runs `validator` rules and reports the first failing field as `validation_failed`.

@@ -38,6 +38,7 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub audit: AuditSettings,
     pub admin: AdminSettings,
+    pub uppy: UppySettings,
     /// Upload profiles by name; a `default` profile always exists.
     pub profiles: BTreeMap<String, ProfileSettings>,
 }
@@ -302,6 +303,28 @@ impl Default for AdminSettings {
     fn default() -> Self {
         Self {
             stats_interval: Dur::secs(60),
+        }
+    }
+}
+
+/// The Companion-compatible routes (`/s3/*`) that Uppy's `@uppy/aws-s3` calls.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UppySettings {
+    /// The profile every upload made through `/s3/*` is a session of. Default `default`.
+    pub profile: String,
+    /// The part size Uppy cuts multipart uploads into when the application sends the
+    /// file's size (`metadata.size`): Sluice then signs each part's exact length, so it
+    /// must equal Uppy's `getChunkSize` (5 MiB, Uppy's own default for files up to about
+    /// 48 GiB, unless the page sets another). Default `5MiB`.
+    pub part_size: ByteSize,
+}
+
+impl Default for UppySettings {
+    fn default() -> Self {
+        Self {
+            profile: "default".into(),
+            part_size: ByteSize(5 * ByteSize::MIB),
         }
     }
 }

@@ -25,10 +25,24 @@ pub(super) fn problems(s: &Settings) -> Vec<String> {
     admin(s, &mut out);
     webhooks(s, &mut out);
     audit(s, &mut out);
+    uppy(s, &mut out);
     for (name, profile) in &s.profiles {
         self::profile(name, profile, &mut out);
     }
     out
+}
+
+fn uppy(s: &Settings, out: &mut Vec<String>) {
+    if !s.profiles.contains_key(&s.uppy.profile) {
+        out.push(format!(
+            "uppy.profile: no profile `{}` is configured",
+            s.uppy.profile
+        ));
+    }
+    let part = s.uppy.part_size.bytes();
+    if !(MIN_PART..=MAX_SINGLE_PUT).contains(&part) {
+        out.push("uppy.part_size: must be between 5MiB and 5GiB".into());
+    }
 }
 
 fn webhooks(s: &Settings, out: &mut Vec<String>) {

@@ -1,6 +1,9 @@
 //! Creating a session: the profile's policy, the content type (declared, or guessed from
 //! the filename when a browser sent none), the opaque key, and either a presigned PUT or,
 //! above the profile's `multipart_threshold`, a multipart upload at the store with its cut.
+//! Adapters that decide the transfer themselves (Uppy's Companion routes) use `create_as`,
+//! with or without a declared size: without one, the profile's `max_size` is reserved and
+//! is the most verification accepts (`size_exact = false`).
 //!
 //! Invariants: the request can never widen its profile; the key is never built from the
 //! filename; neither side leaks a multipart upload: if the row cannot be written the
@@ -22,12 +25,40 @@ use crate::naming;
 use crate::quota;
 use crate::storage::PutConditions;
 
+/// How the bytes will travel, and who decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transfer {
+    /// The profile decides: one PUT up to `multipart_threshold`, multipart above.
+    ByProfile,
+    /// One request that the adapter presigns itself (a PUT or a browser-form POST); the
+    /// created upload carries no PUT.
+    Single,
+    /// Multipart whatever the size, cut into parts of `part_size` when the size is declared.
+    Multipart { part_size: u64 },
+}
+
 /// Creates a `pending` session and tells the client how to upload its bytes.
-#[tracing::instrument(skip_all, fields(owner = %who.owner, profile = %req.profile))]
 pub async fn create(core: &Core, who: &Principal, req: CreateUpload) -> CoreResult<CreatedUpload> {
+    create_as(core, who, req, Transfer::ByProfile, true).await
+}
+
+/// Creates a `pending` session with the transfer an adapter chose. `size_declared =
+/// false` ignores `req.size`: the session reserves the profile's `max_size`, signs no
+/// length, and verification accepts any size up to it and records the real one.
+#[tracing::instrument(skip_all, fields(owner = %who.owner, profile = %req.profile))]
+pub async fn create_as(
+    core: &Core,
+    who: &Principal,
+    mut req: CreateUpload,
+    transfer: Transfer,
+    size_declared: bool,
+) -> CoreResult<CreatedUpload> {
     let profile = core.profile(&req.profile)?;
     if !who.may_use_profile(&req.profile) {
         return Err(CoreError::ProfileNotAllowed(req.profile));
+    }
+    if !size_declared {
+        req.size = profile.max_size.bytes();
     }
     let filename = naming::sanitize_filename(&req.filename);
     let content_type = content_type_of(req.content_type.as_deref(), &filename)?;
@@ -62,10 +93,27 @@ pub async fn create(core: &Core, who: &Principal, req: CreateUpload) -> CoreResu
         multipart_upload_id: None,
         part_size: None,
         part_count: None,
-        size_exact: true,
+        size_exact: size_declared,
     };
-    if req.size > profile.multipart_threshold.bytes() {
-        return create_multipart(core, who, session, profile).await;
+    match transfer {
+        Transfer::ByProfile if req.size > profile.multipart_threshold.bytes() => {
+            let part_size = profile.part_size.bytes();
+            return create_multipart(core, who, session, profile, part_size).await;
+        }
+        Transfer::Multipart { part_size } => {
+            return create_multipart(core, who, session, profile, part_size).await;
+        }
+        Transfer::Single => {
+            let scopes = quota::scopes(&session.profile, profile, &core.settings.quota);
+            session = repo::insert(&core.db, session, &who.actor, &scopes).await?;
+            core.metrics.add_bytes("declared", session.size);
+            core.relay.wake();
+            return Ok(CreatedUpload {
+                session: SessionView::from(&session),
+                put: None,
+            });
+        }
+        Transfer::ByProfile => {}
     }
     // Presign before writing: it is offline and cannot fail for a store outage, and a
     // failure here leaves no row behind.
@@ -93,9 +141,10 @@ async fn create_multipart(
     who: &Principal,
     mut session: Model,
     profile: &ProfileSettings,
+    part_size: u64,
 ) -> CoreResult<CreatedUpload> {
     let total = u64::try_from(session.size).unwrap_or(0);
-    let plan = PartPlan::new(total, profile.part_size.bytes())
+    let plan = PartPlan::new(total, part_size)
         .ok_or_else(|| CoreError::invalid("size", "too large to cut into 10,000 parts"))?;
     let upload_id = core
         .store
@@ -103,8 +152,12 @@ async fn create_multipart(
         .await?;
     session.method = UploadMethod::Multipart;
     session.multipart_upload_id = Some(upload_id.clone());
-    session.part_size = i64::try_from(plan.part_size).ok();
-    session.part_count = i32::try_from(plan.part_count).ok();
+    // Without a declared size there is no cut: the client chooses its parts, and
+    // assembly checks them against the reservation.
+    if session.size_exact {
+        session.part_size = i64::try_from(plan.part_size).ok();
+        session.part_count = i32::try_from(plan.part_count).ok();
+    }
     let key = session.key.clone();
     let scopes = quota::scopes(&session.profile, profile, &core.settings.quota);
     match repo::insert(&core.db, session, &who.actor, &scopes).await {

@@ -1,0 +1,116 @@
+//! `GET /s3/params`: a session for one object sent in one request, and how to send it:
+//! a presigned POST form (`method: "POST"`, `fields`) where the store takes POST policies,
+//! else a presigned PUT (`method: "PUT"`, `headers`), which needs `metadata[size]`.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpRequest, get, web};
+use serde::Serialize;
+use serde_json::Value;
+use sluice_core::uppy::params::{self, Upload};
+use sluice_core::uppy::{UppyFile, read_metadata};
+use utoipa::ToSchema;
+
+use super::error::CompanionProblem;
+use super::{CompanionResult, query};
+use crate::auth::BrowserCaller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How to upload the object (Companion's `/s3/params` answer).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParamsResponse {
+    /// `POST` (a form of `fields` then the file) or `PUT` (the file, with `headers`).
+    #[schema(example = "POST")]
+    pub method: &'static str,
+    pub url: String,
+    /// The form fields, in order (`key`, `policy`, `x-amz-signature`, …); empty for PUT.
+    pub fields: BTreeMap<String, String>,
+    /// Headers to send verbatim (signed); empty for POST.
+    pub headers: BTreeMap<String, String>,
+    /// Seconds the form or URL stays valid.
+    pub expires: u64,
+    /// The object key (also `fields.key`): name the upload by it afterwards.
+    pub key: String,
+}
+
+/// Presign a single-request upload (Companion's `getUploadParameters`).
+///
+/// Query: `filename` (required), `type`, and `metadata[NAME]=VALUE` pairs as Uppy sends
+/// them; `metadata[size]`, when sent, is the file's exact size and is signed. Without
+/// it the form accepts 0 to the profile's `max_size` bytes and verification records the
+/// real size. Complete the upload with `POST /s3/params/complete?key=`.
+#[utoipa::path(
+    tag = "uppy",
+    params(
+        ("filename" = String, Query, description = "The file's name (only shown, never part of the key)"),
+        ("type" = Option<String>, Query, description = "The content type; guessed from the filename when empty"),
+    ),
+    responses(
+        (status = 200, body = ParamsResponse),
+        (status = 400, body = CompanionProblem, description = "invalid_query"),
+        (status = 401, body = CompanionProblem, description = "unauthorized"),
+        (status = 403, body = CompanionProblem, description = "cross_site_refused, profile_not_allowed"),
+        (status = 404, body = CompanionProblem, description = "unknown_profile"),
+        (status = 413, body = CompanionProblem, description = "too_large"),
+        (status = 415, body = CompanionProblem, description = "type_not_allowed, extension_not_allowed"),
+        (status = 422, body = CompanionProblem, description = "validation_failed, missing_field"),
+        (status = 429, body = CompanionProblem, description = "quota_exceeded"),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/s3/params")]
+pub async fn uppy_params(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    BrowserCaller(who): BrowserCaller,
+) -> CompanionResult<web::Json<ParamsResponse>> {
+    let pairs: Vec<(String, String)> = query(&req)?;
+    let file = file_of(&pairs)?;
+    let answer = params::params(&state.core, &who, file).await?;
+    let (method, url, fields, headers) = match answer.upload {
+        Upload::Form { url, fields } => {
+            ("POST", url, fields.into_iter().collect(), BTreeMap::new())
+        }
+        Upload::Put { url, headers } => ("PUT", url, BTreeMap::new(), headers),
+    };
+    Ok(web::Json(ParamsResponse {
+        method,
+        url,
+        fields,
+        headers,
+        expires: answer.expires_in,
+        key: answer.session.key,
+    }))
+}
+
+/// Reads `filename`, `type` and `metadata[…]` from the query pairs.
+fn file_of(pairs: &[(String, String)]) -> Result<UppyFile, ApiError> {
+    let value = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let filename = value("filename")
+        .filter(|f| !f.trim().is_empty())
+        .ok_or_else(|| ApiError::BadRequest {
+            status: actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            code: "missing_field",
+            detail: "the query must name the file: ?filename=…".into(),
+            field: Some("filename".into()),
+        })?;
+    let metadata: Vec<(&str, Value)> = pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            let name = k.strip_prefix("metadata[")?.strip_suffix(']')?;
+            Some((name, Value::String(v.clone())))
+        })
+        .collect();
+    let metadata = read_metadata(metadata.iter().map(|(k, v)| (*k, v)))?;
+    Ok(UppyFile {
+        filename,
+        content_type: value("type"),
+        metadata,
+    })
+}
