@@ -100,11 +100,16 @@ pub const SESSION_COOKIE: &str = "sluice_session";
 pub struct BrowserCaller(pub Principal);
 
 impl FromRequest for BrowserCaller {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    // Refusals keep Companion's error shape, like everything else on `/s3/*`.
+    type Error = crate::routes::uppy::CompanionError;
+    type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate_browser(req).map(BrowserCaller))
+        ready(
+            authenticate_browser(req)
+                .map(BrowserCaller)
+                .map_err(Into::into),
+        )
     }
 }
 

@@ -18,6 +18,7 @@ mod outages;
 mod quota;
 mod sniff;
 mod store_enforces;
+mod uppy;
 mod webhooks;
 
 pub use reqwest::{Method, StatusCode};
