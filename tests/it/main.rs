@@ -3,6 +3,7 @@
 mod admin;
 mod audit;
 mod audit_sink;
+mod browser;
 mod cleanup;
 mod complete;
 mod contract;
