@@ -1,0 +1,277 @@
+/**
+ * The upload helper: one file to one Sluice session, by a single presigned PUT or by
+ * multipart with parallel parts, with progress, pause, resume (also after a reload, from
+ * the session id kept in a `ResumeStore`) and abort.
+ *
+ * Invariants: bytes go only to the store's presigned URLs, never to Sluice; part URLs are
+ * asked for lazily, one part at a time, and again when one expired; on resume the parts
+ * the store already holds (listed by Sluice) are never sent twice; a session that ended
+ * (rejected, expired, aborted) is forgotten and a new one is created.
+ */
+import { SluiceError, unwrap } from "./errors.js";
+import type { Session, SluiceClient } from "./index.js";
+import { type Cut, lengthOf, partNumbers, rangeOf } from "./parts.js";
+import {
+  type ResumeStore,
+  browserResumeStore,
+  memoryResumeStore,
+  resumeKeyOf,
+} from "./resume.js";
+import { Cancelled, StoreRefused, type Transport, defaultTransport } from "./transport.js";
+
+export { type ResumeStore, browserResumeStore, memoryResumeStore } from "./resume.js";
+export { Cancelled, StoreRefused, type Transport, fetchTransport, xhrTransport } from "./transport.js";
+
+export interface UploadProgress {
+  /** Bytes the store holds or is receiving. */
+  uploaded: number;
+  total: number;
+}
+
+export interface UploadOptions {
+  client: SluiceClient;
+  file: Blob;
+  /** Default: the `File`'s name. */
+  filename?: string;
+  /** Upload profile; default `default`. */
+  profile?: string;
+  /** Default: the `File`'s type; empty lets Sluice guess it from the filename. */
+  contentType?: string;
+  metadata?: Record<string, string>;
+  /** Lower-case hex SHA-256 of the content, if known. */
+  sha256?: string;
+  /** Parts in flight at once; default 4. */
+  parallel?: number;
+  /** Where the session id is kept for resuming; default `localStorage` in browsers. */
+  resumeStore?: ResumeStore;
+  /** Default: derived from the file's name, size, type and modification time. */
+  resumeKey?: string;
+  transport?: Transport;
+  onProgress?: (progress: UploadProgress) => void;
+  /** Called once the session is known (created or resumed). */
+  onSession?: (session: Session) => void;
+}
+
+/** States in which the session can still become a file. */
+const LIVE = new Set(["pending", "verifying", "uploaded"]);
+
+export class Upload {
+  readonly #options: UploadOptions;
+  readonly #store: ResumeStore;
+  readonly #key: string;
+  readonly #transport: Transport;
+  #controller: AbortController | null = null;
+  #running: Promise<Session> | null = null;
+  #session: Session | null = null;
+  /** Bytes sent per part number (finished parts hold their whole length). */
+  readonly #sent = new Map<number, number>();
+  /** ETags of finished parts, where the store exposed them. */
+  readonly #etags = new Map<number, string | undefined>();
+
+  constructor(options: UploadOptions) {
+    this.#options = options;
+    this.#store =
+      options.resumeStore ??
+      (typeof globalThis.localStorage === "object" ? browserResumeStore() : memoryResumeStore());
+    this.#key = options.resumeKey ?? resumeKeyOf(options.file, this.filename, this.profile);
+    this.#transport = options.transport ?? defaultTransport();
+  }
+
+  get filename(): string {
+    const name = (this.#options.file as Partial<File>).name;
+    return this.#options.filename ?? name ?? "file";
+  }
+
+  get profile(): string {
+    return this.#options.profile ?? "default";
+  }
+
+  /** The session, once known. */
+  get session(): Session | null {
+    return this.#session;
+  }
+
+  /** Uploads (or goes on uploading) and completes; resolves with the verified session
+   * (`uploaded`, or `verifying` when the store could not be asked yet). Rejects with
+   * `Cancelled` after `pause()` or `abort()`, `SluiceError` when Sluice refuses. */
+  start(): Promise<Session> {
+    if (this.#running) return this.#running;
+    this.#controller = new AbortController();
+    const signal = this.#controller.signal;
+    this.#running = this.#run(signal).finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  /** Stops sending; the session stays pending and `resume()` goes on. */
+  pause(): void {
+    this.#controller?.abort();
+  }
+
+  /** Goes on after `pause()`, a failure, or (with a new `Upload` of the same file) a reload. */
+  resume(): Promise<Session> {
+    return this.start();
+  }
+
+  /** Stops sending and aborts the session at Sluice (the store is cleaned). */
+  async abort(): Promise<Session | null> {
+    this.pause();
+    await this.#running?.catch(() => undefined);
+    const id = this.#session?.id ?? this.#store.get(this.#key);
+    this.#store.remove(this.#key);
+    if (!id) return null;
+    const result = await this.#options.client.POST("/v1/uploads/{id}/abort", {
+      params: { path: { id } },
+    });
+    this.#session = unwrap(result);
+    return this.#session;
+  }
+
+  async #run(signal: AbortSignal): Promise<Session> {
+    const { session, put } = await this.#open();
+    this.#session = session;
+    this.#options.onSession?.(session);
+    if (session.state !== "pending") return this.#finish(await this.#complete(session.id));
+    if (session.method === "multipart") {
+      await this.#sendParts(session, signal);
+    } else if (put) {
+      await this.#sendWhole(put, signal);
+    } else if (!(await this.#alreadyStored(session.id))) {
+      // A resumed single-PUT session: its URL was not kept, so start afresh.
+      await this.#options.client.POST("/v1/uploads/{id}/abort", { params: { path: { id: session.id } } });
+      this.#store.remove(this.#key);
+      return this.#run(signal);
+    }
+    return this.#finish(await this.#complete(session.id));
+  }
+
+  /** The remembered live session, or a new one. */
+  async #open(): Promise<{ session: Session; put?: { url: string; headers: Record<string, string> } }> {
+    const client = this.#options.client;
+    const remembered = this.#store.get(this.#key);
+    if (remembered) {
+      const found = await client.GET("/v1/uploads/{id}", { params: { path: { id: remembered } } });
+      if (found.data && LIVE.has(found.data.state)) return { session: found.data };
+      this.#store.remove(this.#key);
+    }
+    const o = this.#options;
+    const created = unwrap(
+      await client.POST("/v1/uploads", {
+        body: {
+          profile: this.profile,
+          filename: this.filename,
+          size: o.file.size,
+          content_type: o.contentType ?? o.file.type,
+          metadata: o.metadata,
+          sha256: o.sha256,
+        },
+      }),
+    );
+    this.#store.set(this.#key, created.id);
+    this.#sent.clear();
+    this.#etags.clear();
+    const session = unwrap(await client.GET("/v1/uploads/{id}", { params: { path: { id: created.id } } }));
+    return { session, put: created.put ?? undefined };
+  }
+
+  async #sendWhole(put: { url: string; headers: Record<string, string> }, signal: AbortSignal): Promise<void> {
+    const file = this.#options.file;
+    try {
+      await this.#transport(put.url, put.headers, file, (sent) => this.#progress(1, sent), signal);
+    } catch (error) {
+      // A one-time URL refuses a second write: the first one landed (a retry after a
+      // lost answer), and completion checks it.
+      if (!(error instanceof StoreRefused && error.status === 412)) throw error;
+    }
+    this.#progress(1, file.size);
+  }
+
+  async #sendParts(session: Session, signal: AbortSignal): Promise<void> {
+    const plan = session.multipart;
+    if (!plan) throw new SluiceError(0, "internal_error", "a multipart session without its cut");
+    const cut: Cut = { size: session.size, partSize: plan.part_size, partCount: plan.part_count };
+    for (const stored of session.uploaded_parts ?? []) {
+      if (stored.size === lengthOf(cut, stored.part_number)) {
+        this.#sent.set(stored.part_number, stored.size);
+        this.#etags.set(stored.part_number, stored.etag ?? undefined);
+      }
+    }
+    this.#report();
+    const todo = partNumbers(cut).filter((n) => !this.#etags.has(n));
+    const workers = Math.max(1, Math.min(this.#options.parallel ?? 4, todo.length));
+    await Promise.all(
+      Array.from({ length: workers }, async () => {
+        for (let n = todo.shift(); n !== undefined; n = todo.shift()) {
+          if (signal.aborted) throw new Cancelled();
+          await this.#sendPart(session.id, cut, n, signal);
+        }
+      }),
+    );
+  }
+
+  async #sendPart(id: string, cut: Cut, n: number, signal: AbortSignal): Promise<void> {
+    const [start, end] = rangeOf(cut, n);
+    const body = this.#options.file.slice(start, end);
+    for (let attempt = 1; ; attempt++) {
+      const signed = unwrap(
+        await this.#options.client.POST("/v1/uploads/{id}/parts", {
+          params: { path: { id } },
+          body: { part_numbers: [n] },
+        }),
+      ).parts[0];
+      if (!signed) throw new SluiceError(0, "internal_error", `part ${n} was not signed`);
+      try {
+        const { etag } = await this.#transport(signed.url, signed.headers, body, (sent) => this.#progress(n, sent), signal);
+        this.#etags.set(n, etag);
+        this.#progress(n, body.size);
+        return;
+      } catch (error) {
+        // An expired URL (403) or a dropped connection: sign again, twice at most.
+        if (error instanceof Cancelled || attempt >= 3) throw error;
+        this.#progress(n, 0);
+      }
+    }
+  }
+
+  /** Whether the bytes of a resumed single-PUT session already reached the store. */
+  async #alreadyStored(id: string): Promise<boolean> {
+    const result = await this.#options.client.POST("/v1/uploads/{id}/complete", { params: { path: { id } } });
+    return result.data !== undefined;
+  }
+
+  async #complete(id: string): Promise<Session> {
+    const parts = [...this.#etags]
+      .filter((entry): entry is [number, string] => entry[1] !== undefined)
+      .map(([part_number, etag]) => ({ part_number, etag }))
+      .sort((a, b) => a.part_number - b.part_number);
+    const result = await this.#options.client.POST("/v1/uploads/{id}/complete", {
+      params: { path: { id } },
+      body: parts.length > 0 ? { parts } : undefined,
+    });
+    if (result.error !== undefined) {
+      const error = SluiceError.from(result.response, result.error);
+      // Rejected for good: the session ended, so the next try starts afresh.
+      if (result.response.status === 422) this.#store.remove(this.#key);
+      throw error;
+    }
+    return unwrap(result);
+  }
+
+  #finish(session: Session): Session {
+    this.#session = session;
+    if (session.state !== "verifying") this.#store.remove(this.#key);
+    return session;
+  }
+
+  #progress(part: number, sent: number): void {
+    this.#sent.set(part, sent);
+    this.#report();
+  }
+
+  #report(): void {
+    let uploaded = 0;
+    for (const sent of this.#sent.values()) uploaded += sent;
+    this.#options.onProgress?.({ uploaded, total: this.#options.file.size });
+  }
+}
