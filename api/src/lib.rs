@@ -13,6 +13,7 @@ pub mod extract;
 pub mod fallback;
 pub mod observe;
 pub mod openapi;
+pub mod pages;
 pub mod routes;
 pub mod state;
 
@@ -43,6 +44,10 @@ impl Application {
         let port = listener.local_addr()?.port();
         let data = web::Data::new(state);
         let known = web::Data::new(fallback::KnownRoutes::of(&openapi_document()));
+        let settings = &data.core.settings;
+        let pages = settings
+            .server
+            .pages_enabled(settings.storage.is_embedded());
         let mut server = HttpServer::new(move || {
             let (app, api) = App::new()
                 .into_utoipa_app()
@@ -64,6 +69,11 @@ impl Application {
                             .finish()
                     }),
                 )
+                .configure(|cfg| {
+                    if pages {
+                        pages::configure(cfg);
+                    }
+                })
                 .default_service(web::to(fallback::fallback))
         })
         .disable_signals()

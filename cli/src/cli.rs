@@ -208,6 +208,7 @@ struct Banner {
     embedded_queue: bool,
     data_dir: String,
     bucket: String,
+    pages: bool,
 }
 
 impl Banner {
@@ -218,6 +219,7 @@ impl Banner {
             embedded_queue: s.queue.redis_url.is_none(),
             data_dir: s.server.data_dir.display().to_string(),
             bucket: s.storage.bucket.clone(),
+            pages: s.server.pages_enabled(s.storage.is_embedded()),
         }
     }
 
@@ -233,6 +235,10 @@ impl Banner {
         if let Some(api) = &running.api_url {
             println!("  API        {api}");
             println!("  Docs       {api}/docs");
+            if self.pages {
+                println!("  Upload     {api}/   (paste a token)");
+                println!("  Admin      {api}/admin   (an auth.admin_keys entry)");
+            }
         }
         println!(
             "  Store      {} (bucket {}, {})",

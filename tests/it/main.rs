@@ -16,6 +16,7 @@ mod metrics;
 mod multipart;
 mod operations;
 mod outages;
+mod pages;
 mod quota;
 mod sniff;
 mod store_enforces;

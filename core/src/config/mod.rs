@@ -57,6 +57,17 @@ pub struct ServerSettings {
     pub workers: usize,
     /// `text` (default) or `json`: one JSON object a line, with the request id.
     pub log_format: LogFormat,
+    /// Serve the upload page at `/` and the admin dashboard at `/admin`. Default: on in
+    /// embedded mode (no `storage.endpoint`), off otherwise.
+    #[serde(deserialize_with = "lenient_opt")]
+    pub pages: Option<bool>,
+}
+
+impl ServerSettings {
+    /// Whether the pages are served, given whether the store is the embedded one.
+    pub fn pages_enabled(&self, embedded_store: bool) -> bool {
+        self.pages.unwrap_or(embedded_store)
+    }
 }
 
 /// How logs are written.
@@ -76,6 +87,7 @@ impl Default for ServerSettings {
             shutdown_timeout: Dur::secs(30),
             workers: 0,
             log_format: LogFormat::Text,
+            pages: None,
         }
     }
 }

@@ -1,0 +1,194 @@
+/**
+ * The upload page (`/`): pick or drop files, a progress bar per file, pause / resume /
+ * abort, commit, a download link restoring the original name, and a plain message for
+ * every refusal. Built only on the generated client and its upload helper.
+ *
+ * Invariant: the token lives in `sessionStorage` (this tab only); the page keeps nothing
+ * but session ids in `localStorage`, through the helper's resume store.
+ */
+import {
+  Cancelled,
+  SluiceError,
+  Upload,
+  browserResumeStore,
+  createSluiceClient,
+  unwrap,
+} from "../src/index.js";
+import { byId, element, formatBytes } from "./dom.js";
+
+const TOKEN = "sluice:token";
+const tokenInput = byId<HTMLInputElement>("token");
+const profileInput = byId<HTMLInputElement>("profile");
+
+// A token handed over in the fragment (never sent to a server) is taken and hidden.
+const fromFragment = new URLSearchParams(location.hash.slice(1)).get("token");
+if (fromFragment) {
+  sessionStorage.setItem(TOKEN, fromFragment);
+  history.replaceState(null, "", location.pathname + location.search);
+}
+tokenInput.value = sessionStorage.getItem(TOKEN) ?? "";
+tokenInput.addEventListener("change", () => sessionStorage.setItem(TOKEN, tokenInput.value.trim()));
+
+const client = createSluiceClient({
+  baseUrl: location.origin,
+  token: () => sessionStorage.getItem(TOKEN) ?? "",
+});
+
+/** What a refusal means to the person uploading. */
+export function explain(error: unknown): string {
+  if (error instanceof SluiceError) {
+    const detail = error.problem?.detail ?? error.message;
+    switch (error.code) {
+      case "too_large":
+        return `Too large: ${detail}`;
+      case "type_not_allowed":
+      case "extension_not_allowed":
+      case "type_mismatch":
+        return `This kind of file is not accepted: ${detail}`;
+      case "quota_exceeded":
+        return `Quota reached: ${detail}`;
+      case "unauthorized":
+        return "Sign in first: paste an upload token above.";
+      case "size_mismatch":
+      case "checksum_mismatch":
+        return `The stored file did not match: ${detail}`;
+      default:
+        return detail;
+    }
+  }
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function addFile(file: File): void {
+  const bar = element("progress", { max: "1", value: "0" });
+  const status = element("p", { class: "status" }, "Starting…");
+  const pause = element("button", { type: "button", class: "secondary" }, "Pause");
+  const resume = element("button", { type: "button", class: "secondary", disabled: "" }, "Resume");
+  const abort = element("button", { type: "button", class: "danger" }, "Abort");
+  const commit = element("button", { type: "button", hidden: "" }, "Commit");
+  const links = element("p", { class: "links" });
+  const row = element(
+    "li",
+    { "data-file": file.name },
+    element("span", { class: "name" }, file.name),
+    ` ${formatBytes(file.size)}`,
+    bar,
+    status,
+    element("div", { class: "actions" }, pause, resume, abort, commit),
+    links,
+  );
+  byId("uploads").append(row);
+
+  const upload = new Upload({
+    client,
+    file,
+    profile: profileInput.value.trim() || "default",
+    resumeStore: browserResumeStore(),
+    onSession: (session) => row.setAttribute("data-session", session.id),
+    onProgress: ({ uploaded, total }) => {
+      bar.value = total === 0 ? 1 : uploaded / total;
+      status.textContent = `${formatBytes(uploaded)} of ${formatBytes(total)}`;
+    },
+  });
+
+  const run = () => {
+    pause.disabled = false;
+    resume.disabled = true;
+    row.dataset.state = "uploading";
+    upload.start().then(
+      (session) => {
+        row.dataset.state = session.state;
+        status.textContent = session.state === "uploaded" ? "Uploaded and verified." : `State: ${session.state}`;
+        pause.disabled = resume.disabled = true;
+        commit.hidden = session.state !== "uploaded";
+        refreshResumable();
+      },
+      (error: unknown) => {
+        if (error instanceof Cancelled) {
+          row.dataset.state = upload.session?.state === "aborted" ? "aborted" : "paused";
+          status.textContent = row.dataset.state === "aborted" ? "Aborted." : "Paused.";
+          resume.disabled = row.dataset.state === "aborted";
+          pause.disabled = true;
+          return;
+        }
+        row.dataset.state = "failed";
+        status.textContent = explain(error);
+        status.classList.add("error");
+        pause.disabled = true;
+        resume.disabled = !(error instanceof SluiceError && error.status >= 500);
+      },
+    );
+  };
+
+  pause.addEventListener("click", () => upload.pause());
+  resume.addEventListener("click", run);
+  abort.addEventListener("click", async () => {
+    try {
+      await upload.abort();
+      row.dataset.state = "aborted";
+      status.textContent = "Aborted: nothing is kept.";
+      pause.disabled = resume.disabled = abort.disabled = true;
+      commit.hidden = true;
+      refreshResumable();
+    } catch (error) {
+      status.textContent = explain(error);
+    }
+  });
+  commit.addEventListener("click", async () => {
+    const id = upload.session?.id;
+    if (!id) return;
+    try {
+      const file = unwrap(await client.POST("/v1/uploads/{id}/commit", { params: { path: { id } } }));
+      const link = unwrap(await client.POST("/v1/files/{id}/download-url", { params: { path: { id: file.id } }, body: {} }));
+      row.dataset.state = "committed";
+      row.dataset.fileId = file.id;
+      status.textContent = "Committed.";
+      commit.hidden = true;
+      abort.disabled = true;
+      links.replaceChildren(element("a", { href: link.url, class: "download" }, `Download ${file.filename}`));
+    } catch (error) {
+      status.textContent = explain(error);
+      status.classList.add("error");
+    }
+  });
+  run();
+}
+
+/** Lists uploads a reload interrupted: choosing the same file again resumes each. */
+function refreshResumable(): void {
+  const items: HTMLElement[] = [];
+  for (let i = 0; i < localStorage.length; i++) {
+    const key = localStorage.key(i);
+    if (!key?.startsWith("sluice:upload:")) continue;
+    const [, name, size] = key.slice("sluice:upload:".length).split("|");
+    const active = [...document.querySelectorAll<HTMLElement>("#uploads li")].some(
+      (li) => li.dataset.file === name && li.dataset.state !== "paused",
+    );
+    if (!active) items.push(element("li", {}, `${name} (${formatBytes(Number(size))}): choose it again to resume`));
+  }
+  byId("resumable-list").replaceChildren(...items);
+  byId("resumable").hidden = items.length === 0;
+}
+
+function addAll(files: FileList | null): void {
+  for (const file of files ?? []) addFile(file);
+}
+
+const input = byId<HTMLInputElement>("files");
+input.addEventListener("change", () => {
+  addAll(input.files);
+  input.value = "";
+});
+const drop = byId("drop");
+drop.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  drop.classList.add("over");
+});
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (event) => {
+  event.preventDefault();
+  drop.classList.remove("over");
+  addAll(event.dataTransfer?.files ?? null);
+});
+refreshResumable();
