@@ -1,12 +1,16 @@
-// Bundles page/main.js (Uppy and its plugin) into dist/page.js for the browser.
+// Bundles the two pages for the browser: page/main.js with Uppy 6 (this package's
+// node_modules) into dist/page6.js, and uppy5/main.js with Uppy 5 (uppy5/node_modules)
+// into dist/page5.js.
 import { build } from 'esbuild'
 
-await build({
-  entryPoints: ['page/main.js'],
-  bundle: true,
-  format: 'iife',
-  platform: 'browser',
-  target: 'chrome120',
-  outfile: 'dist/page.js',
-  logLevel: 'warning',
-})
+for (const [entry, out] of [['page/main.js', 'dist/page6.js'], ['uppy5/main.js', 'dist/page5.js']]) {
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'chrome120',
+    outfile: out,
+    logLevel: 'warning',
+  })
+}

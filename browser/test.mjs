@@ -5,7 +5,8 @@
 // line for the caller to check against Sluice's API, and exits non-zero on failure.
 //
 // Environment: SLUICE_API (Sluice's base URL), SLUICE_TOKEN (an upload token),
-// BROWSER_FILES (JSON list of {name, type, size, seed, declareSize}).
+// BROWSER_FILES (JSON list of {name, type, size, seed, declareSize}), UPPY_MAJOR (6, the
+// default, or 5: which bundle of build.mjs the page loads).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,7 +19,8 @@ if (!api || !token || files.length === 0) {
   console.error('browser test: SLUICE_API, SLUICE_TOKEN and BROWSER_FILES are required')
   process.exit(2)
 }
-const bundle = readFileSync(new URL('./dist/page.js', import.meta.url), 'utf8')
+const major = process.env.UPPY_MAJOR ?? '6'
+const bundle = readFileSync(new URL(`./dist/page${major}.js`, import.meta.url), 'utf8')
 const html = '<!doctype html><meta charset="utf-8"><title>Sluice + Uppy</title>' +
   '<script src="/__browser_test__/page.js"></script><body>Uppy test page</body>'
 

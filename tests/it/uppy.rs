@@ -689,6 +689,10 @@ e2e!(
             params["headers"].get("content-length").is_none(),
             "browsers set it: {params}"
         );
+        assert_eq!(
+            params["fields"]["key"], params["key"],
+            "Uppy 5 reads the key there"
+        );
         let mut req = app
             .http
             .put(params["url"].as_str().expect("url"))

@@ -24,7 +24,8 @@ pub struct ParamsResponse {
     #[schema(example = "POST")]
     pub method: &'static str,
     pub url: String,
-    /// The form fields, in order (`key`, `policy`, `x-amz-signature`, …); empty for PUT.
+    /// The form fields (`key`, `policy`, `x-amz-signature`, …); for a PUT only `key`,
+    /// where Uppy 5 reads the object key from.
     pub fields: BTreeMap<String, String>,
     /// Headers to send verbatim (signed); empty for POST.
     pub headers: BTreeMap<String, String>,
@@ -72,7 +73,10 @@ pub async fn uppy_params(
         Upload::Form { url, fields } => {
             ("POST", url, fields.into_iter().collect(), BTreeMap::new())
         }
-        Upload::Put { url, headers } => ("PUT", url, BTreeMap::new(), headers),
+        Upload::Put { url, headers } => {
+            let fields = BTreeMap::from([("key".to_owned(), answer.session.key.clone())]);
+            ("PUT", url, fields, headers)
+        }
     };
     Ok(web::Json(ParamsResponse {
         method,
