@@ -706,7 +706,10 @@ export interface components {
              * @description Seconds the form or URL stays valid.
              */
             expires: number;
-            /** @description The form fields, in order (`key`, `policy`, `x-amz-signature`, …); empty for PUT. */
+            /**
+             * @description The form fields (`key`, `policy`, `x-amz-signature`, …); for a PUT only `key`,
+             *     where Uppy 5 reads the object key from.
+             */
             fields: {
                 [key: string]: string;
             };

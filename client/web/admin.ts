@@ -72,6 +72,8 @@ function drawPerDay(days: Schemas["CountAndBytes"][]): void {
     const title = document.createElementNS(ns, "title");
     title.textContent = `${day.key}: ${day.count} uploads, ${formatBytes(day.bytes)}`;
     rect.append(title);
+    // A date under every fifth bar (and the last): more would overlap.
+    if (i % 5 !== 0 && i !== days.length - 1) return [rect];
     const label = document.createElementNS(ns, "text");
     label.setAttribute("x", String(i * slot + 2));
     label.setAttribute("y", "134");

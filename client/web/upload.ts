@@ -116,6 +116,8 @@ function addFile(file: File): void {
         status.textContent = explain(error);
         status.classList.add("error");
         pause.disabled = true;
+        // Refused before a session existed: there is nothing to abort.
+        abort.disabled = upload.session === null;
         resume.disabled = !(error instanceof SluiceError && error.status >= 500);
       },
     );

@@ -1,0 +1,214 @@
+/**
+ * The upload page and the admin dashboard in a real browser: Debian's chromium driven by
+ * playwright-core (never a downloaded browser) against a real embedded `sluice serve`.
+ * A small file and a 30 MiB multipart file go up with progress, the large one resumes
+ * after a reload, a download restores the original name, a refusal reads plainly, and
+ * the dashboard filters the sessions and shows a trail. Screenshots of both pages go to
+ * `client/screenshots/` (or `SCREENSHOTS_DIR`).
+ *
+ * Skipped, saying so, where /usr/bin/chromium is missing; under CI that is a failure.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, it } from "node:test";
+
+import { type BrowserContext, type Page, chromium } from "playwright-core";
+
+import { createSluiceClient, unwrap } from "../src/index.js";
+import { type Running, startSluice } from "./server.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const MiB = 1024 * 1024;
+const ADMIN_KEY = "pages-test-admin-key-0123456789";
+const OWNER = "page-user";
+const shots = process.env.SCREENSHOTS_DIR ?? resolve(import.meta.dirname, "../../screenshots");
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs it`);
+const skip = haveChromium ? false : `no ${CHROMIUM}: browser tests skipped`;
+
+let sluice: Running;
+let context: BrowserContext;
+let page: Page;
+let files: string;
+let profileDir: string;
+
+/** A file on disk (so the browser's `File.lastModified` is stable across a reload). */
+function file(name: string, size: number, seed: number): string {
+  const bytes = Buffer.alloc(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    bytes[i] = x >>> 24;
+  }
+  const path = join(files, name);
+  writeFileSync(path, bytes);
+  utimesSync(path, new Date("2026-11-30T12:00:00Z"), new Date("2026-11-30T12:00:00Z"));
+  return path;
+}
+
+before(async () => {
+  if (skip) return;
+  sluice = await startSluice({
+    SLUICE__PROFILES__DEFAULT__MULTIPART_THRESHOLD: "5MiB",
+    SLUICE__PROFILES__DEFAULT__PART_SIZE: "5MiB",
+    SLUICE__PROFILES__TINY__MAX_SIZE: "1KiB",
+    SLUICE__AUTH__ADMIN_KEYS: `["${ADMIN_KEY}"]`,
+  });
+  files = mkdtempSync(join(tmpdir(), "sluice-page-files-"));
+  profileDir = mkdtempSync(join(tmpdir(), "sluice-chromium-"));
+  mkdirSync(shots, { recursive: true });
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    acceptDownloads: true,
+    viewport: { width: 1200, height: 900 },
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+});
+
+after(async () => {
+  await context?.close();
+  await sluice?.stop();
+  if (files) rmSync(files, { recursive: true, force: true });
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+});
+
+/** The list item of `name` on the upload page. */
+const row = (name: string) => page.locator(`#uploads li[data-file="${name}"]`);
+
+it("uploads a small and a 30 MiB file, resumes the large one after a reload, downloads by name", { skip, timeout: 120_000 }, async () => {
+  const token = sluice.token(OWNER);
+  await page.goto(`${sluice.baseUrl}/#token=${token}`);
+  assert.equal(new URL(page.url()).hash, "", "the token leaves the address bar");
+
+  // A small file: one PUT, commit, download by its original name.
+  const small = "notes été.txt";
+  await page.setInputFiles("#files", file(small, 4321, 1));
+  await row(small).and(page.locator('[data-state="uploaded"]')).waitFor();
+  await row(small).getByRole("button", { name: "Commit" }).click();
+  const link = row(small).locator("a.download");
+  await link.waitFor();
+  const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+  assert.equal(download.suggestedFilename(), small);
+
+  // A 30 MiB file in parts; the store is slowed so the reload lands mid-way.
+  const big = "holiday.mov";
+  const bigPath = file(big, 30 * MiB, 2);
+  const storeHost = await storeOrigin(sluice.token("probe-user"));
+  let putsBefore = 0;
+  await context.route(`${storeHost}/**`, async (route) => {
+    if (route.request().method() === "PUT") await new Promise((r) => setTimeout(r, 400));
+    await route.continue();
+  });
+  const countPuts = (response: import("playwright-core").Response) => {
+    if (response.request().method() === "PUT" && response.url().startsWith(storeHost) && response.ok()) putsBefore += 1;
+  };
+  page.on("response", countPuts);
+  const progress: number[] = [];
+  await page.setInputFiles("#files", bigPath);
+  const sessionId = await waitForSession(big);
+  while (putsBefore < 1) {
+    progress.push(await row(big).locator("progress").evaluate((p) => (p as HTMLProgressElement).value));
+    await page.waitForTimeout(50);
+  }
+  progress.push(await row(big).locator("progress").evaluate((p) => (p as HTMLProgressElement).value));
+  assert.ok(progress.some((v) => v > 0 && v < 1), `progress between 0 and 1: ${progress.join(",")}`);
+  page.off("response", countPuts);
+
+  await page.reload();
+  await page.locator("#resumable-list li", { hasText: big }).waitFor();
+  await page.screenshot({ path: join(shots, "upload-interrupted.png"), fullPage: true });
+  let putsAfter = 0;
+  page.on("response", (response) => {
+    if (response.request().method() === "PUT" && response.url().startsWith(storeHost) && response.ok()) putsAfter += 1;
+  });
+  await page.setInputFiles("#files", bigPath);
+  await row(big).and(page.locator('[data-state="uploaded"]')).waitFor({ timeout: 60_000 });
+  assert.equal(await row(big).getAttribute("data-session"), sessionId, "the same session went on");
+  assert.ok(putsAfter < 6, `only the missing parts were sent after the reload (${putsAfter} of 6)`);
+  assert.equal(await row(big).locator("progress").evaluate((p) => (p as HTMLProgressElement).value), 1);
+  await context.unroute(`${storeHost}/**`);
+
+  // A refusal reads plainly.
+  await page.fill("#profile", "tiny");
+  await page.setInputFiles("#files", file("too-big.bin", 2048, 3));
+  await row("too-big.bin").locator(".status.error", { hasText: "Too large" }).waitFor();
+  await page.screenshot({ path: join(shots, "upload.png"), fullPage: true });
+
+  // Sluice agrees: the small one is committed, the large one uploaded with its size.
+  const api = createSluiceClient({ baseUrl: sluice.baseUrl, token });
+  const session = unwrap(await api.GET("/v1/uploads/{id}", { params: { path: { id: sessionId } } }));
+  assert.equal(session.state, "uploaded");
+  assert.equal(session.size, 30 * MiB);
+});
+
+it("the dashboard filters sessions, pages, shows a trail and force-expires", { skip, timeout: 60_000 }, async () => {
+  await page.goto(`${sluice.baseUrl}/admin`);
+  await page.fill("#key", ADMIN_KEY);
+  await page.click("#login button");
+  await page.locator("#sessions tbody tr").first().waitFor();
+  await page.locator("#per-day rect").first().waitFor({ state: "attached" });
+
+  await page.fill('#filters input[name="owner"]', OWNER);
+  await page.fill('#filters input[name="limit"]', "1");
+  await page.click('#filters button[type="submit"]');
+  await page.locator("#page-info", { hasText: "page 1, 1 sessions" }).waitFor();
+  const seen = new Set<string>();
+  for (;;) {
+    const ids = await page.locator("#sessions tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-id") ?? ""));
+    for (const id of ids) {
+      assert.ok(!seen.has(id), `${id} shown twice`);
+      seen.add(id);
+    }
+    if (await page.locator("#next").isDisabled()) break;
+    const before = ids[0];
+    await page.click("#next");
+    await page.waitForFunction((id) => document.querySelector("#sessions tbody tr")?.getAttribute("data-id") !== id, before);
+  }
+  assert.equal(seen.size, 2, "the small and the large upload of this owner (the refused one never became a session)");
+
+  await page.fill('#filters input[name="limit"]', "25");
+  await page.fill('#filters input[name="state"]', "uploaded");
+  await page.click('#filters button[type="submit"]');
+  await page.locator("#page-info", { hasText: "page 1, 1 sessions" }).waitFor();
+  await page.locator("#sessions tbody tr").first().click();
+  await page.locator("#events li").nth(2).waitFor();
+  const trail = await page.locator("#events li").allTextContents();
+  assert.ok(trail.some((t) => t.includes("pending → verifying")), trail.join("\n"));
+  assert.ok(trail.some((t) => t.includes("verifying → uploaded")), trail.join("\n"));
+  await page.screenshot({ path: join(shots, "admin.png"), fullPage: true });
+
+  await page.click("#expire");
+  await page.locator("#events li", { hasText: "uploaded → expired" }).waitFor();
+  assert.equal(await page.locator("#expire").isDisabled(), true);
+});
+
+/** Where the store listens: the origin of a presigned URL. */
+async function storeOrigin(token: string): Promise<string> {
+  const api = createSluiceClient({ baseUrl: sluice.baseUrl, token });
+  const created = unwrap(
+    await api.POST("/v1/uploads", { body: { profile: "default", filename: "probe.txt", size: 1, content_type: "text/plain" } }),
+  );
+  await api.POST("/v1/uploads/{id}/abort", { params: { path: { id: created.id } } });
+  return new URL(created.put?.url ?? "").origin;
+}
+
+async function waitForSession(name: string): Promise<string> {
+  const handle = await page.waitForFunction(
+    (n) => document.querySelector(`#uploads li[data-file="${n}"]`)?.getAttribute("data-session"),
+    name,
+  );
+  return String(await handle.jsonValue());
+}
