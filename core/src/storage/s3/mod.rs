@@ -7,21 +7,19 @@
 //! idempotent; rust-s3's own retries are off, because Sluice's job system retries with
 //! its own schedule and a request handler should learn of an outage at once.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue};
 use s3::creds::Credentials;
 use s3::error::S3Error;
 use s3::{Bucket, Region};
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::sigv4::{Endpoint, PostConditions, Presigner};
+use super::sigv4::{Endpoint, PostConditions, Presigner, Request};
 
 mod multipart;
 
@@ -29,6 +27,7 @@ use super::{
     GetOverrides, MultipartListing, ObjectMeta, ObjectStore, PartEtag, PresignedPost,
     PresignedRequest, PutConditions, StoreError, StoredPart,
 };
+use crate::clock::{Clock, SystemClock};
 use crate::config::StorageSettings;
 
 #[derive(Clone)]
@@ -107,6 +106,30 @@ impl S3Store {
     }
 }
 
+impl S3Store {
+    /// Signs one URL with Sluice's own presigner (`sigv4`): headers and query sorted by
+    /// name. The time is the wall clock, not the core's: the store judges a URL by its
+    /// own real time, and a test clock jumped past a deadline must not sign URLs the
+    /// store takes for ones from the future.
+    fn sign(
+        &self,
+        method: &str,
+        key: &str,
+        headers: &[(&str, &str)],
+        query: &[(&str, &str)],
+        ttl: Duration,
+    ) -> String {
+        let request = Request {
+            method,
+            key,
+            headers,
+            query,
+            expires_secs: presign_secs(ttl),
+        };
+        self.presigner.presign(&request, SystemClock.now())
+    }
+}
+
 /// Where URLs are signed for: the endpoint's scheme and authority, and the bucket either in
 /// the path or in front of the host.
 fn signing_endpoint(endpoint: &str, bucket: &str, region: &str, path_style: bool) -> Endpoint {
@@ -144,28 +167,18 @@ impl ObjectStore for S3Store {
         conditions: &PutConditions,
         ttl: Duration,
     ) -> Result<PresignedRequest, StoreError> {
-        let mut headers = BTreeMap::new();
-        headers.insert("content-type".to_owned(), conditions.content_type.clone());
-        headers.insert(
-            "content-length".to_owned(),
-            conditions.content_length.to_string(),
-        );
+        let length = conditions.content_length.to_string();
+        let mut signed: Vec<(&str, &str)> = Vec::with_capacity(3);
+        signed.push(("content-length", &length));
+        signed.push(("content-type", &conditions.content_type));
         if conditions.one_time {
-            headers.insert("if-none-match".to_owned(), "*".to_owned());
+            signed.push(("if-none-match", "*"));
         }
-        let mut signed = HeaderMap::new();
-        for (name, value) in &headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|e| StoreError::Client(e.to_string()))?;
-            let value =
-                HeaderValue::from_str(value).map_err(|e| StoreError::Client(e.to_string()))?;
-            signed.insert(name, value);
-        }
-        let url = self
-            .bucket
-            .presign_put(key, presign_secs(ttl), Some(signed), None)
-            .await
-            .map_err(classify)?;
+        let url = self.sign("PUT", key, &signed, &[], ttl);
+        let headers = signed
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
         Ok(PresignedRequest { url, headers })
     }
 
@@ -186,7 +199,7 @@ impl ObjectStore for S3Store {
             max_size: sizes.1,
             expires_secs: presign_secs(ttl),
         };
-        Ok(self.presigner.presign_post(&conditions, chrono::Utc::now()))
+        Ok(self.presigner.presign_post(&conditions, SystemClock.now()))
     }
 
     async fn presign_get(
@@ -195,19 +208,14 @@ impl ObjectStore for S3Store {
         overrides: &GetOverrides,
         ttl: Duration,
     ) -> Result<String, StoreError> {
-        let mut queries = HashMap::new();
-        queries.insert(
-            "response-content-disposition".to_owned(),
-            overrides.content_disposition.clone(),
-        );
-        queries.insert(
-            "response-content-type".to_owned(),
-            overrides.content_type.clone(),
-        );
-        self.bucket
-            .presign_get(key, presign_secs(ttl), Some(queries))
-            .await
-            .map_err(classify)
+        let query = [
+            (
+                "response-content-disposition",
+                overrides.content_disposition.as_str(),
+            ),
+            ("response-content-type", overrides.content_type.as_str()),
+        ];
+        Ok(self.sign("GET", key, &[], &query, ttl))
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
@@ -269,7 +277,20 @@ impl ObjectStore for S3Store {
         size: Option<u64>,
         ttl: Duration,
     ) -> Result<PresignedRequest, StoreError> {
-        multipart::presign_part(&self.bucket, key, upload_id, part_number, size, ttl).await
+        let length = size.map(|n| n.to_string());
+        let signed: Vec<(&str, &str)> = length
+            .as_deref()
+            .map(|n| ("content-length", n))
+            .into_iter()
+            .collect();
+        let number = part_number.to_string();
+        let query = [("partNumber", number.as_str()), ("uploadId", upload_id)];
+        let url = self.sign("PUT", key, &signed, &query, ttl);
+        let headers = signed
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        Ok(PresignedRequest { url, headers })
     }
 
     async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<StoredPart>, StoreError> {

@@ -3,15 +3,13 @@
 //! particular order).
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use http::header::{CONTENT_LENGTH, HeaderMap, HeaderValue};
 use s3::Bucket;
 use s3::serde_types::Part;
 
-use super::{classify, presign_secs};
+use super::classify;
 use crate::storage::xml;
-use crate::storage::{MultipartListing, PartEtag, PresignedRequest, StoreError, StoredPart};
+use crate::storage::{MultipartListing, PartEtag, StoreError, StoredPart};
 
 /// A ListParts page is at most this long; the default and the maximum of S3.
 const PARTS_PER_PAGE: &str = "1000";
@@ -26,32 +24,6 @@ pub(super) async fn create(
         .await
         .map(|r| r.upload_id)
         .map_err(classify)
-}
-
-pub(super) async fn presign_part(
-    bucket: &Bucket,
-    key: &str,
-    upload_id: &str,
-    part_number: u32,
-    size: Option<u64>,
-    ttl: Duration,
-) -> Result<PresignedRequest, StoreError> {
-    let mut signed = HeaderMap::new();
-    if let Some(size) = size {
-        signed.insert(CONTENT_LENGTH, HeaderValue::from(size));
-    }
-    let mut queries = HashMap::new();
-    queries.insert("partNumber".to_owned(), part_number.to_string());
-    queries.insert("uploadId".to_owned(), upload_id.to_owned());
-    let url = bucket
-        .presign_put(key, presign_secs(ttl), Some(signed), Some(queries))
-        .await
-        .map_err(classify)?;
-    let headers = size
-        .map(|size| ("content-length".to_owned(), size.to_string()))
-        .into_iter()
-        .collect();
-    Ok(PresignedRequest { url, headers })
 }
 
 pub(super) async fn list_parts(
