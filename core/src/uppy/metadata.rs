@@ -28,18 +28,17 @@ pub fn read_metadata<'a>(
 ) -> CoreResult<UppyMetadata> {
     let mut out = UppyMetadata::default();
     for (key, value) in pairs {
+        if key == "size" {
+            out.size = Some(byte_count(value).ok_or_else(|| {
+                CoreError::invalid("metadata.size", "must be the file's size in whole bytes")
+            })?);
+        }
         let text = match value {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
             Value::Null | Value::Array(_) | Value::Object(_) => continue,
         };
-        if key == "size" {
-            let size = text.trim().parse::<u64>().map_err(|_| {
-                CoreError::invalid("metadata.size", "must be the file's size in whole bytes")
-            })?;
-            out.size = Some(size);
-        }
         let chars = key.chars().count();
         if chars == 0 || chars > MAX_KEY || text.chars().count() > MAX_VALUE {
             return Err(CoreError::invalid(
@@ -53,6 +52,27 @@ pub fn read_metadata<'a>(
         return Err(CoreError::invalid("metadata", "at most 32 entries"));
     }
     Ok(out)
+}
+
+/// The largest object S3 stores (5 TiB), the most a number may say.
+const MAX_OBJECT: u64 = 5 * 1024 * 1024 * 1024 * 1024;
+
+/// A whole, non-negative number of bytes: `42`, `42.0` (at most 5 TiB) or `"42"` (any
+/// size; the profile refuses what is too large, as for `POST /v1/uploads`).
+fn byte_count(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| {
+                let f = n.as_f64()?;
+                // Up to 2^53 a float holds every integer exactly.
+                (f.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&f))
+                    .then_some(f as u64)
+            })
+            .filter(|n| *n <= MAX_OBJECT),
+        Value::String(text) => text.trim().parse().ok(),
+        Value::Null | Value::Bool(_) | Value::Array(_) | Value::Object(_) => None,
+    }
 }
 
 #[cfg(test)]

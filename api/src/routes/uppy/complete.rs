@@ -24,7 +24,7 @@ pub struct CompleteMultipartRequest {
 /// One part as Uppy reports it.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UppyPartEtag {
-    #[serde(rename = "PartNumber")]
+    #[serde(rename = "PartNumber", deserialize_with = "crate::dto::int::u32")]
     #[schema(minimum = 1, maximum = 10000)]
     pub part_number: u32,
     #[serde(rename = "ETag", default)]

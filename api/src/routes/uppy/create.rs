@@ -6,7 +6,7 @@ use sluice_core::uppy::{UppyFile, multipart, read_metadata};
 use utoipa::ToSchema;
 
 use super::error::CompanionProblem;
-use super::{CompanionResult, json_body};
+use super::{CompanionResult, check_file_fields, json_body};
 use crate::auth::BrowserCaller;
 use crate::state::AppState;
 
@@ -17,10 +17,14 @@ pub struct CreateMultipartRequest {
     pub filename: String,
     /// The content type; guessed from the filename when absent or empty.
     #[serde(rename = "type", default)]
+    #[schema(
+        max_length = 255,
+        pattern = "^ *([!#$&^_.+0-9A-Za-z-]{1,127}/[!#$&^_.+0-9A-Za-z-]{1,127} *(;[ -~]*)?)?$"
+    )]
     pub content_type: Option<String>,
     /// Uppy's file metadata; strings, numbers and booleans are kept (at most 32).
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = super::metadata_schema)]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -59,6 +63,7 @@ pub async fn uppy_create_multipart(
     body: web::Bytes,
 ) -> CompanionResult<HttpResponse> {
     let req: CreateMultipartRequest = json_body(&body)?;
+    check_file_fields(&req.filename, req.content_type.as_deref())?;
     let metadata = req.metadata.unwrap_or_default();
     let file = UppyFile {
         filename: req.filename,

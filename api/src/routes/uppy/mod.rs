@@ -49,6 +49,80 @@ pub fn json_body<T: DeserializeOwned>(body: &[u8]) -> CompanionResult<T> {
     serde_json::from_slice(body).map_err(|e| CompanionError::from(crate::extract::serde_error(&e)))
 }
 
+/// The media type pattern of `POST /v1/uploads`, for Uppy's `type`.
+pub const TYPE_PATTERN: &str =
+    "^ *([!#$&^_.+0-9A-Za-z-]{1,127}/[!#$&^_.+0-9A-Za-z-]{1,127} *(;[ -~]*)?)?$";
+
+/// Checks what the schema says of Uppy's `filename` and `type` (the core checks the
+/// type's syntax itself).
+pub fn check_file_fields(
+    filename: &str,
+    content_type: Option<&str>,
+) -> Result<(), crate::error::ApiError> {
+    if !(1..=1024).contains(&filename.chars().count()) {
+        return Err(crate::error::ApiError::invalid(
+            "filename",
+            "filename: 1 to 1024 characters",
+        ));
+    }
+    if content_type.is_some_and(|t| t.len() > 255) {
+        return Err(crate::error::ApiError::invalid(
+            "type",
+            "type: at most 255 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Uppy's metadata as `read_metadata` accepts it: at most 32 entries, keys of 1 to 64
+/// characters, string values up to 1024 (numbers, booleans kept; nulls, objects and
+/// arrays dropped), and `size` a whole number of bytes.
+pub fn metadata_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, SchemaType, Type};
+    let size = AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(5_497_558_138_880_u64)),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^ *[0-9]{1,13} *$")),
+        );
+    let value = AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(1024)),
+        )
+        .item(ObjectBuilder::new().schema_type(SchemaType::from_iter([
+            Type::Number,
+            Type::Boolean,
+            Type::Null,
+            Type::Object,
+            Type::Array,
+        ])));
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .max_properties(Some(32))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(64)),
+        ))
+        .property("size", size)
+        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::RefOr(
+            utoipa::openapi::RefOr::T(value.build().into()),
+        )))
+        .description(Some(
+            "Uppy's file metadata: up to 32 entries, keys of 1 to 64 characters; `size`, when sent, is the file's exact size",
+        ))
+        .build()
+}
+
 /// `?key=`: the object key every multipart route names its upload by.
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

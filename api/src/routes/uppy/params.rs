@@ -44,8 +44,8 @@ pub struct ParamsResponse {
 #[utoipa::path(
     tag = "uppy",
     params(
-        ("filename" = String, Query, description = "The file's name (only shown, never part of the key)"),
-        ("type" = Option<String>, Query, description = "The content type; guessed from the filename when empty"),
+        ("filename" = String, Query, min_length = 1, max_length = 1024, description = "The file's name (only shown, never part of the key)"),
+        ("type" = Option<String>, Query, max_length = 255, pattern = "^ *([!#$&^_.+0-9A-Za-z-]{1,127}/[!#$&^_.+0-9A-Za-z-]{1,127} *(;[ -~]*)?)?$", description = "The content type; guessed from the filename when empty"),
     ),
     responses(
         (status = 200, body = ParamsResponse),
@@ -96,14 +96,14 @@ fn file_of(pairs: &[(String, String)]) -> Result<UppyFile, ApiError> {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
-    let filename = value("filename")
-        .filter(|f| !f.trim().is_empty())
-        .ok_or_else(|| ApiError::BadRequest {
-            status: actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            code: "missing_field",
-            detail: "the query must name the file: ?filename=…".into(),
-            field: Some("filename".into()),
-        })?;
+    let filename = value("filename").ok_or_else(|| ApiError::BadRequest {
+        status: actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        code: "missing_field",
+        detail: "the query must name the file: ?filename=…".into(),
+        field: Some("filename".into()),
+    })?;
+    let content_type = value("type");
+    super::check_file_fields(&filename, content_type.as_deref())?;
     let metadata: Vec<(&str, Value)> = pairs
         .iter()
         .filter_map(|(k, v)| {
@@ -114,7 +114,7 @@ fn file_of(pairs: &[(String, String)]) -> Result<UppyFile, ApiError> {
     let metadata = read_metadata(metadata.iter().map(|(k, v)| (*k, v)))?;
     Ok(UppyFile {
         filename,
-        content_type: value("type"),
+        content_type,
         metadata,
     })
 }

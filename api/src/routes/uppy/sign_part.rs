@@ -2,13 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpRequest, get, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, get, web};
 use serde::Serialize;
 use sluice_core::uppy::multipart;
 use utoipa::ToSchema;
 
 use super::error::CompanionProblem;
-use super::{CompanionResult, KeyQuery, query};
+use super::{CompanionError, CompanionResult, KeyQuery, query};
 use crate::auth::BrowserCaller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -33,7 +34,7 @@ pub struct SignPartResponse {
     tag = "uppy",
     params(
         ("uploadId" = String, Path, description = "The store's multipart upload id"),
-        ("partNumber" = u32, Path, description = "1 to 10000"),
+        ("partNumber" = u32, Path, minimum = 1, maximum = 10000, description = "1 to 10000"),
         KeyQuery,
     ),
     responses(
@@ -53,15 +54,23 @@ pub async fn uppy_sign_part(
     req: HttpRequest,
     BrowserCaller(who): BrowserCaller,
     path: web::Path<(String, String)>,
-) -> CompanionResult<web::Json<SignPartResponse>> {
+) -> CompanionResult<HttpResponse> {
     let (upload_id, number) = path.into_inner();
+    if number == "complete" {
+        // `/s3/multipart/{uploadId}/complete` is the completion, which is POST only.
+        let mut refused = CompanionError::from(ApiError::MethodNotAllowed).error_response();
+        refused
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return Ok(refused);
+    }
     let KeyQuery { key } = query(&req)?;
     let n: u32 = number
         .parse()
         .map_err(|_| ApiError::invalid("partNumber", "partNumber: must be 1 to 10000"))?;
     let signed = multipart::sign_part(&state.core, &who, &key, &upload_id, n).await?;
     let expires = (signed.expires_at - state.core.now()).num_seconds().max(0);
-    Ok(web::Json(SignPartResponse {
+    Ok(HttpResponse::Ok().json(SignPartResponse {
         url: signed.request.url,
         expires: u64::try_from(expires).unwrap_or(0),
         headers: signed
