@@ -235,3 +235,86 @@ fn the_signing_key_is_derived_once_a_day() {
     assert_ne!(next, first);
     assert_eq!(next, derive_key(SECRET, "20261123", "eu-central-1"));
 }
+
+#[test]
+fn the_post_policy_is_the_document_it_signs() {
+    use base64::Engine;
+    let presigner = ours("http://127.0.0.1:7480", "127.0.0.1:7480");
+    let at = Utc
+        .with_ymd_and_hms(2026, 12, 2, 12, 0, 0)
+        .single()
+        .expect("instant");
+    let key = "uploads/al\"ice\\/0192\u{1}";
+    let post = presigner.presign_post(
+        &PostConditions {
+            key,
+            content_type: "image/png",
+            min_size: 1,
+            max_size: 15_521_335,
+            expires_secs: 3600,
+        },
+        at,
+    );
+    let field = |name: &str| {
+        post.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .expect("field")
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(field("policy"))
+        .expect("base64");
+    let policy: serde_json::Value = serde_json::from_slice(&decoded).expect("JSON");
+    let credential = "AKIAIOSFODNN7EXAMPLE/20261202/eu-central-1/s3/aws4_request";
+    assert_eq!(field("x-amz-credential"), credential);
+    assert_eq!(
+        policy,
+        serde_json::json!({
+            "expiration": "2026-12-02T13:00:00.000Z",
+            "conditions": [
+                {"bucket": "uploads-bucket"},
+                {"key": key},
+                {"Content-Type": "image/png"},
+                ["content-length-range", 1, 15_521_335],
+                {"success_action_status": "201"},
+                {"x-amz-algorithm": "AWS4-HMAC-SHA256"},
+                {"x-amz-credential": credential},
+                {"x-amz-date": "20261202T120000Z"},
+            ],
+        })
+    );
+    let key = presigner.signing_key(at, "20261202");
+    assert_eq!(
+        field("x-amz-signature"),
+        hex(&hmac(&key, field("policy").as_bytes()))
+    );
+}
+
+#[test]
+fn a_query_out_of_order_signs_the_same() {
+    let presigner = ours("http://127.0.0.1:7480", "127.0.0.1:7480");
+    let at = Utc
+        .with_ymd_and_hms(2026, 12, 2, 12, 0, 0)
+        .single()
+        .expect("instant");
+    let sign = |query: &[(&str, &str)]| {
+        let url = presigner.presign(
+            &Request {
+                method: "PUT",
+                key: "a/b",
+                headers: &[("content-length", "5")],
+                query,
+                expires_secs: 60,
+            },
+            at,
+        );
+        url.rsplit_once("X-Amz-Signature=")
+            .map(|(_, s)| s.to_owned())
+            .expect("signature")
+    };
+    // Sorted: the URL's query is hashed as it stands. Unsorted: the pairs are sorted
+    // first. Both must sign the same canonical request.
+    let sorted = sign(&[("partNumber", "1"), ("uploadId", "u")]);
+    assert_eq!(sign(&[("uploadId", "u"), ("partNumber", "1")]), sorted);
+}
