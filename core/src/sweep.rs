@@ -27,8 +27,11 @@ use crate::upload::{expire, repo};
 /// The lease every sweeping process competes for.
 pub const LEASE: &str = "sweep";
 
-/// How many sessions one step of a pass handles; the next pass takes the rest.
+/// How many sessions one step of a pass reads at a time.
 const BATCH: u64 = 500;
+
+/// Expiries in flight at once on PostgreSQL (each is its own short transaction).
+const EXPIRE_PARALLEL: usize = 8;
 
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -105,18 +108,43 @@ async fn abort_strangers(core: &Core) -> CoreResult<Option<usize>> {
     Ok(Some(aborted))
 }
 
-/// Expires live sessions whose deadline passed; returns how many.
+/// Expires live sessions whose deadline passed, batch after batch until none is left or
+/// the pass has spent `sweep_interval` (half its lease, so a long backlog never lets a
+/// second process start sweeping the same rows); returns how many. PostgreSQL takes
+/// several expiries at once; SQLite has one writer, so there they go one by one.
 pub async fn expire_overdue(core: &Core) -> CoreResult<usize> {
-    let overdue = repo::overdue(&core.db, core.now(), BATCH).await?;
+    use futures::StreamExt;
+    let budget = core.settings.queue.sweep_interval.get();
+    let started = std::time::Instant::now();
+    let parallel = match core.db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => EXPIRE_PARALLEL,
+        _ => 1,
+    };
     let mut expired = 0;
-    for session in overdue {
-        match expire::expire_model(core, session, &repo::Actor::System).await {
-            Ok(true) => expired += 1,
-            Ok(false) | Err(CoreError::Conflict) => {}
-            Err(e) => tracing::warn!(error = %e, "sweep could not expire a session"),
+    loop {
+        let overdue = repo::overdue(&core.db, core.now(), BATCH).await?;
+        let full = overdue.len() as u64 == BATCH;
+        let done: Vec<bool> = futures::stream::iter(overdue)
+            .map(|session| async move {
+                match expire::expire_model(core, session, &repo::Actor::System).await {
+                    Ok(true) => true,
+                    Ok(false) | Err(CoreError::Conflict) => false,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "sweep could not expire a session");
+                        false
+                    }
+                }
+            })
+            .buffer_unordered(parallel)
+            .collect()
+            .await;
+        let batch = done.iter().filter(|d| **d).count();
+        expired += batch;
+        // A batch that expired nothing (every row failed) would only be read again.
+        if !full || batch == 0 || started.elapsed() >= budget {
+            return Ok(expired);
         }
     }
-    Ok(expired)
 }
 
 /// Gives a `CleanupSession` job to every session whose owed cleanup is overdue by more than
