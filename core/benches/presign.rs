@@ -91,7 +91,9 @@ fn benches(c: &mut Criterion) {
     let put_canonical = canonical(
         "PUT",
         &path,
-        &format!("{auth}&X-Amz-Expires=3600&X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bif-none-match"),
+        &format!(
+            "{auth}&X-Amz-Expires=3600&X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bif-none-match"
+        ),
         &[
             ("content-length", "15521335"),
             ("content-type", "image/png"),
@@ -116,7 +118,9 @@ fn benches(c: &mut Criterion) {
     let part_canonical = canonical(
         "PUT",
         &path,
-        &format!("{auth}&X-Amz-Expires=3600&X-Amz-SignedHeaders=content-length%3Bhost&partNumber=7&uploadId={UPLOAD_ID}"),
+        &format!(
+            "{auth}&X-Amz-Expires=3600&X-Amz-SignedHeaders=content-length%3Bhost&partNumber=7&uploadId={UPLOAD_ID}"
+        ),
         &[("content-length", "10485760"), ("host", "127.0.0.1:7480")],
     );
     c.bench_function("floor: UploadPart", |b| {
@@ -142,7 +146,9 @@ fn benches(c: &mut Criterion) {
     let get_canonical = canonical(
         "GET",
         &path,
-        &format!("{auth}&X-Amz-Expires=600&X-Amz-SignedHeaders=host&response-content-disposition={encoded_disposition}&response-content-type=application%2Fpdf"),
+        &format!(
+            "{auth}&X-Amz-Expires=600&X-Amz-SignedHeaders=host&response-content-disposition={encoded_disposition}&response-content-type=application%2Fpdf"
+        ),
         &[("host", "127.0.0.1:7480")],
     );
     c.bench_function("floor: GET with overrides", |b| {
