@@ -127,9 +127,12 @@ async fn the_http_sink_resends_after_a_failure_and_moves_on_after_success(leg: L
         None,
     )
     .await;
-    assert_eq!(app.running.ship_audit_now().await.http, Some(1));
+    // The abort owes a cleanup; once it ran, its event follows the transition's.
+    app.drain_jobs().await;
+    assert_eq!(app.running.ship_audit_now().await.http, Some(2));
     let last = receiver.received().pop().expect("third batch");
     assert_eq!(last.body["events"][0]["to_state"], "aborted");
+    assert_eq!(last.body["events"][1]["kind"], "cleanup", "{}", last.body);
     app.stop().await;
     receiver.stop().await;
 }
