@@ -52,6 +52,8 @@ pub struct Core {
     /// For outbound calls Sluice makes itself (webhooks, audit sinks); never file bytes.
     pub http: reqwest::Client,
     pub metrics: Arc<metrics::Metrics>,
+    /// Pending multipart sessions the part-signing routes read lately (see its module).
+    pub pending: Arc<upload::pending_cache::PendingCache>,
 }
 
 impl Core {
@@ -88,6 +90,7 @@ impl Core {
             retry,
             http,
             metrics,
+            pending: Arc::default(),
         }
     }
 

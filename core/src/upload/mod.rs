@@ -7,6 +7,7 @@ pub mod create;
 pub mod expire;
 pub mod parts;
 pub mod parts_plan;
+pub mod pending_cache;
 pub mod repo;
 pub mod service;
 pub mod sniff;

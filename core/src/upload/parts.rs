@@ -3,6 +3,7 @@
 //! refuses another length and the total is enforced by construction; and the parts the
 //! store already holds, so a client that lost everything but the session id can resume.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_entity::upload_session::{Model, UploadMethod, UploadState};
@@ -48,8 +49,27 @@ pub async fn sign(
     id: UploadId,
     numbers: &[u32],
 ) -> CoreResult<Vec<SignedPart>> {
-    let session = repo::find_owned(&core.db, id, &who.owner).await?;
+    let session = pending_owned(core, id, &who.owner).await?;
     sign_for(core, &session, numbers).await
+}
+
+/// The caller's session for signing parts: from the pending cache while an entry stands
+/// in for the row, else read (and remembered when it is a pending multipart session).
+/// Another owner's session is `NotFound` either way.
+pub async fn pending_owned(core: &Core, id: UploadId, owner: &str) -> CoreResult<Arc<Model>> {
+    let now = core.now();
+    if let Some(session) = core.pending.get(id.0, now) {
+        return if session.owner == owner {
+            Ok(session)
+        } else {
+            Err(CoreError::NotFound("upload"))
+        };
+    }
+    let session = Arc::new(repo::find_owned(&core.db, id, owner).await?);
+    if session.state == UploadState::Pending && session.method == UploadMethod::Multipart {
+        core.pending.put(session.clone(), now);
+    }
+    Ok(session)
 }
 
 /// Signs part URLs of `session` (already authorised).

@@ -12,23 +12,47 @@ use crate::Core;
 use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::UploadId;
-use crate::upload::repo;
+use std::sync::Arc;
+
+use crate::upload::{parts, repo};
 
 /// The caller's session under `key`; with `upload_id`, only if it is that session's
-/// multipart upload.
+/// multipart upload. Read from the database: what changes the session uses this.
 pub async fn find_by_key(
     core: &Core,
     who: &Principal,
     key: &str,
     upload_id: Option<&str>,
 ) -> CoreResult<Model> {
-    let not_found = || CoreError::NotFound("upload");
-    let id = key
-        .rsplit('/')
+    let session = repo::find_owned(&core.db, id_of(key)?, &who.owner).await?;
+    names(&session, key, upload_id)?;
+    Ok(session)
+}
+
+/// The same, for signing a part: through the pending cache (see `upload::pending_cache`).
+pub async fn find_for_signing(
+    core: &Core,
+    who: &Principal,
+    key: &str,
+    upload_id: &str,
+) -> CoreResult<Arc<Model>> {
+    let session = parts::pending_owned(core, id_of(key)?, &who.owner).await?;
+    names(&session, key, Some(upload_id))?;
+    Ok(session)
+}
+
+/// The session id a key of Sluice's ends in.
+fn id_of(key: &str) -> CoreResult<UploadId> {
+    key.rsplit('/')
         .next()
         .and_then(|last| uuid::Uuid::parse_str(last).ok())
-        .ok_or_else(not_found)?;
-    let session = repo::find_owned(&core.db, UploadId(id), &who.owner).await?;
+        .map(UploadId)
+        .ok_or(CoreError::NotFound("upload"))
+}
+
+/// Whether `session` holds exactly this key and (if given) this multipart upload.
+fn names(session: &Model, key: &str, upload_id: Option<&str>) -> CoreResult<()> {
+    let not_found = || CoreError::NotFound("upload");
     if session.key != key {
         return Err(not_found());
     }
@@ -37,5 +61,5 @@ pub async fn find_by_key(
     {
         return Err(not_found());
     }
-    Ok(session)
+    Ok(())
 }

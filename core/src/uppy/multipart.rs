@@ -7,6 +7,7 @@
 //! Invariants: nothing here trusts the client's part list where the store can list the
 //! parts itself; the client's ETags are used only where the store omits its own.
 
+use super::lookup::find_for_signing;
 use super::{UppyFile, create_session, find_by_key};
 use crate::Core;
 use crate::auth::Principal;
@@ -48,7 +49,7 @@ pub async fn sign_part(
     upload_id: &str,
     n: u32,
 ) -> CoreResult<SignedPart> {
-    let session = find_by_key(core, who, key, Some(upload_id)).await?;
+    let session = find_for_signing(core, who, key, upload_id).await?;
     let mut signed = parts::sign_for(core, &session, &[n]).await?;
     signed.pop().ok_or(CoreError::NotMultipart)
 }
