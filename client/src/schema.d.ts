@@ -574,8 +574,12 @@ export interface components {
         /** @description What Uppy sends: no size (put it in `metadata.size` to have each part's length signed). */
         CreateMultipartRequest: {
             filename: string;
-            /** @description Uppy's file metadata; strings, numbers and booleans are kept (at most 32). */
-            metadata?: Record<string, never> | null;
+            /** @description Uppy's file metadata: up to 32 entries, keys of 1 to 64 characters; `size`, when sent, is the file's exact size */
+            metadata?: ({
+                size?: number | string;
+            } & {
+                [key: string]: string | (number | boolean | null | Record<string, never> | unknown[]);
+            }) | null;
             /** @description The content type; guessed from the filename when absent or empty. */
             type?: string | null;
         };
