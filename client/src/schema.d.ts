@@ -600,7 +600,7 @@ export interface components {
             content_type?: string | null;
             /** @description The file's original name; sanitised and restored on download. */
             filename: string;
-            /** @description Up to 32 string pairs: keys of 1 to 64 characters, values up to 1024 */
+            /** @description Up to 32 string pairs: keys of 1 to 64 characters, values up to 1024, no NUL */
             metadata?: {
                 [key: string]: string;
             } | null;

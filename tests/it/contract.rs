@@ -226,3 +226,85 @@ e2e!(empty_admin_filters_mean_any, |app| {
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
 });
+
+e2e!(nul_in_metadata_is_refused_on_every_backend, |app| {
+    // PostgreSQL cannot store NUL in text or JSON; it answered 500 there (schemathesis,
+    // production leg). Now both backends refuse it alike, as the schema's pattern says.
+    let alice = app.token("alice");
+    for metadata in [json!({"note": "a\u{0}b"}), json!({"k\u{0}": "v"})] {
+        let (status, problem) = app
+            .call(
+                Method::POST,
+                "/v1/uploads",
+                Some(&alice),
+                Some(json!({"filename": "a.txt", "size": 3, "content_type": "text/plain", "metadata": metadata})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(problem["code"], "validation_failed", "{problem}");
+        let (status, answer) = app
+            .call(
+                Method::POST,
+                "/s3/multipart",
+                Some(&alice),
+                Some(json!({"filename": "a.bin", "type": "application/octet-stream", "metadata": metadata})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert!(answer["message"].is_string(), "{answer}");
+    }
+});
+
+e2e!(uppy_metadata_counts_every_entry_against_the_limit, |app| {
+    // The schema says at most 32 properties; the server used to count only the kept ones
+    // (nulls, objects and arrays are dropped) and took 40 (schemathesis, ST201).
+    let alice = app.token("alice");
+    let mut metadata = serde_json::Map::new();
+    for n in 0..40 {
+        metadata.insert(
+            format!("k{n}"),
+            if n % 2 == 0 { Value::Null } else { json!("v") },
+        );
+    }
+    let (status, answer) = app
+        .call(
+            Method::POST,
+            "/s3/multipart",
+            Some(&alice),
+            Some(json!({"filename": "a.bin", "type": "application/octet-stream", "metadata": metadata})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    metadata.retain(|k, _| k.len() == 2); // k0..k9: ten entries
+    let (status, answer) = app
+        .call(
+            Method::POST,
+            "/s3/multipart",
+            Some(&alice),
+            Some(json!({"filename": "a.bin", "type": "application/octet-stream", "metadata": metadata})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+});
+
+e2e!(nul_in_admin_filters_is_a_client_error, |app| {
+    use sluice_tests::client_keys::ADMIN_KEY;
+    for query in [
+        "owner=a%00b",
+        "profile=a%00",
+        "key=k%00",
+        "failure=%00",
+        "state=pending%00",
+    ] {
+        let (status, problem) = app
+            .call(
+                Method::GET,
+                &format!("/v1/admin/uploads?{query}"),
+                Some(ADMIN_KEY),
+                None,
+            )
+            .await;
+        // PostgreSQL refuses NUL in text parameters; that must never surface as a 500.
+        assert!(!status.is_server_error(), "{query}: {status} {problem}");
+    }
+});

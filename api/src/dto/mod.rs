@@ -65,6 +65,9 @@ pub struct CreateUploadRequest {
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
+/// Text without NUL (PostgreSQL stores none), as a JSON Schema pattern.
+pub const NO_NUL: &str = "^[^\\u0000]*$";
+
 /// The metadata map as `validate_metadata` accepts it.
 fn metadata_schema() -> utoipa::openapi::Object {
     use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
@@ -76,15 +79,17 @@ fn metadata_schema() -> utoipa::openapi::Object {
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .min_length(Some(1))
-                .max_length(Some(64)),
+                .max_length(Some(64))
+                .pattern(Some(NO_NUL)),
         ))
         .additional_properties(Some(
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .max_length(Some(1024)),
+                .max_length(Some(1024))
+                .pattern(Some(NO_NUL)),
         ))
         .description(Some(
-            "Up to 32 string pairs: keys of 1 to 64 characters, values up to 1024",
+            "Up to 32 string pairs: keys of 1 to 64 characters, values up to 1024, no NUL",
         ))
         .build()
 }
@@ -104,15 +109,19 @@ fn validate_sha256(value: &str) -> Result<(), ValidationError> {
 fn validate_metadata(value: &BTreeMap<String, String>) -> Result<(), ValidationError> {
     // Characters, as JSON Schema counts string lengths.
     let chars = |s: &String| s.chars().count();
+    // PostgreSQL cannot store NUL in text or JSON: refused on every backend alike.
     let ok = value.len() <= 32
-        && value
-            .iter()
-            .all(|(k, v)| (1..=64).contains(&chars(k)) && chars(v) <= 1024);
+        && value.iter().all(|(k, v)| {
+            (1..=64).contains(&chars(k))
+                && chars(v) <= 1024
+                && !k.contains('\0')
+                && !v.contains('\0')
+        });
     if ok {
         Ok(())
     } else {
         Err(ValidationError::new("metadata").with_message(
-            "at most 32 entries, keys of 1 to 64 characters, values up to 1024".into(),
+            "at most 32 entries, keys of 1 to 64 characters, values up to 1024, no NUL".into(),
         ))
     }
 }

@@ -27,7 +27,17 @@ pub fn read_metadata<'a>(
     pairs: impl IntoIterator<Item = (&'a str, &'a Value)>,
 ) -> CoreResult<UppyMetadata> {
     let mut out = UppyMetadata::default();
+    let mut seen = 0;
     for (key, value) in pairs {
+        // Every pair counts against the limit, kept or dropped, as the schema says.
+        seen += 1;
+        if seen > MAX_ENTRIES {
+            return Err(CoreError::invalid("metadata", "at most 32 entries"));
+        }
+        // PostgreSQL cannot store NUL in text or JSON; refuse it for every backend alike.
+        if key.contains('\0') {
+            return Err(CoreError::invalid("metadata", "keys may not contain NUL"));
+        }
         if key == "size" {
             out.size = Some(byte_count(value).ok_or_else(|| {
                 CoreError::invalid("metadata.size", "must be the file's size in whole bytes")
@@ -40,10 +50,11 @@ pub fn read_metadata<'a>(
             Value::Null | Value::Array(_) | Value::Object(_) => continue,
         };
         let chars = key.chars().count();
-        if chars == 0 || chars > MAX_KEY || text.chars().count() > MAX_VALUE {
+        if chars == 0 || chars > MAX_KEY || text.chars().count() > MAX_VALUE || text.contains('\0')
+        {
             return Err(CoreError::invalid(
                 "metadata",
-                "keys of 1 to 64 characters, values up to 1024",
+                "keys of 1 to 64 characters, values up to 1024, no NUL",
             ));
         }
         out.entries.insert(key.to_owned(), text);

@@ -95,7 +95,8 @@ pub fn metadata_schema() -> utoipa::openapi::Object {
         .item(
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .max_length(Some(1024)),
+                .max_length(Some(1024))
+                .pattern(Some(crate::dto::NO_NUL)),
         )
         .item(ObjectBuilder::new().schema_type(SchemaType::from_iter([
             Type::Number,
@@ -111,7 +112,8 @@ pub fn metadata_schema() -> utoipa::openapi::Object {
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .min_length(Some(1))
-                .max_length(Some(64)),
+                .max_length(Some(64))
+                .pattern(Some(crate::dto::NO_NUL)),
         ))
         .property("size", size)
         .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::RefOr(
