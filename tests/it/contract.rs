@@ -287,7 +287,7 @@ e2e!(uppy_metadata_counts_every_entry_against_the_limit, |app| {
     assert_eq!(status, StatusCode::OK, "{answer}");
 });
 
-e2e!(nul_in_admin_filters_is_a_client_error, |app| {
+e2e!(nul_in_admin_filters_is_refused, |app| {
     use sluice_tests::client_keys::ADMIN_KEY;
     for query in [
         "owner=a%00b",
@@ -304,7 +304,8 @@ e2e!(nul_in_admin_filters_is_a_client_error, |app| {
                 None,
             )
             .await;
-        // PostgreSQL refuses NUL in text parameters; that must never surface as a 500.
-        assert!(!status.is_server_error(), "{query}: {status} {problem}");
+        // PostgreSQL refuses NUL in a text parameter (a 500 there, found in CI); nothing
+        // stored holds one, so it is a bad filter on every backend.
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {problem}");
     }
 });

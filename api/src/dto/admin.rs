@@ -22,8 +22,10 @@ pub struct AdminListQuery {
     )]
     pub state: Option<String>,
     /// Empty: any.
+    #[param(pattern = "^[^\\u0000]*$")]
     pub owner: Option<String>,
     /// Empty: any.
+    #[param(pattern = "^[^\\u0000]*$")]
     pub profile: Option<String>,
     /// `put` or `multipart`. Empty: any.
     #[param(pattern = "^(put|multipart)?$")]
@@ -33,6 +35,7 @@ pub struct AdminListQuery {
     #[param(pattern = "^(size_mismatch|checksum_mismatch|type_mismatch)?$")]
     pub failure: Option<String>,
     /// The object key, exactly. Empty: any.
+    #[param(pattern = "^[^\\u0000]*$")]
     pub key: Option<String>,
     /// Created at or after this instant (RFC 3339).
     pub created_after: Option<DateTime<Utc>>,
@@ -83,6 +86,19 @@ impl AdminListQuery {
             })?),
             None => None,
         };
+        // Nothing stored holds NUL, and PostgreSQL refuses it in a text parameter.
+        for (name, value) in [
+            ("owner", &self.owner),
+            ("profile", &self.profile),
+            ("key", &self.key),
+        ] {
+            if given(value).is_some_and(|v| v.contains('\0')) {
+                return Err(ApiError::invalid(
+                    name,
+                    format!("{name}: may not contain NUL"),
+                ));
+            }
+        }
         Ok(Filter {
             states,
             owner: given(&self.owner).map(str::to_owned),

@@ -45,7 +45,8 @@ pub(super) fn verify(
     validation.leeway = 5;
     let claims =
         decode::<TokenClaims>(token, &DecodingKey::from_secret(secret), &validation)?.claims;
-    if claims.sub.is_empty() || claims.sub.len() > 255 {
+    // NUL: PostgreSQL stores none, and an owner with one could never be written.
+    if claims.sub.is_empty() || claims.sub.len() > 255 || claims.sub.contains('\0') {
         return Err(jsonwebtoken::errors::ErrorKind::InvalidSubject.into());
     }
     Ok(claims)
