@@ -306,6 +306,10 @@ e2e!(nul_in_admin_filters_is_refused, |app| {
             .await;
         // PostgreSQL refuses NUL in a text parameter (a 500 there, found in CI); nothing
         // stored holds one, so it is a bad filter on every backend.
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {problem}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {problem}"
+        );
     }
 });
