@@ -18,6 +18,8 @@ TOKEN = os.environ["SLUICE_BENCH_TOKEN"]
 PID = int(os.environ["SLUICE_PID"])
 SIZE = int(os.environ.get("SIZE", str(1024 ** 3)))
 PARALLEL = int(os.environ.get("PARALLEL", "8"))
+# Uploads of SIZE one after another, each deleted once checked: ROUNDS=10 moves 10 GiB.
+ROUNDS = int(os.environ.get("ROUNDS", "1"))
 FILE = os.environ.get("FILE", "/tmp/sluice-bench-1gib.bin")
 
 
@@ -36,7 +38,8 @@ def call(method: str, path: str, body=None):
     if data is not None:
         request.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(request) as response:
-        return json.load(response)
+        body = response.read()
+        return json.loads(body) if body else None
 
 
 def generate(path: str, size: int) -> str:
@@ -65,10 +68,9 @@ def put_part(part: dict, offset: int) -> int:
         return response.status
 
 
-def main() -> None:
-    print(f"generating {SIZE} bytes in {FILE} …", flush=True)
-    expected = generate(FILE, SIZE)
-    rss_before = rss_kib(PID)
+def one_round() -> tuple:
+    """Uploads FILE in parallel parts, completes, commits, downloads and checks it, then
+    deletes the file (so a long run never fills the store); returns the figures."""
     started = time.time()
     created = call("POST", "/v1/uploads", {
         "filename": "large.bin", "size": SIZE, "content_type": "application/octet-stream",
@@ -77,7 +79,7 @@ def main() -> None:
     plan = created["multipart"]
     upload = created["id"]
     numbers = list(range(1, plan["part_count"] + 1))
-    peak = rss_before
+    peak = 0
     with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
         for start in range(0, len(numbers), 1000):
             batch = numbers[start:start + 1000]
@@ -92,22 +94,38 @@ def main() -> None:
     session = call("POST", f"/v1/uploads/{upload}/complete", {})
     assert session["state"] == "uploaded", session
     uploaded = time.time()
-    link = call("POST", f"/v1/files/{call('POST', f'/v1/uploads/{upload}/commit')['id']}/download-url", {})
+    file_id = call("POST", f"/v1/uploads/{upload}/commit")["id"]
+    link = call("POST", f"/v1/files/{file_id}/download-url", {})
     digest = hashlib.sha256()
     with urllib.request.urlopen(link["url"]) as response:
         while chunk := response.read(1024 * 1024):
             digest.update(chunk)
     downloaded = time.time()
+    call("DELETE", f"/v1/files/{file_id}")
+    return plan, started, uploaded, downloaded, digest.hexdigest(), peak
+
+
+def main() -> None:
+    print(f"generating {SIZE} bytes in {FILE} …", flush=True)
+    expected = generate(FILE, SIZE)
+    rss_before = rss_kib(PID)
+    peak = rss_before
+    identical = True
+    for n in range(1, ROUNDS + 1):
+        plan, started, uploaded, downloaded, digest, round_peak = one_round()
+        peak = max(peak, round_peak)
+        identical = identical and digest == expected
+        if n == 1:
+            print(f"parts           {plan['part_count']} x {plan['part_size']} bytes, {PARALLEL} in parallel")
+        print(f"round {n:<3}       upload {SIZE / (uploaded - started) / 2**20:.1f} MiB/s "
+              f"({uploaded - started:.1f} s incl. complete), download {SIZE / (downloaded - uploaded) / 2**20:.1f} MiB/s, "
+              f"byte-identical {digest == expected}, RSS {rss_kib(PID)} KiB", flush=True)
     rss_after = rss_kib(PID)
     os.remove(FILE)
-    identical = digest.hexdigest() == expected
-    print(f"parts           {plan['part_count']} x {plan['part_size']} bytes, {PARALLEL} in parallel")
-    print(f"upload          {SIZE / (uploaded - started) / 2**20:.1f} MiB/s ({uploaded - started:.1f} s incl. complete)")
-    print(f"download        {SIZE / (downloaded - uploaded) / 2**20:.1f} MiB/s")
+    print(f"flowed          {ROUNDS * SIZE / 2**30:.1f} GiB up and as much down")
     print(f"byte-identical  {identical} (sha256 {expected[:16]}…)")
-    print(f"sluice RSS      before {rss_before} KiB, peak during upload {peak} KiB, after {rss_after} KiB "
+    print(f"sluice RSS      before {rss_before} KiB, peak during uploads {peak} KiB, after {rss_after} KiB "
           f"(growth {rss_after - rss_before} KiB)")
-    sys.exit(0 if identical else 1)
 
 
 if __name__ == "__main__":

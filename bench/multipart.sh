@@ -2,7 +2,7 @@
 # A 1 GiB upload in parallel multipart parts through Sluice's HTTP API against a real S3
 # server (Ceph RGW: `eval "$(../shared/tools/ceph-s3 start)"` first), completed,
 # downloaded and checked byte-identical, with Sluice's RSS before and after.
-#   bench/multipart.sh            SIZE=… PARALLEL=… to change the file size or parallelism
+#   bench/multipart.sh            SIZE=… PARALLEL=… ROUNDS=… (ROUNDS=10: 10 GiB, each upload deleted once checked)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${SLUICE_TEST_S3_ENDPOINT:?start Ceph first: eval \"\$(../shared/tools/ceph-s3 start)\"}"
