@@ -31,13 +31,7 @@ async fn every_event_in_order_and_none_twice(leg: Leg) {
         assert_eq!(status, StatusCode::OK);
     }
     let aborted = app.create_text(&alice, 3).await;
-    app.call(
-        Method::POST,
-        &format!("/v1/uploads/{}/abort", aborted.id),
-        Some(&alice),
-        None,
-    )
-    .await;
+    app.abort(&alice, &aborted.id).await;
     app.drain_jobs().await;
 
     // Shipping twice (a retry after a crash, or two turns) writes each event once.
@@ -120,13 +114,7 @@ async fn the_http_sink_resends_after_a_failure_and_moves_on_after_success(leg: L
     assert_eq!(received[1].body["events"][0]["upload_id"], created.id);
     // Delivered: the cursor moved, the next turn sends only what is new.
     assert_eq!(app.running.ship_audit_now().await.http, Some(0));
-    app.call(
-        Method::POST,
-        &format!("/v1/uploads/{}/abort", created.id),
-        Some(&alice),
-        None,
-    )
-    .await;
+    app.abort(&alice, &created.id).await;
     // The abort owes a cleanup; once it ran, its event follows the transition's.
     app.drain_jobs().await;
     assert_eq!(app.running.ship_audit_now().await.http, Some(2));

@@ -52,14 +52,7 @@ async fn late_put_is_cleaned_after_the_url_and_grace(
 e2e!(a_late_put_after_abort_leaves_no_object, |app| {
     let alice = app.token("alice");
     let created = app.create_text(&alice, 3).await;
-    let (status, _) = app
-        .call(
-            Method::POST,
-            &format!("/v1/uploads/{}/abort", created.id),
-            Some(&alice),
-            None,
-        )
-        .await;
+    let (status, _) = app.abort(&alice, &created.id).await;
     assert_eq!(status, StatusCode::OK);
     late_put_is_cleaned_after_the_url_and_grace(&app, &created).await;
 });
@@ -125,14 +118,7 @@ e2e!(
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         // Then it goes away altogether.
         app.proxy().cut();
-        let (status, _) = app
-            .call(
-                Method::POST,
-                &format!("/v1/uploads/{}/abort", to_abort.id),
-                Some(&alice),
-                None,
-            )
-            .await;
+        let (status, _) = app.abort(&alice, &to_abort.id).await;
         assert_eq!(status, StatusCode::OK);
         let (status, session) = app.complete(&alice, &to_keep.id).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{session}");
@@ -184,14 +170,7 @@ e2e!(
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         let alice = app.token("alice");
         let created = app.create_text(&alice, 3).await;
-        let (status, _) = app
-            .call(
-                Method::POST,
-                &format!("/v1/uploads/{}/abort", created.id),
-                Some(&alice),
-                None,
-            )
-            .await;
+        let (status, _) = app.abort(&alice, &created.id).await;
         assert_eq!(status, StatusCode::OK);
         // The first round runs; then a late PUT lands, owed the round after its URL.
         app.drain_jobs().await;

@@ -72,14 +72,7 @@ e2e!(abort_deletes_the_object_and_forbids_completion, |app| {
     let alice = app.token("alice");
     let created = app.create_text(&alice, 3).await;
     assert!(app.put(&created, b"abc".to_vec()).await.is_success());
-    let (status, session) = app
-        .call(
-            Method::POST,
-            &format!("/v1/uploads/{}/abort", created.id),
-            Some(&alice),
-            None,
-        )
-        .await;
+    let (status, session) = app.abort(&alice, &created.id).await;
     assert_eq!(status, StatusCode::OK, "{session}");
     assert_eq!(session["state"], "aborted");
     app.assert_cleaned(&created.key).await;
@@ -88,14 +81,7 @@ e2e!(abort_deletes_the_object_and_forbids_completion, |app| {
     assert_eq!(problem["code"], "illegal_transition");
     assert_eq!(problem["state"], "aborted");
     // Aborting again is idempotent.
-    let (status, _) = app
-        .call(
-            Method::POST,
-            &format!("/v1/uploads/{}/abort", created.id),
-            Some(&alice),
-            None,
-        )
-        .await;
+    let (status, _) = app.abort(&alice, &created.id).await;
     assert_eq!(status, StatusCode::OK);
 });
 

@@ -156,14 +156,7 @@ e2e!(
 
         // Aborted, rejected and expired uploads give everything back.
         let aborted = app.create(&alice, metered(10)).await;
-        let (status, _) = app
-            .call(
-                Method::POST,
-                &format!("/v1/uploads/{}/abort", aborted.id),
-                Some(&alice),
-                None,
-            )
-            .await;
+        let (status, _) = app.abort(&alice, &aborted.id).await;
         assert_eq!(status, StatusCode::OK);
         let rejected = app.create(&alice, metered(10)).await;
         app.bucket

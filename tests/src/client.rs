@@ -319,6 +319,16 @@ impl TestApp {
         .await
     }
 
+    pub async fn abort(&self, token: &str, id: &str) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            &format!("/v1/uploads/{id}/abort"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
     pub async fn commit(&self, token: &str, id: &str) -> (StatusCode, Value) {
         self.call(
             Method::POST,
