@@ -1,0 +1,716 @@
+"""The chaos run: many clients, honest and not, against two API processes and two workers on
+PostgreSQL + Redis + Ceph, while each process is SIGKILLed and restarted and Redis is
+restarted (losing every queued job: it keeps nothing on disk). Then the clients stop, every
+deadline passes, the workers sweep, and the run checks what must hold whatever happened:
+
+  1. bucket bytes = committed bytes (+ bytes of sessions still inside their deadline: none
+     once the run has waited past every deadline), and no multipart upload left open;
+  2. every session terminal, none owing a cleanup;
+  3. every transition audited exactly once: each session's trail is one unbroken chain from
+     creation to its state, as many links as its version says;
+  4. quota counters equal to what the tables say (`sluice quota reconcile` repairs nothing);
+  5. no webhook lost: every transition that announces one has a delivery, delivered, and the
+     receiver heard its message id.
+It also fails on any 5xx answered by Sluice, and on an honest client that could not finish.
+
+Run by bench/chaos.sh (which builds the binary and checks the services); stdlib only.
+Loopback only, bounded: DURATION seconds of load (default 60), then at most SETTLE_MAX
+seconds of waiting (default 180).
+"""
+import base64
+import hashlib
+import hmac
+import http.client
+import http.server
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import s3seed  # noqa: E402  (the hand-signed S3 calls of the other bench scripts)
+
+BIN = os.environ.get("SLUICE_BIN", "target/release/sluice")
+DURATION = float(os.environ.get("DURATION", "60"))
+SETTLE_MAX = float(os.environ.get("SETTLE_MAX", "180"))
+CLIENTS = int(os.environ.get("CLIENTS", "12"))
+SEED = int(os.environ.get("SEED", str(int(time.time()))))
+SERVICE_KEY = "chaos-service-key-0123456789abcdef"
+ADMIN_KEY = "chaos-admin-key-0123456789abcdef"
+WEBHOOK_KEY = b"chaos-webhook-secret-32-bytes!!!"
+MIB = 1024 * 1024
+UPLOAD_TTL = 12  # seconds: short, so that every abandoned session ends inside the run
+COMMIT_TTL = 12
+LATE_PUT_GRACE = 3
+
+S3 = (os.environ["SLUICE_TEST_S3_ENDPOINT"], os.environ.get("SLUICE_TEST_S3_REGION", "us-east-1"),
+      os.environ["SLUICE_TEST_S3_ACCESS_KEY_ID"], os.environ["SLUICE_TEST_S3_SECRET_ACCESS_KEY"])
+PG = os.environ.get("CHAOS_PG", "postgres://postgres@127.0.0.1:5432")
+
+stamp = f"{int(time.time())}{os.getpid()}"
+DB = f"sluice_chaos_{stamp}"
+BUCKET = f"sluice-chaos-{stamp}"
+RUN = tempfile.mkdtemp(prefix="sluice-chaos-")
+failures = []
+tally = {}
+tally_lock = threading.Lock()
+
+
+def count(what, n=1):
+    with tally_lock:
+        tally[what] = tally.get(what, 0) + n
+
+
+def fail(message):
+    with tally_lock:
+        failures.append(message)
+    print(f"chaos: FAIL {message}", flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def psql(sql, db=DB):
+    out = subprocess.run(["psql", f"{PG}/{db}", "-AtqX", "-F", "\t", "-c", sql],
+                         check=True, capture_output=True, text=True).stdout
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
+# ---------------------------------------------------------------- processes
+
+class Proc:
+    """One process of the run, restartable, logging to a file of its own."""
+
+    def __init__(self, name, args, env):
+        self.name, self.args, self.env, self.p, self.starts = name, args, env, None, 0
+
+    def start(self):
+        self.starts += 1
+        log = open(os.path.join(RUN, f"{self.name}.{self.starts}.log"), "w")
+        self.p = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=log)
+
+    def kill9(self):
+        if self.p and self.p.poll() is None:
+            self.p.send_signal(signal.SIGKILL)
+            self.p.wait()
+        print(f"chaos: SIGKILL {self.name}", flush=True)
+
+    def stop(self):
+        if self.p and self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(30)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+
+
+def wait_http(port, path="/readyz", timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", path)
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"chaos: port {port} not ready")
+
+
+def wait_redis(port, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode == 0:
+            return
+        time.sleep(0.1)
+    raise SystemExit("chaos: redis did not start")
+
+
+# ---------------------------------------------------------------- webhook receiver
+
+heard = set()
+heard_lock = threading.Lock()
+
+
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("content-length", "0")))
+        mid, ts = self.headers.get("webhook-id", ""), self.headers.get("webhook-timestamp", "")
+        mac = hmac.new(WEBHOOK_KEY, f"{mid}.{ts}.".encode() + body, hashlib.sha256).digest()
+        expected = "v1," + base64.b64encode(mac).decode()
+        if expected not in self.headers.get("webhook-signature", "").split(" "):
+            fail(f"webhook {mid} carries a bad signature")
+        # Now and then the endpoint is down for a moment: deliveries must be retried (the
+        # run's schedule allows nine attempts, so a delivery given up means a real loss).
+        if random.random() < 0.1:
+            self.send_response(503)
+            self.end_headers()
+            return
+        with heard_lock:
+            heard.add(mid)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+# ---------------------------------------------------------------- talking to Sluice
+
+class Api:
+    """Round-robins over the API processes; a connection refused or reset (a killed
+    process) is retried on the other one, as a load balancer would."""
+
+    def __init__(self, ports):
+        self.ports = ports
+
+    def call(self, method, path, owner, body=None, admin=False, tries=40):
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"authorization": f"Bearer {ADMIN_KEY if admin else SERVICE_KEY}"}
+        if not admin:
+            headers["x-sluice-owner"] = owner
+        if data is not None:
+            headers["content-type"] = "application/json"
+        for attempt in range(tries):
+            port = random.choice(self.ports)
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+                c.request(method, path, body=data, headers=headers)
+                r = c.getresponse()
+                text = r.read()
+                status = r.status
+                location = r.getheader("location")
+            except (OSError, http.client.HTTPException):
+                count("api_connection_errors")
+                time.sleep(0.25)
+                continue
+            if status >= 500:
+                fail(f"{method} {path} answered {status}: {text[:300]!r}")
+            try:
+                payload = json.loads(text) if text else None
+            except ValueError:
+                payload = text
+            return status, payload, location
+        raise RuntimeError(f"{method} {path}: no API process answered")
+
+
+def store_request(method, url, headers, body):
+    """A request to the store on a presigned URL; returns the status, or None when the
+    connection broke."""
+    u = urllib.parse.urlsplit(url)
+    try:
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        c.request(method, f"{u.path}?{u.query}", body=body, headers=headers)
+        r = c.getresponse()
+        data = r.read()
+        return r.status, data, r.getheader("etag")
+    except (OSError, http.client.HTTPException):
+        return None, b"", None
+
+
+def put_headers(signed, length, **replace):
+    h = {k: v for k, v in signed.items() if k != "content-length"}
+    h["content-length"] = str(length)
+    h.update(replace)
+    return h
+
+
+def crash_put(url, headers, body):
+    """Sends the headers and half the body, then drops the connection (a client that died)."""
+    u = urllib.parse.urlsplit(url)
+    s = socket.create_connection((u.hostname, u.port), timeout=10)
+    lines = [f"PUT {u.path}?{u.query} HTTP/1.1", f"host: {u.netloc}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body[: len(body) // 2])
+    s.close()
+
+
+# ---------------------------------------------------------------- clients
+
+def create(api, owner, size, ctype="application/octet-stream", name="f.bin"):
+    status, body, _ = api.call("POST", "/v1/uploads", owner,
+                               {"profile": "default", "filename": name, "size": size, "content_type": ctype})
+    if status != 201:
+        fail(f"create answered {status}: {body}")
+        return None
+    return body
+
+
+def finish(api, owner, sid):
+    """complete until the session is out of `pending`/`verifying`; returns its state."""
+    for _ in range(60):
+        status, body, _ = api.call("POST", f"/v1/uploads/{sid}/complete", owner)
+        state = body.get("session", body).get("state") if isinstance(body, dict) else None
+        if status == 200 and state == "uploaded":
+            return "uploaded"
+        if status == 202 or state == "verifying":
+            time.sleep(0.5)
+            continue
+        if status == 422:
+            return "rejected"
+        if status == 409 and isinstance(body, dict) and body.get("code") == "not_uploaded":
+            return "not_uploaded"
+        if status == 200 and state:
+            return state
+        time.sleep(0.5)
+    return "stuck"
+
+
+def commit(api, owner, sid):
+    status, body, _ = api.call("POST", f"/v1/uploads/{sid}/commit", owner)
+    if status in (200, 201):
+        return body
+    # A commit whose answer was lost to a killed process: the session says what happened.
+    status, session, _ = api.call("GET", f"/v1/uploads/{sid}", owner)
+    if status == 200 and session.get("state") == "committed":
+        return {"id": None}
+    fail(f"commit of {sid} answered {status}: {body}")
+    return None
+
+
+def honest_put(api, owner, rng):
+    size = rng.randint(1, 256 * 1024)
+    data = rng.randbytes(size)
+    up = create(api, owner, size)
+    if not up:
+        return
+    status, _, _ = store_request("PUT", up["put"]["url"], put_headers(up["put"]["headers"], size), data)
+    if status != 200:
+        fail(f"honest PUT answered {status}")
+        return
+    state = finish(api, owner, up["id"])
+    if state != "uploaded":
+        fail(f"honest upload {up['id']} ended {state}")
+        return
+    file = commit(api, owner, up["id"])
+    if not file:
+        return
+    count("honest_put_committed")
+    if file.get("id") and rng.random() < 0.3:
+        status, _, location = api.call("GET", f"/v1/files/{file['id']}/download", owner)
+        got = store_request("GET", location, {}, None) if status == 302 else (None, b"", None)
+        if got[0] != 200 or got[1] != data:
+            fail(f"download of {file['id']} gave {status}/{got[0]}, {len(got[1])} bytes")
+        else:
+            count("downloads_checked")
+    if file.get("id") and rng.random() < 0.2:
+        status, _, _ = api.call("DELETE", f"/v1/files/{file['id']}", owner)
+        if status not in (200, 204, 404):
+            fail(f"delete answered {status}")
+        count("files_deleted")
+
+
+def multipart_parts(api, owner, up, numbers):
+    status, body, _ = api.call("POST", f"/v1/uploads/{up['id']}/parts", owner, {"part_numbers": numbers})
+    if status != 200:
+        fail(f"parts answered {status}: {body}")
+        return []
+    return body["parts"]
+
+
+def honest_multipart(api, owner, rng):
+    size = 5 * MIB + rng.randint(1, MIB)
+    data = rng.randbytes(size)
+    up = create(api, owner, size)
+    if not up:
+        return
+    part_size = up["multipart"]["part_size"]
+    for part in multipart_parts(api, owner, up, list(range(1, up["multipart"]["part_count"] + 1))):
+        n = part["part_number"]
+        chunk = data[(n - 1) * part_size: n * part_size]
+        status, _, _ = store_request("PUT", part["url"], put_headers(part.get("headers", {}), len(chunk)), chunk)
+        if status != 200:
+            fail(f"honest part {n} answered {status}")
+            return
+    state = finish(api, owner, up["id"])
+    if state != "uploaded":
+        fail(f"honest multipart {up['id']} ended {state}")
+        return
+    if commit(api, owner, up["id"]):
+        count("honest_multipart_committed")
+
+
+def abandoner(api, owner, rng):
+    size = rng.randint(1, 64 * 1024)
+    up = create(api, owner, size)
+    if not up:
+        return
+    how = rng.choice(["nothing", "put", "uploaded"])
+    if how != "nothing":
+        store_request("PUT", up["put"]["url"], put_headers(up["put"]["headers"], size), rng.randbytes(size))
+    if how == "uploaded":
+        finish(api, owner, up["id"])
+    count(f"abandoned_{how}")
+
+
+def abandoner_multipart(api, owner, rng):
+    size = 5 * MIB + 1024
+    up = create(api, owner, size)
+    if not up:
+        return
+    part = multipart_parts(api, owner, up, [1])
+    if part:
+        store_request("PUT", part[0]["url"], put_headers(part[0].get("headers", {}), 5 * MIB), rng.randbytes(5 * MIB))
+    count("abandoned_multipart")
+
+
+def liar(api, owner, rng):
+    size = rng.randint(1024, 64 * 1024)
+    up = create(api, owner, size, "image/png", "a.png")
+    if not up:
+        return
+    signed = up["put"]["headers"]
+    lie = rng.choice(["longer", "shorter", "type"])
+    if lie == "longer":
+        status, _, _ = store_request("PUT", up["put"]["url"], put_headers(signed, size + 7), rng.randbytes(size + 7))
+    elif lie == "shorter":
+        status, _, _ = store_request("PUT", up["put"]["url"], put_headers(signed, size - 1), rng.randbytes(size - 1))
+    else:
+        status, _, _ = store_request("PUT", up["put"]["url"], put_headers(signed, size, **{"content-type": "text/html"}),
+                                     rng.randbytes(size))
+    if status is not None and 200 <= status < 300:
+        fail(f"the store accepted a {lie} lie ({status})")
+    state = finish(api, owner, up["id"])
+    if state not in ("not_uploaded", "rejected"):
+        fail(f"a {lie} lie ended {state}")
+    if rng.random() < 0.5:
+        api.call("POST", f"/v1/uploads/{up['id']}/abort", owner)
+    count(f"lie_{lie}_refused")
+
+
+def liar_multipart(api, owner, rng):
+    up = create(api, owner, 5 * MIB + 100)
+    if not up:
+        return
+    part = multipart_parts(api, owner, up, [2])
+    if not part:
+        return
+    status, _, _ = store_request("PUT", part[0]["url"], put_headers(part[0].get("headers", {}), 500), rng.randbytes(500))
+    if status is not None and 200 <= status < 300:
+        fail(f"the store accepted a part of a size not signed ({status})")
+    count("lie_part_refused")
+
+
+def replayer(api, owner, rng):
+    size = rng.randint(1, 32 * 1024)
+    data = rng.randbytes(size)
+    up = create(api, owner, size)
+    if not up:
+        return
+    h = put_headers(up["put"]["headers"], size)
+    first, _, _ = store_request("PUT", up["put"]["url"], h, data)
+    second, _, _ = store_request("PUT", up["put"]["url"], h, rng.randbytes(size))
+    if first != 200 or second not in (412, 409, 403):
+        fail(f"replayed PUT: first {first}, second {second}")
+    s1 = finish(api, owner, up["id"])
+    s2 = finish(api, owner, up["id"])
+    if s1 != "uploaded" or s2 != "uploaded":
+        fail(f"complete twice gave {s1}, {s2}")
+        return
+    if commit(api, owner, up["id"]):
+        count("replay_committed")
+    status, body, _ = api.call("POST", f"/v1/uploads/{up['id']}/commit", owner)
+    if status not in (200, 201, 409):
+        fail(f"second commit answered {status}: {body}")
+
+
+def crasher(api, owner, rng):
+    size = rng.randint(64 * 1024, 256 * 1024)
+    up = create(api, owner, size)
+    if not up:
+        return
+    crash_put(up["put"]["url"], put_headers(up["put"]["headers"], size), rng.randbytes(size))
+    if rng.random() < 0.5:
+        finish(api, owner, up["id"])
+    count("crashed_put")
+
+
+def aborter(api, owner, rng):
+    size = rng.randint(1, 32 * 1024)
+    up = create(api, owner, size)
+    if not up:
+        return
+    store_request("PUT", up["put"]["url"], put_headers(up["put"]["headers"], size), rng.randbytes(size))
+    status, body, _ = api.call("POST", f"/v1/uploads/{up['id']}/abort", owner)
+    if status != 200:
+        fail(f"abort answered {status}: {body}")
+    count("aborted")
+
+
+KINDS = [(honest_put, 30), (honest_multipart, 3), (abandoner, 10), (abandoner_multipart, 2),
+         (liar, 8), (liar_multipart, 3), (replayer, 6), (crasher, 5), (aborter, 5)]
+
+
+def client_loop(api, index, stop):
+    rng = random.Random(SEED * 1000 + index)
+    owner = f"owner-{index % 5}"
+    kinds, weights = zip(*KINDS)
+    while not stop.is_set():
+        kind = rng.choices(kinds, weights)[0]
+        try:
+            kind(api, owner, rng)
+        except Exception as e:  # a client bug must not pass unseen
+            fail(f"{kind.__name__} raised {e!r}")
+
+
+# ---------------------------------------------------------------- checks
+
+def bucket_objects():
+    objects, token = {}, None
+    while True:
+        query = "list-type=2&max-keys=1000" + (f"&continuation-token={urllib.parse.quote(token, safe='')}" if token else "")
+        body = s3seed.call(*S3, "GET", f"/{BUCKET}", query).decode()
+        for entry in body.split("<Contents>")[1:]:
+            key = entry.split("<Key>")[1].split("</Key>")[0]
+            objects[key] = int(entry.split("<Size>")[1].split("</Size>")[0])
+        if "<IsTruncated>true</IsTruncated>" not in body:
+            return objects
+        token = body.split("<NextContinuationToken>")[1].split("</NextContinuationToken>")[0]
+
+
+def open_multipart_uploads():
+    body = s3seed.call(*S3, "GET", f"/{BUCKET}", "uploads=").decode()
+    return body.count("<Upload>")
+
+
+LIVE = "('pending','verifying','uploaded')"
+
+
+def settled():
+    live = int(psql(f"SELECT count(*) FROM upload_sessions WHERE state IN {LIVE}")[0][0])
+    owing = int(psql("SELECT count(*) FROM upload_sessions WHERE cleanup_due_at IS NOT NULL")[0][0])
+    jobs = int(psql("SELECT count(*) FROM outbox_jobs WHERE upload_id IS NOT NULL")[0][0])
+    hooks = int(psql("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")[0][0])
+    return live, owing, jobs, hooks
+
+
+def check():
+    # 1. Bucket bytes against the books.
+    objects = bucket_objects()
+    committed = dict((k, int(s)) for k, s in psql("SELECT key, size FROM upload_sessions WHERE state = 'committed'"))
+    live = psql(f"SELECT key, size FROM upload_sessions WHERE state IN {LIVE} AND expires_at > now()")
+    live_bytes = sum(int(s) for _, s in live)
+    bucket_bytes, committed_bytes = sum(objects.values()), sum(committed.values())
+    print(f"chaos: bucket {len(objects)} objects {bucket_bytes} B; committed {len(committed)} sessions "
+          f"{committed_bytes} B; live within deadline {len(live)} sessions {live_bytes} B")
+    if bucket_bytes > committed_bytes + live_bytes:
+        fail(f"bucket holds {bucket_bytes - committed_bytes - live_bytes} B nobody committed")
+    strangers = sorted(set(objects) - set(committed) - {k for k, _ in live})
+    if strangers:
+        fail(f"{len(strangers)} objects no committed or live session owns, e.g. {strangers[:3]}")
+    missing = sorted(set(committed) - set(objects))
+    if missing:
+        fail(f"{len(missing)} committed files missing from the bucket, e.g. {missing[:3]}")
+    for key, size in committed.items():
+        if key in objects and objects[key] != size:
+            fail(f"{key}: stored {objects[key]} B, committed {size} B")
+    mpu = open_multipart_uploads()
+    print(f"chaos: open multipart uploads in the bucket: {mpu}")
+    if mpu and not live:
+        fail(f"{mpu} multipart uploads left open")
+
+    # 2. Every session terminal (or within its deadline), none owing a cleanup.
+    states = dict(psql("SELECT state, count(*) FROM upload_sessions GROUP BY state"))
+    print(f"chaos: sessions by state {states}")
+    overdue = psql(f"SELECT id, state FROM upload_sessions WHERE state IN {LIVE} AND expires_at <= now()")
+    if overdue:
+        fail(f"{len(overdue)} sessions live past their deadline, e.g. {overdue[:3]}")
+    owing = psql("SELECT count(*) FROM upload_sessions WHERE cleanup_due_at IS NOT NULL")[0][0]
+    if owing != "0":
+        fail(f"{owing} sessions still owe a cleanup")
+
+    # 3. Every transition audited once: an unbroken chain of version + 1 links.
+    sessions = {sid: (state, int(version)) for sid, state, version in psql("SELECT id, state, version FROM upload_sessions")}
+    trails = {}
+    for sid, frm, to in psql("SELECT upload_id, coalesce(from_state, ''), to_state FROM audit_events "
+                             "WHERE kind = 'transition' ORDER BY id"):
+        trails.setdefault(sid, []).append((frm, to))
+    broken = 0
+    for sid, (state, version) in sessions.items():
+        trail = trails.get(sid, [])
+        chain_ok = bool(trail) and trail[0][0] == "" and all(trail[i][0] == trail[i - 1][1] for i in range(1, len(trail)))
+        if not chain_ok or trail[-1][1] != state or len(trail) != version + 1:
+            broken += 1
+            if broken <= 3:
+                fail(f"session {sid} ({state}, version {version}) has the trail {trail}")
+    orphans = set(trails) - set(sessions)
+    if orphans:
+        fail(f"{len(orphans)} audit trails of sessions that do not exist")
+    print(f"chaos: {sum(len(t) for t in trails.values())} transitions audited over {len(sessions)} sessions; "
+          f"{broken} broken trails")
+
+    # 4. Quota counters equal to what the tables say.
+    env = dict(os.environ, **base_env())
+    out = subprocess.run([BIN, "quota", "reconcile"], env=env, capture_output=True, text=True)
+    print(f"chaos: quota reconcile: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}")
+    if out.returncode != 0 or out.stdout.strip() or "0 quota counters repaired" not in out.stderr:
+        fail(f"quota counters drifted: {out.stdout.strip()[:500]} {out.stderr.strip()[-300:]}")
+
+    # 5. No webhook lost.
+    announcing = {"uploaded": "upload.uploaded", "rejected": "upload.rejected", "expired": "upload.expired",
+                  "committed": "upload.committed", "deleted": "file.deleted"}
+    owed = {}
+    for sid, to in psql("SELECT upload_id, to_state FROM audit_events WHERE kind = 'transition'"):
+        if to in announcing:
+            owed[(sid, announcing[to])] = owed.get((sid, announcing[to]), 0) + 1
+    deliveries = {}
+    for sid, kind, mid, status in psql("SELECT upload_id, event_type, message_id, status FROM webhook_deliveries"):
+        deliveries.setdefault((sid, kind), []).append((mid, status))
+    lost = [k for k, n in owed.items() if len(deliveries.get(k, [])) != n]
+    undelivered = [d for ds in deliveries.values() for d in ds if d[1] != "delivered"]
+    with heard_lock:
+        unheard = [d for ds in deliveries.values() for d in ds if d[0] not in heard]
+    print(f"chaos: webhooks owed {sum(owed.values())}, deliveries {sum(len(d) for d in deliveries.values())}, "
+          f"heard {len(heard)}; lost {len(lost)}, undelivered {len(undelivered)}, unheard {len(unheard)}")
+    if lost:
+        fail(f"{len(lost)} announced transitions without exactly one delivery, e.g. {lost[:3]}")
+    if undelivered or unheard:
+        fail(f"webhooks not delivered: {undelivered[:3]} unheard: {unheard[:3]}")
+
+
+# ---------------------------------------------------------------- the run
+
+REDIS_PORT = free_port()
+HOOK_PORT = free_port()
+API_PORTS = [free_port(), free_port()]
+
+
+def base_env():
+    return {
+        "SLUICE__DATABASE__URL": f"{PG}/{DB}",
+        "SLUICE__DATABASE__MAX_CONNECTIONS": "8",
+        "SLUICE__QUEUE__REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/",
+        "SLUICE__QUEUE__NAMESPACE": f"chaos{stamp}",
+        "SLUICE__QUEUE__POLL_INTERVAL": "250ms",
+        "SLUICE__QUEUE__RELAY_INTERVAL": "1s",
+        "SLUICE__QUEUE__SWEEP_INTERVAL": "3s",
+        "SLUICE__QUEUE__VERIFY_DELAY": "1s",
+        "SLUICE__QUEUE__DISPATCH_LEASE": "10s",
+        "SLUICE__QUEUE__RETRY__DELIVER_WEBHOOK": '["1s", "1s", "2s", "2s", "2s", "2s", "2s", "2s"]',
+        "SLUICE__QUEUE__RETRY__CLEANUP_SESSION": '["1s", "2s"]',
+        "SLUICE__STORAGE__ENDPOINT": S3[0],
+        "SLUICE__STORAGE__REGION": S3[1],
+        "SLUICE__STORAGE__ACCESS_KEY_ID": S3[2],
+        "SLUICE__STORAGE__SECRET_ACCESS_KEY": S3[3],
+        "SLUICE__STORAGE__BUCKET": BUCKET,
+        "SLUICE__STORAGE__FORCE_PATH_STYLE": "true",
+        "SLUICE__AUTH__TOKEN_SECRET": "chaos-token-secret-0123456789-abcdefghij",
+        "SLUICE__AUTH__SERVICE_KEYS": f'["{SERVICE_KEY}"]',
+        "SLUICE__AUTH__ADMIN_KEYS": f'["{ADMIN_KEY}"]',
+        "SLUICE__CLEANUP__LATE_PUT_GRACE": f"{LATE_PUT_GRACE}s",
+        "SLUICE__CLEANUP__STALE_MULTIPART_GRACE": "5s",
+        "SLUICE__QUOTA__STORED_BYTES": "10GiB",
+        "SLUICE__QUOTA__DAILY_BYTES": "100GiB",
+        "SLUICE__QUOTA__RECONCILE_INTERVAL": "20s",
+        "SLUICE__PROFILES__DEFAULT__UPLOAD_TTL": f"{UPLOAD_TTL}s",
+        "SLUICE__PROFILES__DEFAULT__COMMIT_TTL": f"{COMMIT_TTL}s",
+        "SLUICE__PROFILES__DEFAULT__VERIFY_TTL": f"{COMMIT_TTL}s",
+        "SLUICE__PROFILES__DEFAULT__MULTIPART_THRESHOLD": "5MiB",
+        "SLUICE__PROFILES__DEFAULT__PART_SIZE": "5MiB",
+        "SLUICE__PROFILES__DEFAULT__MAX_SIZE": "64MiB",
+        "SLUICE__PROFILES__DEFAULT__DAILY_UPLOADS": "100000",
+        "SLUICE__WEBHOOKS__ENDPOINTS__CHAOS__URL": f"http://127.0.0.1:{HOOK_PORT}/hook",
+        "SLUICE__WEBHOOKS__ENDPOINTS__CHAOS__SECRET": "whsec_" + base64.b64encode(WEBHOOK_KEY).decode(),
+        "SLUICE__WEBHOOKS__TIMEOUT": "2s",
+        "SLUICE_LOG": os.environ.get("SLUICE_LOG", "warn"),
+    }
+
+
+def main():
+    print(f"chaos: seed {SEED}, {CLIENTS} clients for {DURATION:.0f}s; database {DB}, bucket {BUCKET}, logs {RUN}",
+          flush=True)
+    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {DB}"], check=True)
+    s3seed.call(*S3, "PUT", f"/{BUCKET}")
+    redis = Proc("redis", ["redis-server", "--port", str(REDIS_PORT), "--bind", "127.0.0.1", "--save", "",
+                           "--appendonly", "no"], dict(os.environ))
+    redis.start()
+    wait_redis(REDIS_PORT)
+    hooks = http.server.ThreadingHTTPServer(("127.0.0.1", HOOK_PORT), Hook)
+    threading.Thread(target=hooks.serve_forever, daemon=True).start()
+
+    env = dict(os.environ, **base_env())
+    subprocess.run([BIN, "migrate"], env=env, check=True, capture_output=True)
+    apis = [Proc(f"api{i + 1}", [BIN, "serve", "--no-workers"],
+                 dict(env, SLUICE__SERVER__BIND=f"127.0.0.1:{p}", SLUICE__SERVER__DATA_DIR=os.path.join(RUN, f"api{i + 1}")))
+            for i, p in enumerate(API_PORTS)]
+    workers = [Proc(f"worker{i + 1}", [BIN, "worker"],
+                    dict(env, SLUICE__SERVER__DATA_DIR=os.path.join(RUN, f"worker{i + 1}")))
+               for i in range(2)]
+    everything = apis + workers
+    try:
+        for p in everything:
+            p.start()
+        for port in API_PORTS:
+            wait_http(port)
+        api = Api(API_PORTS)
+        stop = threading.Event()
+        clients = [threading.Thread(target=client_loop, args=(api, i, stop)) for i in range(CLIENTS)]
+        for t in clients:
+            t.start()
+
+        def restart(proc, after=1.5):
+            proc.kill9()
+            time.sleep(after)
+            proc.start()
+
+        started = time.time()
+        step = DURATION / 6
+        plan = [(apis[0], step), (workers[0], 2 * step), (redis, 3 * step), (apis[1], 4 * step), (workers[1], 5 * step)]
+        for proc, at in plan:
+            time.sleep(max(0.0, started + at - time.time()))
+            restart(proc)
+            if proc is redis:
+                wait_redis(REDIS_PORT)
+                count("redis_restarts")
+            else:
+                count("sigkills")
+        time.sleep(max(0.0, started + DURATION - time.time()))
+        stop.set()
+        for t in clients:
+            t.join(120)
+        print(f"chaos: clients stopped after {time.time() - started:.0f}s: {json.dumps(tally, sort_keys=True)}", flush=True)
+
+        # Every deadline passes, the sweep expires and cleans, the jobs and webhooks drain.
+        time.sleep(max(UPLOAD_TTL, COMMIT_TTL) + LATE_PUT_GRACE)
+        deadline = time.time() + SETTLE_MAX
+        while time.time() < deadline:
+            state = settled()
+            if state == (0, 0, 0, 0):
+                break
+            time.sleep(2)
+        print(f"chaos: settled in {time.time() - started - DURATION:.0f}s after the clients stopped "
+              f"(live, owing cleanup, jobs, undelivered webhooks) = {settled()}", flush=True)
+        for p in everything:
+            p.stop()
+        check()
+    finally:
+        for p in everything + [redis]:
+            p.stop()
+        hooks.shutdown()
+    if failures:
+        print(f"chaos: FAILED ({len(failures)} failures); logs kept in {RUN}")
+        return 1
+    print(f"chaos: PASS (seed {SEED})")
+    # The database and the committed objects are dropped so that runs do not pile up.
+    for key in bucket_objects():
+        s3seed.call(*S3, "DELETE", f"/{BUCKET}/{key}")
+    s3seed.call(*S3, "DELETE", f"/{BUCKET}")
+    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE {DB} WITH (FORCE)"], check=False)
+    shutil.rmtree(RUN, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
