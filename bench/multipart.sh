@@ -3,6 +3,7 @@
 # server (Ceph RGW: `eval "$(../shared/tools/ceph-s3 start)"` first), completed,
 # downloaded and checked byte-identical, with Sluice's RSS before and after.
 #   bench/multipart.sh            SIZE=… PARALLEL=… ROUNDS=… (ROUNDS=10: 10 GiB, each upload deleted once checked)
+#   BETWEEN_ROUNDS="radosgw-admin -c /tmp/sluice-ceph/ceph.conf gc process --include-all" (Ceph: free deleted data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${SLUICE_TEST_S3_ENDPOINT:?start Ceph first: eval \"\$(../shared/tools/ceph-s3 start)\"}"
