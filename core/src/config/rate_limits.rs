@@ -188,7 +188,11 @@ const MAX_PERIOD: Duration = Duration::from_secs(7 * 24 * 3600);
 pub(super) fn problems(s: &Settings, out: &mut Vec<String>) {
     let rl = &s.rate_limits;
     for class in RouteClass::ALL {
-        route(&format!("rate_limits.{}", class.as_str()), rl.class(class), out);
+        route(
+            &format!("rate_limits.{}", class.as_str()),
+            rl.class(class),
+            out,
+        );
     }
     for proxy in &rl.trusted_proxies {
         if proxy.parse::<crate::ratelimit::Cidr>().is_err() {
@@ -250,9 +254,50 @@ mod tests {
         assert_eq!(r("2/1s").map(|r| r.per), Ok(Duration::from_secs(1)));
         assert_eq!(r("5/250ms").map(|r| r.per), Ok(Duration::from_millis(250)));
         assert_eq!(r("100/h").map(|r| r.per), Ok(Duration::from_secs(3600)));
-        for bad in ["", "60", "/1m", "x/1m", "60/", "60/1parsec", "-1/1s", "1/1s/2"] {
+        for bad in [
+            "",
+            "60",
+            "/1m",
+            "x/1m",
+            "60/",
+            "60/1parsec",
+            "-1/1s",
+            "1/1s/2",
+        ] {
             assert!(r(bad).is_err(), "{bad:?} parsed");
         }
+    }
+
+    #[test]
+    fn the_readme_example_loads() {
+        let dir = std::env::temp_dir().join(format!("sluice-rl-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("sluice.toml");
+        let text = r#"
+[server]
+data_dir = "DIR"
+
+[rate_limits]
+create    = { per_owner = { rate = "60/1m", burst = 20 }, per_ip = { rate = "600/1m" } }
+sign_part = { per_owner = { rate = "100/1s" } }
+complete  = { per_owner = { rate = "60/1m" } }
+download  = { per_owner = { rate = "300/1m" }, per_ip = { rate = "300/1m" } }
+trusted_proxies = ["10.0.0.0/8"]
+client_ip_header = "x-forwarded-for"
+
+[profiles.avatar.rate_limits]
+create = { per_owner = { rate = "10/1h", burst = 3 } }
+"#
+        .replace("DIR", dir.to_str().expect("utf8"));
+        std::fs::write(&file, text).expect("write");
+        let s = super::super::load_from(Some(&file), Vec::new()).expect("loads");
+        let create = s.rate_limits.create.per_owner.expect("create limit");
+        assert_eq!(create.burst(), 20);
+        assert_eq!(create.rate.per, Duration::from_secs(60));
+        assert_eq!(s.rate_limits.trusted_proxies, ["10.0.0.0/8"]);
+        let avatar = s.profile("avatar").expect("avatar").rate_limits;
+        assert_eq!(avatar.create.per_owner.map(|l| l.burst()), Some(3));
+        assert!(avatar.download.per_owner.is_none());
     }
 
     #[test]
