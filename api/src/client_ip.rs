@@ -119,7 +119,9 @@ fn parse_address(entry: &str) -> Option<IpAddr> {
 fn forwarded_for(element: &str) -> Option<IpAddr> {
     let value = element.split(';').find_map(|pair| {
         let (name, value) = pair.split_once('=')?;
-        name.trim().eq_ignore_ascii_case("for").then_some(value.trim())
+        name.trim()
+            .eq_ignore_ascii_case("for")
+            .then_some(value.trim())
     })?;
     let value = value
         .strip_prefix('"')
@@ -161,7 +163,10 @@ mod tests {
     #[test]
     fn an_untrusted_peer_is_the_client_whatever_it_sends() {
         let p = policy(&["10.0.0.0/8"], XFF);
-        let h = headers(&[("x-forwarded-for", b"203.0.113.7"), ("forwarded", b"for=1.2.3.4")]);
+        let h = headers(&[
+            ("x-forwarded-for", b"203.0.113.7"),
+            ("forwarded", b"for=1.2.3.4"),
+        ]);
         assert_eq!(p.resolve(ip("198.51.100.1"), &h), ip("198.51.100.1"));
         // With no trusted proxies at all, nobody's header counts.
         let none = policy(&[], XFF);

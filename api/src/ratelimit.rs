@@ -48,7 +48,9 @@ where
             retry_after,
         } => Err(ApiError::RateLimited {
             dimension: dimension.as_str(),
-            retry_after: retry_after_secs(u64::try_from(retry_after.as_micros()).unwrap_or(u64::MAX)),
+            retry_after: retry_after_secs(
+                u64::try_from(retry_after.as_micros()).unwrap_or(u64::MAX),
+            ),
         }),
     }
 }

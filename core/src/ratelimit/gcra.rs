@@ -122,10 +122,7 @@ mod tests {
         assert_eq!(run(g, &[t0, t0, t0]), [true, true, false]);
         // After the burst, one request per half second.
         assert_eq!(
-            run(
-                g,
-                &[t0, t0, t0 + S / 2 - 1, t0 + S / 2, t0 + S / 2, t0 + S]
-            ),
+            run(g, &[t0, t0, t0 + S / 2 - 1, t0 + S / 2, t0 + S / 2, t0 + S]),
             [true, true, false, true, false, true]
         );
     }
@@ -143,7 +140,10 @@ mod tests {
                 wait: S / 2
             }
         );
-        assert_eq!(decide(now + S / 2, &[(g, tat)]), Decision::Allow(vec![now + S + S / 2]));
+        assert_eq!(
+            decide(now + S / 2, &[(g, tat)]),
+            Decision::Allow(vec![now + S + S / 2])
+        );
         assert_eq!(retry_after_secs(S / 2), 1);
         assert_eq!(retry_after_secs(1), 1);
         assert_eq!(retry_after_secs(0), 1);
@@ -191,7 +191,13 @@ mod tests {
             interval: u64::MAX,
             tolerance: u64::MAX,
         };
-        assert!(matches!(decide(u64::MAX, &[(huge, Some(u64::MAX))]), Decision::Allow(_)));
-        assert!(matches!(decide(0, &[(g, Some(u64::MAX))]), Decision::Refuse { .. }));
+        assert!(matches!(
+            decide(u64::MAX, &[(huge, Some(u64::MAX))]),
+            Decision::Allow(_)
+        ));
+        assert!(matches!(
+            decide(0, &[(g, Some(u64::MAX))]),
+            Decision::Refuse { .. }
+        ));
     }
 }

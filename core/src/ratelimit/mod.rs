@@ -300,10 +300,8 @@ mod tests {
 
     fn settings(env: &[(&str, &str)]) -> Settings {
         let dir = std::env::temp_dir().join(format!("sluice-rl-{}", uuid::Uuid::new_v4()));
-        let mut vars: Vec<(String, String)> = vec![(
-            "SLUICE__SERVER__DATA_DIR".into(),
-            dir.display().to_string(),
-        )];
+        let mut vars: Vec<(String, String)> =
+            vec![("SLUICE__SERVER__DATA_DIR".into(), dir.display().to_string())];
         vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         crate::config::load_from(None, vars).expect("settings")
     }
@@ -316,7 +314,10 @@ mod tests {
         assert_eq!(a, "2001:db8:1:2::/64");
         assert_eq!(a, b);
         assert_ne!(a, c);
-        assert_eq!(ip_subject("::ffff:192.0.2.1".parse().expect("ip")), "192.0.2.1");
+        assert_eq!(
+            ip_subject("::ffff:192.0.2.1".parse().expect("ip")),
+            "192.0.2.1"
+        );
     }
 
     fn limiter(env: &[(&str, &str)]) -> RateLimiter {
@@ -371,16 +372,34 @@ mod tests {
             rl.check(RouteClass::Create, None, "carol", None).await,
             Verdict::Allowed
         );
-        assert_eq!(rl.metrics.rate_limited.with_label_values(&["create", "owner"]).get(), 1);
-        assert_eq!(rl.metrics.rate_limited.with_label_values(&["create", "ip"]).get(), 1);
+        assert_eq!(
+            rl.metrics
+                .rate_limited
+                .with_label_values(&["create", "owner"])
+                .get(),
+            1
+        );
+        assert_eq!(
+            rl.metrics
+                .rate_limited
+                .with_label_values(&["create", "ip"])
+                .get(),
+            1
+        );
     }
 
     #[tokio::test]
     async fn a_profile_limit_replaces_the_global_one_in_its_own_bucket() {
         let rl = limiter(&[
             ("SLUICE__RATE_LIMITS__DOWNLOAD__PER_OWNER__RATE", "2/1m"),
-            ("SLUICE__PROFILES__AVATAR__RATE_LIMITS__DOWNLOAD__PER_OWNER__RATE", "1/1m"),
-            ("SLUICE__PROFILES__AVATAR__RATE_LIMITS__DOWNLOAD__PER_OWNER__BURST", "1"),
+            (
+                "SLUICE__PROFILES__AVATAR__RATE_LIMITS__DOWNLOAD__PER_OWNER__RATE",
+                "1/1m",
+            ),
+            (
+                "SLUICE__PROFILES__AVATAR__RATE_LIMITS__DOWNLOAD__PER_OWNER__BURST",
+                "1",
+            ),
         ]);
         assert!(rl.needs_profile(RouteClass::Download));
         let get = |profile| rl.check(RouteClass::Download, Some(profile), "alice", None);
@@ -406,8 +425,14 @@ mod tests {
                 ("SLUICE__RATE_LIMITS__CREATE__PER_OWNER__RATE", "0/1s"),
                 ("SLUICE__RATE_LIMITS__SIGN_PART__PER_IP__RATE", "10/1s"),
                 ("SLUICE__RATE_LIMITS__SIGN_PART__PER_IP__BURST", "0"),
-                ("SLUICE__RATE_LIMITS__TRUSTED_PROXIES", "[\"10.0.0.0/8\", \"10.0.0.0/40\", \"proxy\"]"),
-                ("SLUICE__PROFILES__AVATAR__RATE_LIMITS__COMPLETE__PER_OWNER__RATE", "5/8d"),
+                (
+                    "SLUICE__RATE_LIMITS__TRUSTED_PROXIES",
+                    "[\"10.0.0.0/8\", \"10.0.0.0/40\", \"proxy\"]",
+                ),
+                (
+                    "SLUICE__PROFILES__AVATAR__RATE_LIMITS__COMPLETE__PER_OWNER__RATE",
+                    "5/8d",
+                ),
             ]
             .map(|(k, v)| (k.to_owned(), v.to_owned())),
         )

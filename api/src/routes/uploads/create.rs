@@ -40,7 +40,14 @@ pub async fn create_upload(
     body: web::Json<CreateUploadRequest>,
 ) -> ApiResult<HttpResponse> {
     let req = body.into_inner();
-    guard(&state, &http, RouteClass::Create, &who.owner, known(&req.profile)).await?;
+    guard(
+        &state,
+        &http,
+        RouteClass::Create,
+        &who.owner,
+        known(&req.profile),
+    )
+    .await?;
     validate(&req)?;
     let created = create::create(
         &state.core,

@@ -4,9 +4,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
+use sluice_core::config::RouteClass;
 use sluice_core::storage::PartEtag;
 use sluice_core::upload::{CompleteOutcome, SessionView};
-use sluice_core::config::RouteClass;
 use sluice_core::uppy::multipart;
 use utoipa::ToSchema;
 

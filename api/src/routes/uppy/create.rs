@@ -1,8 +1,8 @@
 //! `POST /s3/multipart`: a multipart session (Companion's `createMultipartUpload`).
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use sluice_core::config::RouteClass;
 use serde::{Deserialize, Serialize};
+use sluice_core::config::RouteClass;
 use sluice_core::uppy::{UppyFile, multipart, read_metadata};
 use utoipa::ToSchema;
 
