@@ -70,6 +70,12 @@ pub enum ApiError {
     NoRoute,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// Over a rate limit (`dimension`: `owner` or `ip`); passes again after `retry_after` s.
+    #[error("too many requests from this {dimension}; retry in {retry_after}s")]
+    RateLimited {
+        dimension: &'static str,
+        retry_after: u64,
+    },
 }
 
 /// Codes only the HTTP layer produces (the core's are in `CoreError::CODES`).
@@ -87,6 +93,7 @@ pub const API_CODES: &[&str] = &[
     "invalid_query",
     "route_not_found",
     "method_not_allowed",
+    "rate_limited",
 ];
 
 impl ApiError {
@@ -100,6 +107,7 @@ impl ApiError {
             ApiError::BadRequest { code, .. } => code,
             ApiError::NoRoute => "route_not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::RateLimited { .. } => "rate_limited",
         }
     }
 
@@ -148,6 +156,7 @@ impl ResponseError for ApiError {
             ApiError::BadRequest { status, .. } => *status,
             ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -198,6 +207,7 @@ impl ResponseError for ApiError {
                 *retry_after,
             ),
             ApiError::Core(CoreError::Busy(_)) => (None, Some(1)),
+            ApiError::RateLimited { retry_after, .. } => (None, Some((*retry_after).max(1))),
             _ => (None, None),
         };
         let problem = Problem {

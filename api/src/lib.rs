@@ -6,6 +6,7 @@
 //! here: the binary stops the API, the workers and the embedded store in order.
 
 pub mod auth;
+pub mod client_ip;
 pub mod contract;
 pub mod dto;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod fallback;
 pub mod observe;
 pub mod openapi;
 pub mod pages;
+pub mod ratelimit;
 pub mod routes;
 pub mod state;
 

@@ -7,6 +7,9 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use sluice_core::Core;
 use sluice_core::auth::Authenticator;
+use sluice_core::ratelimit::RateLimiter;
+
+use crate::client_ip::ClientIpPolicy;
 
 /// Checks that the job queue answers.
 pub type QueueProbe = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
@@ -16,15 +19,23 @@ pub struct AppState {
     pub core: Core,
     pub auth: Arc<Authenticator>,
     pub queue_probe: QueueProbe,
+    /// The request rate limits (shared through Redis when configured).
+    pub limiter: Arc<RateLimiter>,
+    /// How the client IP of a request is found, for the per-IP limits.
+    pub client_ip: Arc<ClientIpPolicy>,
 }
 
 impl AppState {
     pub fn new(core: Core, queue_probe: QueueProbe) -> Self {
         let auth = Arc::new(Authenticator::new(&core.settings.auth));
+        let limiter = Arc::new(RateLimiter::new(&core.settings, core.metrics.clone()));
+        let client_ip = Arc::new(ClientIpPolicy::new(&core.settings.rate_limits));
         Self {
             core,
             auth,
             queue_probe,
+            limiter,
+            client_ip,
         }
     }
 }

@@ -655,7 +655,7 @@ export interface components {
          * @description The stable `code` of a problem+json error
          * @enum {string}
          */
-        ErrorCode: "busy" | "checksum_mismatch" | "conflict" | "cross_site_refused" | "extension_not_allowed" | "forbidden" | "illegal_transition" | "internal_error" | "invalid_part_number" | "invalid_query" | "invalid_type" | "malformed_json" | "method_not_allowed" | "missing_field" | "not_found" | "not_multipart" | "not_pending" | "not_uploaded" | "owner_required" | "parts_missing" | "payload_too_large" | "profile_not_allowed" | "quota_exceeded" | "route_not_found" | "size_mismatch" | "storage_unavailable" | "too_large" | "type_mismatch" | "type_not_allowed" | "unauthorized" | "unknown_field" | "unknown_profile" | "unsupported_media_type" | "validation_failed";
+        ErrorCode: "busy" | "checksum_mismatch" | "conflict" | "cross_site_refused" | "extension_not_allowed" | "forbidden" | "illegal_transition" | "internal_error" | "invalid_part_number" | "invalid_query" | "invalid_type" | "malformed_json" | "method_not_allowed" | "missing_field" | "not_found" | "not_multipart" | "not_pending" | "not_uploaded" | "owner_required" | "parts_missing" | "payload_too_large" | "profile_not_allowed" | "quota_exceeded" | "rate_limited" | "route_not_found" | "size_mismatch" | "storage_unavailable" | "too_large" | "type_mismatch" | "type_not_allowed" | "unauthorized" | "unknown_field" | "unknown_profile" | "unsupported_media_type" | "validation_failed";
         /** @description A committed file. */
         FileResponse: {
             content_type: string;
@@ -1097,9 +1097,11 @@ export interface operations {
                     "application/json": components["schemas"]["CompanionProblem"];
                 };
             };
-            /** @description quota_exceeded */
+            /** @description quota_exceeded; rate_limited: over the `create` rate limit of the owner or the client IP */
             429: {
                 headers: {
+                    /** @description seconds until the request would pass */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1413,6 +1415,17 @@ export interface operations {
                     "application/json": components["schemas"]["CompanionProblem"];
                 };
             };
+            /** @description rate_limited: over the `complete` rate limit of the owner or the client IP */
+            429: {
+                headers: {
+                    /** @description seconds until the request would pass */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompanionProblem"];
+                };
+            };
             /** @description internal_error */
             500: {
                 headers: {
@@ -1507,6 +1520,17 @@ export interface operations {
             /** @description invalid_part_number, validation_failed */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompanionProblem"];
+                };
+            };
+            /** @description rate_limited: over the `sign_part` rate limit of the owner or the client IP */
+            429: {
+                headers: {
+                    /** @description seconds until the request would pass */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1619,9 +1643,11 @@ export interface operations {
                     "application/json": components["schemas"]["CompanionProblem"];
                 };
             };
-            /** @description quota_exceeded */
+            /** @description quota_exceeded; rate_limited: over the `create` rate limit of the owner or the client IP */
             429: {
                 headers: {
+                    /** @description seconds until the request would pass */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1726,6 +1752,17 @@ export interface operations {
             /** @description size_mismatch, type_mismatch */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompanionProblem"];
+                };
+            };
+            /** @description rate_limited: over the `complete` rate limit of the owner or the client IP */
+            429: {
+                headers: {
+                    /** @description seconds until the request would pass */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2245,6 +2282,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the `download` rate limit of the owner or the client IP */
+            429: {
+                headers: {
+                    /** @description seconds until the request would pass */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description internal_error */
             500: {
                 headers: {
@@ -2339,6 +2387,17 @@ export interface operations {
             /** @description validation_failed, invalid_type, unknown_field */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the `download` rate limit of the owner or the client IP */
+            429: {
+                headers: {
+                    /** @description seconds until the request would pass */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2587,9 +2646,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description quota_exceeded: `quota` names the limit, its value and the usage; `Retry-After` for daily limits */
+            /** @description quota_exceeded: `quota` names the limit, its value and the usage; `Retry-After` for daily limits. rate_limited: over the `create` rate limit of the owner or the client IP; `Retry-After` says when to try again */
             429: {
                 headers: {
+                    /** @description seconds until the request would pass */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2909,6 +2970,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the `complete` rate limit of the owner or the client IP */
+            429: {
+                headers: {
+                    /** @description seconds until the request would pass */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description internal_error */
             500: {
                 headers: {
@@ -3011,6 +3083,17 @@ export interface operations {
             /** @description invalid_part_number, validation_failed */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the `sign_part` rate limit of the owner or the client IP (each request counts once, whatever the number of parts) */
+            429: {
+                headers: {
+                    /** @description seconds until the request would pass */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

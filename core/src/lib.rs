@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod naming;
 pub mod outbox;
 pub mod quota;
+pub mod ratelimit;
 pub mod storage;
 pub mod sweep;
 pub mod upload;

@@ -37,6 +37,10 @@ pub struct Metrics {
     pub job_seconds: HistogramVec,
     /// Quota counters repaired by reconciliation.
     pub quota_repairs: IntCounter,
+    /// Requests refused by a rate limit, by route class and dimension (`owner`, `ip`).
+    pub rate_limited: IntCounterVec,
+    /// Requests let through unchecked because the rate limiter's store did not answer.
+    pub rate_limit_unavailable: IntCounter,
     sessions: IntGaugeVec,
     jobs: IntGaugeVec,
     cleanup_owed: IntGaugeVec,
@@ -85,6 +89,13 @@ impl Default for Metrics {
         .unwrap_or_else(|e| unreachable!("metric: {e}"));
         r.register(Box::new(quota_repairs.clone()))
             .unwrap_or_else(|e| unreachable!("metric: {e}"));
+        let rate_limit_unavailable = IntCounter::new(
+            "sluice_rate_limit_unavailable_total",
+            "Requests let through unchecked because the rate limiter's store did not answer",
+        )
+        .unwrap_or_else(|e| unreachable!("metric: {e}"));
+        r.register(Box::new(rate_limit_unavailable.clone()))
+            .unwrap_or_else(|e| unreachable!("metric: {e}"));
         Self {
             http_requests: counter(
                 &r,
@@ -119,6 +130,13 @@ impl Default for Metrics {
             ),
             job_seconds: histogram(&r, "sluice_job_duration_seconds", "Job latency", &["kind"]),
             quota_repairs,
+            rate_limited: counter(
+                &r,
+                "sluice_rate_limited_total",
+                "Requests refused by a rate limit",
+                &["route_class", "dimension"],
+            ),
+            rate_limit_unavailable,
             sessions: gauge(
                 &r,
                 "sluice_sessions",

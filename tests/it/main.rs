@@ -18,6 +18,7 @@ mod operations;
 mod outages;
 mod pages;
 mod quota;
+mod ratelimit;
 mod sniff;
 mod store_enforces;
 mod uppy;

@@ -8,6 +8,7 @@
 
 mod layers;
 mod profile;
+mod rate_limits;
 mod secrets;
 mod units;
 mod validate;
@@ -21,6 +22,9 @@ use serde::Deserialize;
 
 pub use layers::{ConfigError, load, load_from};
 pub use profile::{Disposition, ProfileSettings};
+pub use rate_limits::{
+    ClientIpHeader, Limit, ProfileRateLimits, Rate, RateLimitSettings, RouteClass, RouteLimits,
+};
 pub use secrets::EmbeddedSecrets;
 pub use units::{ByteSize, Dur, lenient, lenient_opt};
 
@@ -39,6 +43,8 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub admin: AdminSettings,
     pub uppy: UppySettings,
+    /// Request rate limits per route class, owner and client IP; none by default.
+    pub rate_limits: RateLimitSettings,
     /// Upload profiles by name; a `default` profile always exists.
     pub profiles: BTreeMap<String, ProfileSettings>,
 }

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use super::rate_limits::ProfileRateLimits;
 use super::units::{ByteSize, Dur, lenient, lenient_opt};
 
 /// How a download presents the file to the browser.
@@ -68,6 +69,9 @@ pub struct ProfileSettings {
     pub disposition: Disposition,
     /// Default and maximum lifetime of a download URL. Default `10m`.
     pub download_ttl: Dur,
+    /// Rate limits replacing the global `[rate_limits]` ones for this profile's requests;
+    /// none by default.
+    pub rate_limits: ProfileRateLimits,
 }
 
 impl Default for ProfileSettings {
@@ -89,6 +93,7 @@ impl Default for ProfileSettings {
             stored_bytes: None,
             disposition: Disposition::Attachment,
             download_ttl: Dur::secs(600),
+            rate_limits: ProfileRateLimits::default(),
         }
     }
 }

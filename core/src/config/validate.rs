@@ -26,8 +26,10 @@ pub(super) fn problems(s: &Settings) -> Vec<String> {
     webhooks(s, &mut out);
     audit(s, &mut out);
     uppy(s, &mut out);
+    super::rate_limits::problems(s, &mut out);
     for (name, profile) in &s.profiles {
         self::profile(name, profile, &mut out);
+        super::rate_limits::profile_problems(name, profile, &mut out);
     }
     out
 }

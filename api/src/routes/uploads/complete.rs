@@ -1,6 +1,7 @@
 //! `POST /v1/uploads/{id}/complete`: the client says the bytes are up.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use sluice_core::config::RouteClass;
 use sluice_core::ids::UploadId;
 use sluice_core::storage::PartEtag;
 use sluice_core::upload::{CompleteOutcome, service};
@@ -10,6 +11,7 @@ use crate::auth::Caller;
 use crate::dto::{CompleteRequest, SessionResponse};
 use crate::error::{ApiResult, Problem};
 use crate::extract::optional_json;
+use crate::ratelimit::{guard, session_profile};
 use crate::state::AppState;
 
 /// Complete an upload: Sluice checks what the store holds.
@@ -28,16 +30,21 @@ use crate::state::AppState;
         (status = 404, body = Problem, description = "not_found"),
         (status = 409, body = Problem, description = "not_uploaded, parts_missing, illegal_transition, conflict"),
         (status = 422, body = Problem, description = "size_mismatch, type_mismatch, checksum_mismatch"),
+        (status = 429, body = Problem, description = "rate_limited: over the `complete` rate limit of the owner or the client IP", headers(("Retry-After" = u64, description = "seconds until the request would pass"))),
     ),
     security(("bearer" = []))
 )]
 #[post("/v1/uploads/{id}/complete")]
 pub async fn complete_upload(
     state: web::Data<AppState>,
+    http: HttpRequest,
     Caller(who): Caller,
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
+    let id = UploadId(id.into_inner());
+    let profile = || session_profile(&state, id, &who.owner);
+    guard(&state, &http, RouteClass::Complete, &who.owner, profile).await?;
     // Sluice lists the parts itself; the client's ETags are used only where the store
     // does not report its own.
     let request: CompleteRequest = optional_json(&body)?;
@@ -49,7 +56,6 @@ pub async fn complete_upload(
             etag: p.etag,
         })
         .collect();
-    let id = UploadId(id.into_inner());
     match service::complete(&state.core, &who, id, &client_parts).await? {
         CompleteOutcome::Done(s) => Ok(HttpResponse::Ok().json(SessionResponse::from(s))),
         CompleteOutcome::Deferred(s) => Ok(HttpResponse::Accepted().json(SessionResponse::from(s))),

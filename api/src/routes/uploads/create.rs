@@ -1,11 +1,13 @@
 //! `POST /v1/uploads`: create a session and presign its upload.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use sluice_core::config::RouteClass;
 use sluice_core::upload::{CreateUpload, create};
 
 use crate::auth::Caller;
 use crate::dto::{CreateUploadRequest, CreateUploadResponse};
 use crate::error::{ApiResult, Problem};
+use crate::ratelimit::{guard, known};
 use crate::routes::validate;
 use crate::state::AppState;
 
@@ -25,7 +27,7 @@ use crate::state::AppState;
         (status = 413, body = Problem, description = "too_large"),
         (status = 415, body = Problem, description = "type_not_allowed, extension_not_allowed"),
         (status = 422, body = Problem, description = "validation_failed, missing_field, unknown_field, invalid_type"),
-        (status = 429, body = Problem, description = "quota_exceeded: `quota` names the limit, its value and the usage; `Retry-After` for daily limits"),
+        (status = 429, body = Problem, description = "quota_exceeded: `quota` names the limit, its value and the usage; `Retry-After` for daily limits. rate_limited: over the `create` rate limit of the owner or the client IP; `Retry-After` says when to try again", headers(("Retry-After" = u64, description = "seconds until the request would pass"))),
         (status = 503, body = Problem, description = "storage_unavailable: a multipart upload could not be started"),
     ),
     security(("bearer" = []))
@@ -33,10 +35,19 @@ use crate::state::AppState;
 #[post("/v1/uploads")]
 pub async fn create_upload(
     state: web::Data<AppState>,
+    http: HttpRequest,
     Caller(who): Caller,
     body: web::Json<CreateUploadRequest>,
 ) -> ApiResult<HttpResponse> {
     let req = body.into_inner();
+    guard(
+        &state,
+        &http,
+        RouteClass::Create,
+        &who.owner,
+        known(&req.profile),
+    )
+    .await?;
     validate(&req)?;
     let created = create::create(
         &state.core,

@@ -1,6 +1,7 @@
 //! `POST /v1/uploads/{id}/parts`: sign part URLs of a pending multipart upload.
 
-use actix_web::{post, web};
+use actix_web::{HttpRequest, post, web};
+use sluice_core::config::RouteClass;
 use sluice_core::ids::UploadId;
 use sluice_core::upload::parts;
 use uuid::Uuid;
@@ -8,6 +9,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::dto::{SignPartsRequest, SignPartsResponse};
 use crate::error::{ApiResult, Problem};
+use crate::ratelimit::{guard, session_profile};
 use crate::state::AppState;
 
 /// Sign part URLs.
@@ -26,22 +28,21 @@ use crate::state::AppState;
         (status = 404, body = Problem, description = "not_found"),
         (status = 409, body = Problem, description = "not_multipart, not_pending"),
         (status = 422, body = Problem, description = "invalid_part_number, validation_failed"),
+        (status = 429, body = Problem, description = "rate_limited: over the `sign_part` rate limit of the owner or the client IP (each request counts once, whatever the number of parts)", headers(("Retry-After" = u64, description = "seconds until the request would pass"))),
     ),
     security(("bearer" = []))
 )]
 #[post("/v1/uploads/{id}/parts")]
 pub async fn sign_upload_parts(
     state: web::Data<AppState>,
+    http: HttpRequest,
     Caller(who): Caller,
     id: web::Path<Uuid>,
     body: web::Json<SignPartsRequest>,
 ) -> ApiResult<web::Json<SignPartsResponse>> {
-    let signed = parts::sign(
-        &state.core,
-        &who,
-        UploadId(id.into_inner()),
-        &body.part_numbers,
-    )
-    .await?;
+    let id = UploadId(id.into_inner());
+    let profile = || session_profile(&state, id, &who.owner);
+    guard(&state, &http, RouteClass::SignPart, &who.owner, profile).await?;
+    let signed = parts::sign(&state.core, &who, id, &body.part_numbers).await?;
     Ok(web::Json(signed.into()))
 }

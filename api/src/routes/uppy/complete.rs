@@ -4,6 +4,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
+use sluice_core::config::RouteClass;
 use sluice_core::storage::PartEtag;
 use sluice_core::upload::{CompleteOutcome, SessionView};
 use sluice_core::uppy::multipart;
@@ -12,6 +13,7 @@ use utoipa::ToSchema;
 use super::error::CompanionProblem;
 use super::{CompanionResult, KeyQuery, json_body, query, session_url};
 use crate::auth::BrowserCaller;
+use crate::ratelimit::{guard, known};
 use crate::state::AppState;
 
 /// The parts Uppy uploaded.
@@ -74,6 +76,7 @@ pub fn completed(req: &HttpRequest, outcome: CompleteOutcome) -> HttpResponse {
         (status = 404, body = CompanionProblem, description = "not_found"),
         (status = 409, body = CompanionProblem, description = "not_uploaded, parts_missing, illegal_transition"),
         (status = 422, body = CompanionProblem, description = "size_mismatch (more than the profile's max_size, or parts off their cut), type_mismatch, invalid_type"),
+        (status = 429, body = CompanionProblem, description = "rate_limited: over the `complete` rate limit of the owner or the client IP", headers(("Retry-After" = u64, description = "seconds until the request would pass"))),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -85,6 +88,8 @@ pub async fn uppy_complete_multipart(
     upload_id: web::Path<String>,
     body: web::Bytes,
 ) -> CompanionResult<HttpResponse> {
+    let profile = known(&state.core.settings.uppy.profile);
+    guard(&state, &req, RouteClass::Complete, &who.owner, profile).await?;
     let KeyQuery { key } = query(&req)?;
     let body: CompleteMultipartRequest = json_body(&body)?;
     let parts: Vec<PartEtag> = body

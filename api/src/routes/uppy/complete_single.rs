@@ -4,12 +4,14 @@
 //! other (size up to the reservation, type, magic bytes).
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
+use sluice_core::config::RouteClass;
 use sluice_core::uppy::params;
 
 use super::complete::{CompletedResponse, completed};
 use super::error::CompanionProblem;
 use super::{CompanionResult, KeyQuery, query};
 use crate::auth::BrowserCaller;
+use crate::ratelimit::{guard, known};
 use crate::state::AppState;
 
 /// Complete a `/s3/params` upload.
@@ -25,6 +27,7 @@ use crate::state::AppState;
         (status = 404, body = CompanionProblem, description = "not_found"),
         (status = 409, body = CompanionProblem, description = "not_uploaded, illegal_transition"),
         (status = 422, body = CompanionProblem, description = "size_mismatch, type_mismatch"),
+        (status = 429, body = CompanionProblem, description = "rate_limited: over the `complete` rate limit of the owner or the client IP", headers(("Retry-After" = u64, description = "seconds until the request would pass"))),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -34,6 +37,8 @@ pub async fn uppy_complete_params(
     req: HttpRequest,
     BrowserCaller(who): BrowserCaller,
 ) -> CompanionResult<HttpResponse> {
+    let profile = known(&state.core.settings.uppy.profile);
+    guard(&state, &req, RouteClass::Complete, &who.owner, profile).await?;
     let KeyQuery { key } = query(&req)?;
     let outcome = params::complete_single(&state.core, &who, &key).await?;
     Ok(completed(&req, outcome))

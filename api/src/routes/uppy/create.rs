@@ -1,13 +1,15 @@
 //! `POST /s3/multipart`: a multipart session (Companion's `createMultipartUpload`).
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
+use sluice_core::config::RouteClass;
 use sluice_core::uppy::{UppyFile, multipart, read_metadata};
 use utoipa::ToSchema;
 
 use super::error::CompanionProblem;
 use super::{CompanionResult, check_file_fields, json_body};
 use crate::auth::BrowserCaller;
+use crate::ratelimit::{guard, known};
 use crate::state::AppState;
 
 /// What Uppy sends: no size (put it in `metadata.size` to have each part's length signed).
@@ -51,7 +53,7 @@ pub struct CreateMultipartResponse {
         (status = 413, body = CompanionProblem, description = "too_large"),
         (status = 415, body = CompanionProblem, description = "type_not_allowed, extension_not_allowed"),
         (status = 422, body = CompanionProblem, description = "validation_failed, missing_field, invalid_type"),
-        (status = 429, body = CompanionProblem, description = "quota_exceeded"),
+        (status = 429, body = CompanionProblem, description = "quota_exceeded; rate_limited: over the `create` rate limit of the owner or the client IP", headers(("Retry-After" = u64, description = "seconds until the request would pass"))),
         (status = 503, body = CompanionProblem, description = "storage_unavailable"),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -59,9 +61,12 @@ pub struct CreateMultipartResponse {
 #[post("/s3/multipart")]
 pub async fn uppy_create_multipart(
     state: web::Data<AppState>,
+    http: HttpRequest,
     BrowserCaller(who): BrowserCaller,
     body: web::Bytes,
 ) -> CompanionResult<HttpResponse> {
+    let profile = known(&state.core.settings.uppy.profile);
+    guard(&state, &http, RouteClass::Create, &who.owner, profile).await?;
     let req: CreateMultipartRequest = json_body(&body)?;
     check_file_fields(&req.filename, req.content_type.as_deref())?;
     let metadata = req.metadata.unwrap_or_default();

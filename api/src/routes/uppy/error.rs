@@ -80,6 +80,9 @@ impl ResponseError for CompanionError {
             ApiError::Core(CoreError::Busy(_)) => {
                 response.insert_header(("Retry-After", "1"));
             }
+            ApiError::RateLimited { retry_after, .. } => {
+                response.insert_header(("Retry-After", (*retry_after).max(1).to_string()));
+            }
             _ => {}
         }
         response.json(CompanionProblem {

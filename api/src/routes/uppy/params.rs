@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use actix_web::{HttpRequest, get, web};
 use serde::Serialize;
 use serde_json::Value;
+use sluice_core::config::RouteClass;
 use sluice_core::uppy::params::{self, Upload};
 use sluice_core::uppy::{UppyFile, read_metadata};
 use utoipa::ToSchema;
@@ -15,6 +16,7 @@ use super::error::CompanionProblem;
 use super::{CompanionResult, query};
 use crate::auth::BrowserCaller;
 use crate::error::ApiError;
+use crate::ratelimit::{guard, known};
 use crate::state::AppState;
 
 /// How to upload the object (Companion's `/s3/params` answer).
@@ -56,7 +58,7 @@ pub struct ParamsResponse {
         (status = 413, body = CompanionProblem, description = "too_large"),
         (status = 415, body = CompanionProblem, description = "type_not_allowed, extension_not_allowed"),
         (status = 422, body = CompanionProblem, description = "validation_failed, missing_field"),
-        (status = 429, body = CompanionProblem, description = "quota_exceeded"),
+        (status = 429, body = CompanionProblem, description = "quota_exceeded; rate_limited: over the `create` rate limit of the owner or the client IP", headers(("Retry-After" = u64, description = "seconds until the request would pass"))),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -66,6 +68,8 @@ pub async fn uppy_params(
     req: HttpRequest,
     BrowserCaller(who): BrowserCaller,
 ) -> CompanionResult<web::Json<ParamsResponse>> {
+    let profile = known(&state.core.settings.uppy.profile);
+    guard(&state, &req, RouteClass::Create, &who.owner, profile).await?;
     let pairs: Vec<(String, String)> = query(&req)?;
     let file = file_of(&pairs)?;
     let answer = params::params(&state.core, &who, file).await?;

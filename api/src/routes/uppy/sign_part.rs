@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, get, web};
 use serde::Serialize;
+use sluice_core::config::RouteClass;
 use sluice_core::uppy::multipart;
 use utoipa::ToSchema;
 
@@ -12,6 +13,7 @@ use super::error::CompanionProblem;
 use super::{CompanionError, CompanionResult, KeyQuery, query};
 use crate::auth::BrowserCaller;
 use crate::error::ApiError;
+use crate::ratelimit::{guard, known};
 use crate::state::AppState;
 
 /// A presigned part URL.
@@ -45,6 +47,7 @@ pub struct SignPartResponse {
         (status = 404, body = CompanionProblem, description = "not_found"),
         (status = 409, body = CompanionProblem, description = "not_multipart, not_pending"),
         (status = 422, body = CompanionProblem, description = "invalid_part_number, validation_failed"),
+        (status = 429, body = CompanionProblem, description = "rate_limited: over the `sign_part` rate limit of the owner or the client IP", headers(("Retry-After" = u64, description = "seconds until the request would pass"))),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -64,6 +67,8 @@ pub async fn uppy_sign_part(
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return Ok(refused);
     }
+    let profile = known(&state.core.settings.uppy.profile);
+    guard(&state, &req, RouteClass::SignPart, &who.owner, profile).await?;
     let KeyQuery { key } = query(&req)?;
     let n: u32 = number
         .parse()
