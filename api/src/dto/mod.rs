@@ -134,6 +134,9 @@ fn validate_metadata(value: &BTreeMap<String, String>) -> Result<(), ValidationE
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PutInstructions {
     pub url: String,
+    /// `content-type`, `content-length`, and where they apply `if-none-match: *` (a
+    /// one-time URL) and `x-amz-checksum-sha256` (the declared digest, base64, where the
+    /// store checks checksums).
     pub headers: BTreeMap<String, String>,
 }
 

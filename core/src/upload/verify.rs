@@ -326,3 +326,36 @@ fn essence(content_type: &str) -> String {
         .trim()
         .to_ascii_lowercase()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+    const B64: &str = "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=";
+
+    fn meta(reported: Option<&str>) -> ObjectMeta {
+        ObjectMeta {
+            size: 5,
+            content_type: None,
+            etag: None,
+            checksum_sha256: reported.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_store_vouches_only_for_the_digest_it_reports() {
+        assert_eq!(checksum(Some(HEX), &meta(Some(B64)), true), Ok(true));
+        assert_eq!(checksum(Some(HEX), &meta(Some(B64)), false), Ok(true));
+        let other = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        assert!(checksum(Some(HEX), &meta(Some(other)), false).is_err());
+        // A multipart checksum of part checksums says nothing of the whole object.
+        let composite = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=-3";
+        assert_eq!(checksum(Some(HEX), &meta(Some(composite)), false), Ok(false));
+        // Nothing reported: unverified, unless the URL signed it for a checking store.
+        assert_eq!(checksum(Some(HEX), &meta(None), false), Ok(false));
+        assert!(checksum(Some(HEX), &meta(None), true).is_err());
+        // Nothing declared: nothing to vouch for.
+        assert_eq!(checksum(None, &meta(Some(B64)), true), Ok(false));
+    }
+}
