@@ -122,9 +122,9 @@ fn core_status(e: &CoreError) -> StatusCode {
         CoreError::TypeNotAllowed(_) | CoreError::ExtensionNotAllowed(_) => {
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         }
-        CoreError::Invalid { .. }
-        | CoreError::ChecksumRequired(_)
-        | CoreError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        CoreError::Invalid { .. } | CoreError::ChecksumRequired(_) | CoreError::Rejected { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         CoreError::IllegalTransition(_)
         | CoreError::Conflict
         | CoreError::NotUploaded

@@ -12,7 +12,10 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // One column per statement: SQLite adds one column per ALTER TABLE.
-        for column in [UploadSessions::ChecksumSigned, UploadSessions::ChecksumVerified] {
+        for column in [
+            UploadSessions::ChecksumSigned,
+            UploadSessions::ChecksumVerified,
+        ] {
             manager
                 .alter_table(
                     Table::alter()

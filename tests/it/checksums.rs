@@ -24,14 +24,19 @@ fn header<'a>(created: &'a sluice_tests::Created, name: &str) -> Option<&'a str>
 
 e2e!(
     put_with_other_bytes_than_the_signed_sha256_ends_rejected_with_nothing_stored,
-    with |b| b.env("SLUICE__STORAGE__CHECKSUMS", "true"),
+    with | b | b.env("SLUICE__STORAGE__CHECKSUMS", "true"),
     |app| {
         let alice = app.token("alice");
         let created = app.create(&alice, hello(HELLO_B64)).await;
         // Stored and returned as lower-case hex; signed for the store as base64.
         assert_eq!(app.session(&alice, &created.id).await["sha256"], HELLO_HEX);
         assert_eq!(header(&created, "x-amz-checksum-sha256"), Some(HELLO_B64));
-        assert!(!created.url.to_ascii_lowercase().contains("x-amz-checksum-sha256="));
+        assert!(
+            !created
+                .url
+                .to_ascii_lowercase()
+                .contains("x-amz-checksum-sha256=")
+        );
 
         let status = app.put(&created, b"HELLO".to_vec()).await;
         if app.leg.name() == "embedded" {
@@ -65,33 +70,36 @@ e2e!(
     }
 );
 
-e2e!(an_honest_upload_with_its_sha256_completes_on_either_store, |app| {
-    let alice = app.token("alice");
-    // Upper-case hex is accepted and kept as lower-case hex.
-    let created = app.create(&alice, hello(&HELLO_HEX.to_uppercase())).await;
-    assert_eq!(app.session(&alice, &created.id).await["sha256"], HELLO_HEX);
-    // The embedded store checks checksums; an external one is not trusted to unless
-    // `storage.checksums` says so.
-    let embedded = app.leg.name() == "embedded";
-    assert_eq!(
-        header(&created, "x-amz-checksum-sha256"),
-        embedded.then_some(HELLO_B64)
-    );
-    assert!(app.put(&created, b"hello".to_vec()).await.is_success());
-    let (status, session) = app.complete(&alice, &created.id).await;
-    assert_eq!(status, StatusCode::OK, "{session}");
-    assert_eq!(session["state"], "uploaded");
-    assert_eq!(session["checksum_verified"], embedded, "{session}");
-    let (status, file) = app.commit(&alice, &created.id).await;
-    assert_eq!(status, StatusCode::OK, "{file}");
-    assert_eq!(file["sha256"], HELLO_HEX);
-    assert_eq!(file["checksum_verified"], embedded, "{file}");
-    assert_eq!(app.object_bytes(&created.key).await, b"hello");
-});
+e2e!(
+    an_honest_upload_with_its_sha256_completes_on_either_store,
+    |app| {
+        let alice = app.token("alice");
+        // Upper-case hex is accepted and kept as lower-case hex.
+        let created = app.create(&alice, hello(&HELLO_HEX.to_uppercase())).await;
+        assert_eq!(app.session(&alice, &created.id).await["sha256"], HELLO_HEX);
+        // The embedded store checks checksums; an external one is not trusted to unless
+        // `storage.checksums` says so.
+        let embedded = app.leg.name() == "embedded";
+        assert_eq!(
+            header(&created, "x-amz-checksum-sha256"),
+            embedded.then_some(HELLO_B64)
+        );
+        assert!(app.put(&created, b"hello".to_vec()).await.is_success());
+        let (status, session) = app.complete(&alice, &created.id).await;
+        assert_eq!(status, StatusCode::OK, "{session}");
+        assert_eq!(session["state"], "uploaded");
+        assert_eq!(session["checksum_verified"], embedded, "{session}");
+        let (status, file) = app.commit(&alice, &created.id).await;
+        assert_eq!(status, StatusCode::OK, "{file}");
+        assert_eq!(file["sha256"], HELLO_HEX);
+        assert_eq!(file["checksum_verified"], embedded, "{file}");
+        assert_eq!(app.object_bytes(&created.key).await, b"hello");
+    }
+);
 
 e2e!(
     without_store_checksums_a_lie_is_stored_and_the_file_says_unverified,
-    with |b| b.env("SLUICE__STORAGE__CHECKSUMS", "false"),
+    with | b | b.env("SLUICE__STORAGE__CHECKSUMS", "false"),
     |app| {
         let alice = app.token("alice");
         let created = app.create(&alice, hello(HELLO_HEX)).await;
@@ -109,9 +117,9 @@ e2e!(
 
 e2e!(
     a_profile_requiring_a_checksum_refuses_an_upload_without_one,
-    with |b| b
-        .env("SLUICE__STORAGE__CHECKSUMS", "true")
-        .env("SLUICE__PROFILES__SUMMED__REQUIRE_CHECKSUM", "true"),
+    with | b
+        | b.env("SLUICE__STORAGE__CHECKSUMS", "true")
+            .env("SLUICE__PROFILES__SUMMED__REQUIRE_CHECKSUM", "true"),
     |app| {
         let alice = app.token("alice");
         let (status, problem) = app
@@ -152,11 +160,16 @@ e2e!(a_malformed_sha256_is_refused, |app| {
 
 e2e!(
     a_store_without_if_none_match_gets_puts_without_it,
-    with |b| b.env("SLUICE__STORAGE__IF_NONE_MATCH", "false"),
+    with | b | b.env("SLUICE__STORAGE__IF_NONE_MATCH", "false"),
     |app| {
         let alice = app.token("alice");
         let created = app.create_text(&alice, 4).await;
-        assert_eq!(header(&created, "if-none-match"), None, "{:?}", created.headers);
+        assert_eq!(
+            header(&created, "if-none-match"),
+            None,
+            "{:?}",
+            created.headers
+        );
         // Replays are then stopped only by the session's state: the store takes both.
         assert!(app.put(&created, b"four".to_vec()).await.is_success());
         assert!(app.put(&created, b"FOUR".to_vec()).await.is_success());

@@ -104,9 +104,8 @@ fn metadata_schema() -> utoipa::openapi::Object {
 fn validate_sha256(value: &str) -> Result<(), ValidationError> {
     match Sha256Digest::parse(value) {
         Some(_) => Ok(()),
-        None => Err(ValidationError::new("sha256").with_message(
-            "must be 64 hex digits or 44 characters of padded base64".into(),
-        )),
+        None => Err(ValidationError::new("sha256")
+            .with_message("must be 64 hex digits or 44 characters of padded base64".into())),
     }
 }
 

@@ -351,7 +351,10 @@ mod tests {
         assert!(checksum(Some(HEX), &meta(Some(other)), false).is_err());
         // A multipart checksum of part checksums says nothing of the whole object.
         let composite = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=-3";
-        assert_eq!(checksum(Some(HEX), &meta(Some(composite)), false), Ok(false));
+        assert_eq!(
+            checksum(Some(HEX), &meta(Some(composite)), false),
+            Ok(false)
+        );
         // Nothing reported: unverified, unless the URL signed it for a checking store.
         assert_eq!(checksum(Some(HEX), &meta(None), false), Ok(false));
         assert!(checksum(Some(HEX), &meta(None), true).is_err());
