@@ -130,7 +130,9 @@ fn core_status(e: &CoreError) -> StatusCode {
         CoreError::TypeNotAllowed(_) | CoreError::ExtensionNotAllowed(_) => {
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         }
-        CoreError::Invalid { .. } | CoreError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        CoreError::Invalid { .. } | CoreError::ChecksumRequired(_) | CoreError::Rejected { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         CoreError::IllegalTransition(_)
         | CoreError::Conflict
         | CoreError::NotUploaded
@@ -176,6 +178,7 @@ impl ResponseError for ApiError {
         } else {
             let field = match self {
                 ApiError::Core(CoreError::Invalid { field, .. }) => Some(field.clone()),
+                ApiError::Core(CoreError::ChecksumRequired(_)) => Some("sha256".to_owned()),
                 ApiError::BadRequest { field, .. } => field.clone(),
                 _ => None,
             };

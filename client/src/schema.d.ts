@@ -609,7 +609,15 @@ export interface components {
              * @default default
              */
             profile: string;
-            /** @description Lower-case hex SHA-256 of the content, if known. */
+            /**
+             * @description SHA-256 of the content, if known: 64 hex digits (any case) or 44 characters of
+             *     standard base64 with padding. Stored and returned as lower-case hex. Where the store
+             *     checks checksums (`storage.checksums`), a single PUT signs it as
+             *     `x-amz-checksum-sha256` (listed in `put.headers`): the store refuses other bytes,
+             *     and completion rejects with `checksum_mismatch` an object whose digest the store
+             *     reports otherwise. Required by profiles with `require_checksum`
+             *     (`checksum_required`).
+             */
             sha256?: string | null;
             /**
              * Format: int64
@@ -655,9 +663,14 @@ export interface components {
          * @description The stable `code` of a problem+json error
          * @enum {string}
          */
-        ErrorCode: "busy" | "checksum_mismatch" | "conflict" | "cross_site_refused" | "extension_not_allowed" | "forbidden" | "illegal_transition" | "internal_error" | "invalid_part_number" | "invalid_query" | "invalid_type" | "malformed_json" | "method_not_allowed" | "missing_field" | "not_found" | "not_multipart" | "not_pending" | "not_uploaded" | "owner_required" | "parts_missing" | "payload_too_large" | "profile_not_allowed" | "quota_exceeded" | "rate_limited" | "route_not_found" | "size_mismatch" | "storage_unavailable" | "too_large" | "type_mismatch" | "type_not_allowed" | "unauthorized" | "unknown_field" | "unknown_profile" | "unsupported_media_type" | "validation_failed";
+        ErrorCode: "busy" | "checksum_mismatch" | "checksum_required" | "conflict" | "cross_site_refused" | "extension_not_allowed" | "forbidden" | "illegal_transition" | "internal_error" | "invalid_part_number" | "invalid_query" | "invalid_type" | "malformed_json" | "method_not_allowed" | "missing_field" | "not_found" | "not_multipart" | "not_pending" | "not_uploaded" | "owner_required" | "parts_missing" | "payload_too_large" | "profile_not_allowed" | "quota_exceeded" | "rate_limited" | "route_not_found" | "size_mismatch" | "storage_unavailable" | "too_large" | "type_mismatch" | "type_not_allowed" | "unauthorized" | "unknown_field" | "unknown_profile" | "unsupported_media_type" | "validation_failed";
         /** @description A committed file. */
         FileResponse: {
+            /**
+             * @description True when the store itself reported the declared `sha256` at verification (see
+             *     the session's `checksum_verified`).
+             */
+            checksum_verified: boolean;
             content_type: string;
             /** Format: date-time */
             created_at: string;
@@ -666,6 +679,7 @@ export interface components {
             id: string;
             key: string;
             owner: string;
+            /** @description Lower-case hex, as declared. */
             sha256?: string | null;
             /** Format: int64 */
             size: number;
@@ -748,6 +762,11 @@ export interface components {
         };
         /** @description How to PUT the bytes: send exactly these headers, they are signed. */
         PutInstructions: {
+            /**
+             * @description `content-type`, `content-length`, and where they apply `if-none-match: *` (a
+             *     one-time URL) and `x-amz-checksum-sha256` (the declared digest, base64, where the
+             *     store checks checksums).
+             */
             headers: {
                 [key: string]: string;
             };
@@ -828,6 +847,14 @@ export interface components {
         };
         /** @description An upload session. */
         SessionResponse: {
+            /**
+             * @description True when the store itself reported the declared `sha256` for the stored object at
+             *     verification. False when no digest was declared, the store does not report
+             *     checksums (`storage.checksums` off, or a store such as Ceph RGW 16 that ignores
+             *     them), or the upload was multipart (no whole-object SHA-256 is signed per part):
+             *     then nobody but the client vouches for the digest.
+             */
+            checksum_verified: boolean;
             content_type: string;
             /** Format: date-time */
             created_at: string;
@@ -849,6 +876,7 @@ export interface components {
             method: string;
             multipart?: components["schemas"]["MultipartPlan"] | null;
             profile: string;
+            /** @description Lower-case hex, as declared. */
             sha256?: string | null;
             /** Format: int64 */
             size: number;

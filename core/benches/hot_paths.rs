@@ -38,6 +38,7 @@ fn presigning(c: &mut Criterion) {
         content_type: "image/png".into(),
         content_length: 15_521_335,
         one_time: true,
+        checksum_sha256: None,
     };
     c.bench_function("presign_put (3 signed headers)", |b| {
         b.iter(|| {
@@ -87,6 +88,7 @@ fn transitions(c: &mut Criterion) {
         verify_delay: chrono::Duration::seconds(10),
         size: 15_521_335,
         verified_size: None,
+        checksum_verified: false,
     };
     c.bench_function("state::plan over every pair", |b| {
         b.iter(|| {

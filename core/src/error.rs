@@ -31,6 +31,9 @@ pub enum CoreError {
     TypeNotAllowed(String),
     #[error("files ending in `.{0}` are not allowed by this profile")]
     ExtensionNotAllowed(String),
+    /// The profile requires a declared `sha256` and the request has none.
+    #[error("profile `{0}` requires the file's sha256")]
+    ChecksumRequired(String),
     /// A field failed validation; `field` names it.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
@@ -83,6 +86,7 @@ impl CoreError {
         "type_not_allowed",
         "extension_not_allowed",
         "validation_failed",
+        "checksum_required",
         "illegal_transition",
         "conflict",
         "not_uploaded",
@@ -109,6 +113,7 @@ impl CoreError {
             CoreError::TypeNotAllowed(_) => "type_not_allowed",
             CoreError::ExtensionNotAllowed(_) => "extension_not_allowed",
             CoreError::Invalid { .. } => "validation_failed",
+            CoreError::ChecksumRequired(_) => "checksum_required",
             CoreError::IllegalTransition(_) => "illegal_transition",
             CoreError::Conflict => "conflict",
             CoreError::NotUploaded => "not_uploaded",
@@ -145,6 +150,7 @@ impl CoreError {
             | CoreError::TypeNotAllowed(_)
             | CoreError::ExtensionNotAllowed(_)
             | CoreError::Invalid { .. }
+            | CoreError::ChecksumRequired(_)
             | CoreError::IllegalTransition(_)
             | CoreError::NotUploaded
             | CoreError::PartsMissing(_)

@@ -8,7 +8,8 @@
 //! - multipart uploads in the bucket that no live session owns (a process died between
 //!   the store creating one and the session being written) are aborted once older than
 //!   `cleanup.stale_multipart_grace`; only keys under a profile's prefix are considered,
-//!   so a bucket shared with other applications is safe;
+//!   so a bucket shared with other applications is safe (not where
+//!   `storage.list_multipart_uploads` is off: the bucket's lifecycle rule does it);
 //! - webhook deliveries still pending with no job are given one (`DeliverWebhook`);
 //! - rows this version cannot read are counted and reported.
 //!
@@ -67,6 +68,11 @@ pub async fn run(core: &Core) -> CoreResult<SweepReport> {
 /// Aborts multipart uploads under Sluice's prefixes that no live session owns and that
 /// are older than the grace. `None` when the store cannot list them.
 async fn abort_strangers(core: &Core) -> CoreResult<Option<usize>> {
+    // `storage.list_multipart_uploads = false`: the bucket's lifecycle rule
+    // (AbortIncompleteMultipartUpload) reaps them instead.
+    if !core.settings.storage.list_multipart_uploads() {
+        return Ok(None);
+    }
     let uploads = match core.store.list_multipart_uploads().await {
         Ok(uploads) => uploads,
         Err(StoreError::NotImplemented) => return Ok(None),

@@ -16,6 +16,8 @@ pub struct Model {
     pub size: i64,
     pub content_type: String,
     pub sha256: Option<String>,
+    /// Whether the store reported the declared SHA-256 at verification.
+    pub checksum_verified: bool,
     pub key: String,
     pub created_at: DateTimeUtc,
 }

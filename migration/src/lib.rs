@@ -17,6 +17,7 @@ mod m20261122_000007_add_quota_events_webhooks;
 mod m20261122_000008_index_admin_queries;
 mod m20261122_000009_create_stats_rollup;
 mod m20261122_000010_add_size_exact;
+mod m20261201_000001_add_checksum_verified;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_index_admin_queries::Migration),
             Box::new(m20261122_000009_create_stats_rollup::Migration),
             Box::new(m20261122_000010_add_size_exact::Migration),
+            Box::new(m20261201_000001_add_checksum_verified::Migration),
         ]
     }
 }

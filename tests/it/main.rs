@@ -4,6 +4,7 @@ mod admin;
 mod audit;
 mod audit_sink;
 mod browser;
+mod checksums;
 mod cleanup;
 mod complete;
 mod contract;

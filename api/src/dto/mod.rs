@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sluice_core::config::Disposition;
 use sluice_core::file::{DownloadLink, FileView};
 use sluice_core::quota::service::{QuotaView, ScopeQuota};
+use sluice_core::upload::checksum::Sha256Digest;
 use sluice_core::upload::{
     CreatedUpload, MultipartView, SessionView, SignedPart, UploadMethod, UploadState,
 };
@@ -54,9 +55,15 @@ pub struct CreateUploadRequest {
         pattern = "^ *([!#$&^_.+0-9A-Za-z-]{1,127}/[!#$&^_.+0-9A-Za-z-]{1,127} *(;[ -~]*)?)?$"
     )]
     pub content_type: Option<String>,
-    /// Lower-case hex SHA-256 of the content, if known.
+    /// SHA-256 of the content, if known: 64 hex digits (any case) or 44 characters of
+    /// standard base64 with padding. Stored and returned as lower-case hex. Where the store
+    /// checks checksums (`storage.checksums`), a single PUT signs it as
+    /// `x-amz-checksum-sha256` (listed in `put.headers`): the store refuses other bytes,
+    /// and completion rejects with `checksum_mismatch` an object whose digest the store
+    /// reports otherwise. Required by profiles with `require_checksum`
+    /// (`checksum_required`).
     #[validate(custom(function = "validate_sha256"))]
-    #[schema(pattern = "^[0-9a-f]{64}$")]
+    #[schema(pattern = "^([0-9A-Fa-f]{64}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$")]
     pub sha256: Option<String>,
     /// Up to 32 string pairs kept with the session: keys of 1 to 64 characters, values
     /// up to 1024.
@@ -95,14 +102,10 @@ fn metadata_schema() -> utoipa::openapi::Object {
 }
 
 fn validate_sha256(value: &str) -> Result<(), ValidationError> {
-    if value.len() == 64
-        && value
-            .chars()
-            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-    {
-        Ok(())
-    } else {
-        Err(ValidationError::new("sha256").with_message("must be 64 lower-case hex digits".into()))
+    match Sha256Digest::parse(value) {
+        Some(_) => Ok(()),
+        None => Err(ValidationError::new("sha256")
+            .with_message("must be 64 hex digits or 44 characters of padded base64".into())),
     }
 }
 
@@ -130,6 +133,9 @@ fn validate_metadata(value: &BTreeMap<String, String>) -> Result<(), ValidationE
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PutInstructions {
     pub url: String,
+    /// `content-type`, `content-length`, and where they apply `if-none-match: *` (a
+    /// one-time URL) and `x-amz-checksum-sha256` (the declared digest, base64, where the
+    /// store checks checksums).
     pub headers: BTreeMap<String, String>,
 }
 
@@ -254,8 +260,15 @@ pub struct SessionResponse {
     pub filename: String,
     pub size: u64,
     pub content_type: String,
+    /// Lower-case hex, as declared.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// True when the store itself reported the declared `sha256` for the stored object at
+    /// verification. False when no digest was declared, the store does not report
+    /// checksums (`storage.checksums` off, or a store such as Ceph RGW 16 that ignores
+    /// them), or the upload was multipart (no whole-object SHA-256 is signed per part):
+    /// then nobody but the client vouches for the digest.
+    pub checksum_verified: bool,
     pub metadata: BTreeMap<String, String>,
     pub key: String,
     #[schema(value_type = String, example = "put")]
@@ -285,6 +298,7 @@ impl From<SessionView> for SessionResponse {
             size: s.size,
             content_type: s.content_type,
             sha256: s.sha256,
+            checksum_verified: s.checksum_verified,
             metadata: s.metadata,
             key: s.key,
             method: s.method,
@@ -335,8 +349,12 @@ pub struct FileResponse {
     pub filename: String,
     pub size: u64,
     pub content_type: String,
+    /// Lower-case hex, as declared.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// True when the store itself reported the declared `sha256` at verification (see
+    /// the session's `checksum_verified`).
+    pub checksum_verified: bool,
     pub key: String,
     pub created_at: DateTime<Utc>,
 }
@@ -351,6 +369,7 @@ impl From<FileView> for FileResponse {
             size: f.size,
             content_type: f.content_type,
             sha256: f.sha256,
+            checksum_verified: f.checksum_verified,
             key: f.key,
             created_at: f.created_at,
         }
@@ -467,5 +486,18 @@ impl From<QuotaView> for QuotaResponse {
             total: q.total.into(),
             profiles: q.profiles.into_iter().map(Into::into).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// utoipa takes only a literal pattern: it must be the one the core's parser matches.
+    #[test]
+    fn the_sha256_pattern_is_the_one_the_core_documents() {
+        let schema = <super::CreateUploadRequest as utoipa::PartialSchema>::schema();
+        let text = serde_json::to_string(&schema).expect("schema serialises");
+        let pattern = serde_json::to_string(sluice_core::upload::checksum::SHA256_PATTERN)
+            .expect("pattern serialises");
+        assert!(text.contains(&pattern), "{text}");
     }
 }

@@ -75,7 +75,17 @@ pub fn load_from(
         return Err(ConfigError::Invalid(problems));
     }
     fill_generated_secrets(&mut settings)?;
+    follow_store_capabilities(&mut settings);
     Ok(settings)
+}
+
+/// Profile options left unset take what the store can do: `one_time` follows
+/// `storage.if_none_match`.
+fn follow_store_capabilities(settings: &mut Settings) {
+    let if_none_match = settings.storage.if_none_match;
+    for profile in settings.profiles.values_mut() {
+        profile.one_time.get_or_insert(if_none_match);
+    }
 }
 
 fn overlay_env(
@@ -237,7 +247,7 @@ mod tests {
         .expect("loads");
         let avatar = s.profile("avatar").expect("avatar");
         assert_eq!(avatar.max_size, crate::config::ByteSize(2 * 1024 * 1024));
-        assert!(!avatar.one_time);
+        assert!(!avatar.one_time());
         assert_eq!(avatar.content_types, vec!["image/*".to_string()]);
         assert_eq!(s.queue.concurrency, 7);
         assert_eq!(s.auth.service_keys.len(), 1);

@@ -185,6 +185,24 @@ pub struct StorageSettings {
     /// embedded store do; R2 and B2 do not). Uppy's `/s3/params` needs them. Default true.
     #[serde(deserialize_with = "lenient")]
     pub post_policy: bool,
+    /// Whether the store honours `If-None-Match: *` on a PUT (B2 answers NotImplemented).
+    /// When false, profiles default to `one_time = false` and a profile that sets
+    /// `one_time = true` is refused at start. Default true.
+    #[serde(deserialize_with = "lenient")]
+    pub if_none_match: bool,
+    /// Whether the store checks `x-amz-checksum-sha256` on a PUT and reports it back on a
+    /// HEAD (AWS S3 and the embedded store do; Ceph RGW 16 ignores it). When true, a single
+    /// PUT of an upload that declares a `sha256` signs the header, and completion rejects
+    /// an object the store does not report that digest for. Default: true for the
+    /// embedded store, false for an external one (see `checksums()`).
+    #[serde(deserialize_with = "lenient_opt")]
+    pub checksums: Option<bool>,
+    /// Whether the store answers ListMultipartUploads. When false the sweep does not look
+    /// for stale multipart uploads and relies on the bucket's lifecycle rule
+    /// (AbortIncompleteMultipartUpload). Default: false for the embedded store (it cannot
+    /// list them), true for an external one.
+    #[serde(deserialize_with = "lenient_opt")]
+    pub list_multipart_uploads: Option<bool>,
 }
 
 impl Default for StorageSettings {
@@ -199,6 +217,9 @@ impl Default for StorageSettings {
             embedded_bind: SocketAddr::from(([127, 0, 0, 1], 8788)),
             request_timeout: Dur::secs(10),
             post_policy: true,
+            if_none_match: true,
+            checksums: None,
+            list_multipart_uploads: None,
         }
     }
 }
@@ -207,6 +228,20 @@ impl StorageSettings {
     /// True when Sluice serves its own store from `{data_dir}/objects`.
     pub fn is_embedded(&self) -> bool {
         self.endpoint.is_none()
+    }
+
+    /// Whether the store enforces and reports SHA-256 checksums. Unset, only the embedded
+    /// store is trusted to: an external store that ignores the header (Ceph RGW 16) would
+    /// otherwise see every honest upload with a `sha256` rejected for a digest it never
+    /// reports.
+    pub fn checksums(&self) -> bool {
+        self.checksums.unwrap_or_else(|| self.is_embedded())
+    }
+
+    /// Whether the sweep may list the bucket's multipart uploads.
+    pub fn list_multipart_uploads(&self) -> bool {
+        self.list_multipart_uploads
+            .unwrap_or_else(|| !self.is_embedded())
     }
 }
 

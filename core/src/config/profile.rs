@@ -50,9 +50,15 @@ pub struct ProfileSettings {
     /// How long a completed upload may wait for verification while the store cannot be
     /// asked; it expires (and its object is deleted) only after this. Default `24h`.
     pub verify_ttl: Dur,
-    /// Sign `If-None-Match: *` so the store refuses a second write to the key. Default true.
+    /// Sign `If-None-Match: *` so the store refuses a second write to the key. Default:
+    /// `storage.if_none_match` (true unless the store lacks it; a replay is then only
+    /// stopped by the session's state, not by the store). Read it through `one_time()`.
+    #[serde(deserialize_with = "lenient_opt")]
+    pub one_time: Option<bool>,
+    /// Refuse to create an upload that declares no `sha256` (422 `checksum_required`).
+    /// Needs `storage.checksums`. Default false.
     #[serde(deserialize_with = "lenient")]
-    pub one_time: bool,
+    pub require_checksum: bool,
     /// First segment of every object key. Default `uploads`.
     pub key_prefix: String,
     /// Uploads per owner per UTC day in this profile; absent means unlimited.
@@ -74,6 +80,14 @@ pub struct ProfileSettings {
     pub rate_limits: ProfileRateLimits,
 }
 
+impl ProfileSettings {
+    /// Whether upload URLs sign `If-None-Match: *`; loading resolves an unset value from
+    /// `storage.if_none_match`.
+    pub fn one_time(&self) -> bool {
+        self.one_time.unwrap_or(true)
+    }
+}
+
 impl Default for ProfileSettings {
     fn default() -> Self {
         Self {
@@ -86,7 +100,8 @@ impl Default for ProfileSettings {
             upload_ttl: Dur::secs(3600),
             commit_ttl: Dur::secs(24 * 3600),
             verify_ttl: Dur::secs(24 * 3600),
-            one_time: true,
+            one_time: None,
+            require_checksum: false,
             key_prefix: "uploads".into(),
             daily_uploads: None,
             daily_bytes: None,

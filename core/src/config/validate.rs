@@ -3,7 +3,7 @@
 
 use secrecy::ExposeSecret;
 
-use super::{ProfileSettings, Settings};
+use super::{ProfileSettings, Settings, StorageSettings};
 use crate::naming::is_valid_content_type_pattern;
 
 const MIN_TOKEN_SECRET: usize = 32;
@@ -30,8 +30,26 @@ pub(super) fn problems(s: &Settings) -> Vec<String> {
     for (name, profile) in &s.profiles {
         self::profile(name, profile, &mut out);
         super::rate_limits::profile_problems(name, profile, &mut out);
+        capabilities(name, profile, &s.storage, &mut out);
     }
     out
+}
+
+/// A profile that needs what the store lacks is refused at start, not at the first
+/// upload the store turns down.
+fn capabilities(name: &str, p: &ProfileSettings, st: &StorageSettings, out: &mut Vec<String>) {
+    if p.one_time == Some(true) && !st.if_none_match {
+        out.push(format!(
+            "profiles.{name}.one_time: needs a store that honours If-None-Match \
+             (storage.if_none_match is false); leave it unset to follow the store"
+        ));
+    }
+    if p.require_checksum && !st.checksums() {
+        out.push(format!(
+            "profiles.{name}.require_checksum: needs a store that checks SHA-256 checksums \
+             (storage.checksums is false)"
+        ));
+    }
 }
 
 fn uppy(s: &Settings, out: &mut Vec<String>) {
@@ -311,3 +329,6 @@ fn profile(name: &str, p: &ProfileSettings, out: &mut Vec<String>) {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -51,6 +51,7 @@ pub async fn commit(core: &Core, who: &Principal, id: UploadId) -> CoreResult<Fi
             size: committed.size,
             content_type: committed.content_type.clone(),
             sha256: committed.sha256.clone(),
+            checksum_verified: committed.checksum_verified,
             key: committed.key.clone(),
             created_at: ctx.plan.now,
         },

@@ -16,6 +16,8 @@ pub struct FileView {
     pub size: u64,
     pub content_type: String,
     pub sha256: Option<String>,
+    /// Whether the store reported the declared SHA-256 at verification.
+    pub checksum_verified: bool,
     pub key: String,
     pub created_at: DateTime<Utc>,
 }
@@ -31,6 +33,7 @@ impl From<&Model> for FileView {
             size: u64::try_from(m.size).unwrap_or(0),
             content_type: m.content_type.clone(),
             sha256: m.sha256.clone(),
+            checksum_verified: m.checksum_verified,
             key: m.key.clone(),
             created_at: m.created_at,
         }

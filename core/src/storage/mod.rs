@@ -29,6 +29,9 @@ pub struct PutConditions {
     pub content_length: u64,
     /// Sign `If-None-Match: *`: the store refuses a second write to the key.
     pub one_time: bool,
+    /// Sign `x-amz-checksum-sha256` with this base64 digest: a store that checks
+    /// checksums refuses other bytes. Only where `storage.checksums` says it does.
+    pub checksum_sha256: Option<String>,
 }
 
 /// A presigned request: the URL and the headers the client must send with it verbatim.
@@ -80,6 +83,10 @@ pub struct ObjectMeta {
     pub size: u64,
     pub content_type: Option<String>,
     pub etag: Option<String>,
+    /// The `x-amz-checksum-sha256` the store reports (base64; for a multipart object
+    /// possibly a checksum of checksums ending in `-N`). Asked for only where
+    /// `storage.checksums` is on; `None` where the store reports none.
+    pub checksum_sha256: Option<String>,
 }
 
 /// An S3-compatible bucket. `S3Store` is the one real implementation (it also fronts the
@@ -90,8 +97,8 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// The bucket's name, for logs and the start-up banner.
     fn bucket_name(&self) -> &str;
 
-    /// A PUT URL signing the content type, the exact length and, for one-time URLs,
-    /// `If-None-Match: *`.
+    /// A PUT URL signing the content type, the exact length, for one-time URLs
+    /// `If-None-Match: *` and, when given, `x-amz-checksum-sha256`.
     async fn presign_put(
         &self,
         key: &str,

@@ -5,6 +5,9 @@
 //! with or without a declared size: without one, the profile's `max_size` is reserved and
 //! is the most verification accepts (`size_exact = false`).
 //!
+//! A declared `sha256` (hex or base64) is stored as lower-case hex; a single PUT signs it
+//! as `x-amz-checksum-sha256` where `storage.checksums` says the store checks it.
+//!
 //! Invariants: the request can never widen its profile; the key is never built from the
 //! filename; neither side leaks a multipart upload: if the row cannot be written the
 //! store's upload is aborted, and if the process dies in between, the stale-multipart
@@ -24,6 +27,7 @@ use crate::ids::UploadId;
 use crate::naming;
 use crate::quota;
 use crate::storage::PutConditions;
+use crate::upload::checksum::Sha256Digest;
 
 /// How the bytes will travel, and who decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +64,15 @@ pub async fn create_as(
     if !size_declared {
         req.size = profile.max_size.bytes();
     }
+    let sha256 = match req.sha256.as_deref() {
+        Some(text) => Some(Sha256Digest::parse(text).ok_or_else(|| {
+            CoreError::invalid("sha256", "must be 64 hex digits or 44 characters of base64")
+        })?),
+        None if profile.require_checksum => {
+            return Err(CoreError::ChecksumRequired(req.profile));
+        }
+        None => None,
+    };
     let filename = naming::sanitize_filename(&req.filename);
     let content_type = content_type_of(req.content_type.as_deref(), &filename)?;
     check_policy(profile, req.size, &content_type, &filename)?;
@@ -74,13 +87,15 @@ pub async fn create_as(
         filename,
         size,
         content_type: content_type.clone(),
-        sha256: req.sha256,
+        sha256: sha256.map(|d| d.hex()),
         metadata: json!(req.metadata),
         key: naming::object_key(&profile.key_prefix, &who.owner, id),
         method: UploadMethod::Put,
         state: UploadState::Pending,
         version: 0,
-        one_time: profile.one_time,
+        one_time: profile.one_time(),
+        checksum_signed: false,
+        checksum_verified: false,
         failure: None,
         expires_at,
         created_at: now,
@@ -117,10 +132,17 @@ pub async fn create_as(
     }
     // Presign before writing: it is offline and cannot fail for a store outage, and a
     // failure here leaves no row behind.
+    // A multipart upload has no whole-object SHA-256 a store could check per part; a
+    // single PUT signs it where the store checks and reports checksums.
+    let checksum_sha256 = sha256
+        .filter(|_| core.settings.storage.checksums())
+        .map(|d| d.base64());
+    session.checksum_signed = checksum_sha256.is_some();
     let conditions = PutConditions {
         content_type,
         content_length: req.size,
-        one_time: profile.one_time,
+        one_time: profile.one_time(),
+        checksum_sha256,
     };
     let put = core
         .store

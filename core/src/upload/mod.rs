@@ -1,8 +1,9 @@
 //! Upload sessions: the state machine and its effects (`state`), the only writer of the
 //! session row (`repo`), the use cases (`create`, `service`, `parts`, `verify`,
 //! `expire`), the multipart cut (`parts_plan`), the magic-byte check (`sniff`) and the read
-//! model handed to adapters (`view`).
+//! model handed to adapters (`view`), and the declared digest (`checksum`).
 
+pub mod checksum;
 pub mod create;
 pub mod expire;
 pub mod parts;

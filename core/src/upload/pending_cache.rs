@@ -82,6 +82,8 @@ mod tests {
             state: UploadState::Pending,
             version: 0,
             one_time: true,
+            checksum_signed: false,
+            checksum_verified: false,
             failure: None,
             expires_at: at,
             created_at: at,

@@ -60,6 +60,7 @@ pub async fn insert<C: ConnectionTrait + TransactionTrait>(
         state: UploadState::Pending,
         version: 0,
         failure: None,
+        checksum_verified: false,
         upload_deadline: Some(session.expires_at),
         cleanup_due_at: None,
         cleaned_at: None,
@@ -170,6 +171,9 @@ pub async fn transition<C: ConnectionTrait + TransactionTrait>(
             .col_expr(Column::Size, Expr::value(size))
             .col_expr(Column::SizeExact, Expr::value(true));
     }
+    if plan.checksum_verified {
+        update = update.col_expr(Column::ChecksumVerified, Expr::value(true));
+    }
     // One transaction (a savepoint inside a caller's): row, audit event and jobs together.
     let txn = db.begin().await?;
     let result = update
@@ -215,6 +219,7 @@ pub async fn transition<C: ConnectionTrait + TransactionTrait>(
         failure: plan.failure.or(session.failure),
         size: plan.size.unwrap_or(session.size),
         size_exact: session.size_exact || plan.size.is_some(),
+        checksum_verified: session.checksum_verified || plan.checksum_verified,
         cleanup_due_at: if plan.owes_cleanup {
             Some(now)
         } else {

@@ -35,6 +35,7 @@ pub fn plan_context<'a>(core: &'a Core, session: &Model) -> TransitionContext<'a
         verify_delay: core.settings.queue.verify_delay.chrono(),
         size: session.size,
         verified_size: None,
+        checksum_verified: false,
     };
     TransitionContext {
         plan,

@@ -90,6 +90,8 @@ pub struct PlanContext {
     /// What verification found, for `Verified` (sessions whose size was not declared
     /// settle to it).
     pub verified_size: Option<i64>,
+    /// Whether verification found the store reporting the declared SHA-256, for `Verified`.
+    pub checksum_verified: bool,
 }
 
 /// A job a transition owes, to be written beside it.
@@ -136,6 +138,8 @@ pub struct Plan {
     pub notify: Option<Notice>,
     /// The size to record, when verification found another than the one reserved.
     pub size: Option<i64>,
+    /// Record that the store vouched for the declared SHA-256.
+    pub checksum_verified: bool,
 }
 
 impl Plan {
@@ -150,6 +154,7 @@ impl Plan {
             failure: None,
             notify: None,
             size: None,
+            checksum_verified: false,
         }
     }
 
@@ -174,6 +179,11 @@ impl Plan {
 
     fn job(mut self, job: OwedJob) -> Plan {
         self.jobs.push(job);
+        self
+    }
+
+    fn checksum_verified(mut self, verified: bool) -> Plan {
+        self.checksum_verified = verified;
         self
     }
 
@@ -252,6 +262,7 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
             E::Verified => Plan::to(S::Uploaded, "the stored object passed every check")
                 .deadline(ctx.now + ctx.commit_ttl)
                 .settles(size, ctx.verified_size.unwrap_or(size))
+                .checksum_verified(ctx.checksum_verified)
                 .announces(Notice::Uploaded),
             E::NotStored => {
                 Plan::to(S::Pending, "nothing was stored yet").deadline(ctx.upload_deadline)

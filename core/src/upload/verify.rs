@@ -1,5 +1,5 @@
 //! Verification: what the store holds under a `verifying` session's key, checked against
-//! what the client declared (size, stored type) and, for profiles that ask, what the first
+//! what the client declared (size, the SHA-256 where the store reports one, stored type) and, for profiles that ask, what the first
 //! bytes reveal. A multipart session is first assembled: Sluice lists the parts itself,
 //! checks every part 1..n against its cut, and completes the upload with the store's
 //! ETags (the client's only where the store omits them). Moves the session to `uploaded`,
@@ -24,10 +24,12 @@ use crate::Core;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::UploadId;
 use crate::storage::{ObjectMeta, PartEtag, StoreError, StoredPart};
+use crate::upload::checksum::Sha256Digest;
 
 /// What the store's answers say about the object.
 enum Finding {
-    Good(ObjectMeta),
+    /// Passed; `true` when the store reported the declared SHA-256.
+    Good(ObjectMeta, bool),
     Missing,
     PartsMissing(Vec<u32>),
     Bad(Failure, String, serde_json::Value),
@@ -68,12 +70,17 @@ pub(super) async fn verify(
             core.relay.wake();
             Err(CoreError::Rejected { failure, detail })
         }
-        Finding::Good(meta) => {
+        Finding::Good(meta, checksum_verified) => {
             let mut ctx = ctx;
             ctx.plan.verified_size = Some(i64::try_from(meta.size).unwrap_or(i64::MAX));
+            ctx.plan.checksum_verified = checksum_verified;
             core.metrics
                 .add_bytes("verified", i64::try_from(meta.size).unwrap_or(i64::MAX));
-            let facts = json!({"stored_size": meta.size, "etag": meta.etag});
+            let facts = json!({
+                "stored_size": meta.size,
+                "etag": meta.etag,
+                "checksum_verified": checksum_verified,
+            });
             let uploaded =
                 repo::transition(db, &session, Event::Verified, actor, &ctx, facts).await?;
             core.relay.wake();
@@ -116,6 +123,14 @@ async fn inspect(
         };
         return Ok(Finding::Bad(Failure::SizeMismatch, detail, facts));
     }
+    let signed = session.checksum_signed && core.settings.storage.checksums();
+    let checksum_verified = match checksum(session.sha256.as_deref(), &meta, signed) {
+        Ok(verified) => verified,
+        Err(detail) => {
+            let facts = json!({"stored_sha256": meta.checksum_sha256});
+            return Ok(Finding::Bad(Failure::ChecksumMismatch, detail, facts));
+        }
+    };
     if let Some(stored) = meta.content_type.as_deref()
         && essence(stored) != essence(&session.content_type)
     {
@@ -132,7 +147,37 @@ async fn inspect(
             return Ok(Finding::Bad(Failure::TypeMismatch, detail, facts));
         }
     }
-    Ok(Finding::Good(meta))
+    Ok(Finding::Good(meta, checksum_verified))
+}
+
+/// What the store's reported SHA-256 says of the declared one: `Ok(true)` when they agree,
+/// `Ok(false)` when the store vouches for nothing (no digest declared, none reported, or
+/// a multipart checksum of checksums), `Err` with why when the object is not the
+/// declared one. `signed`: the PUT URL signed the digest and the store checks and
+/// reports checksums, so a store that reports none did not take these bytes through
+/// that check (the embedded store keeps the bytes of a PUT it refused for a digest
+/// mismatch, without a checksum).
+fn checksum(declared: Option<&str>, meta: &ObjectMeta, signed: bool) -> Result<bool, String> {
+    let Some(declared) = declared.and_then(Sha256Digest::parse) else {
+        return Ok(false);
+    };
+    match meta.checksum_sha256.as_deref() {
+        Some(reported) => match Sha256Digest::parse(reported) {
+            Some(stored) if stored == declared => Ok(true),
+            Some(stored) => Err(format!(
+                "declared sha256 {}, the store holds {}",
+                declared.hex(),
+                stored.hex()
+            )),
+            None => Ok(false),
+        },
+        None if signed => Err(
+            "the upload URL signed the declared sha256, and the store reports no checksum \
+             for the object: it did not accept these bytes"
+                .to_owned(),
+        ),
+        None => Ok(false),
+    }
 }
 
 /// Completes a multipart upload after checking its parts against the cut. `None` means
@@ -280,4 +325,40 @@ fn essence(content_type: &str) -> String {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+    const B64: &str = "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=";
+
+    fn meta(reported: Option<&str>) -> ObjectMeta {
+        ObjectMeta {
+            size: 5,
+            content_type: None,
+            etag: None,
+            checksum_sha256: reported.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_store_vouches_only_for_the_digest_it_reports() {
+        assert_eq!(checksum(Some(HEX), &meta(Some(B64)), true), Ok(true));
+        assert_eq!(checksum(Some(HEX), &meta(Some(B64)), false), Ok(true));
+        let other = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        assert!(checksum(Some(HEX), &meta(Some(other)), false).is_err());
+        // A multipart checksum of part checksums says nothing of the whole object.
+        let composite = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=-3";
+        assert_eq!(
+            checksum(Some(HEX), &meta(Some(composite)), false),
+            Ok(false)
+        );
+        // Nothing reported: unverified, unless the URL signed it for a checking store.
+        assert_eq!(checksum(Some(HEX), &meta(None), false), Ok(false));
+        assert!(checksum(Some(HEX), &meta(None), true).is_err());
+        // Nothing declared: nothing to vouch for.
+        assert_eq!(checksum(None, &meta(Some(B64)), true), Ok(false));
+    }
 }

@@ -17,6 +17,7 @@ pub struct CreateUpload {
     pub size: u64,
     /// Absent or empty: guessed from the filename's extension.
     pub content_type: Option<String>,
+    /// Hex (any case) or padded base64; stored as lower-case hex.
     pub sha256: Option<String>,
     pub metadata: BTreeMap<String, String>,
 }
@@ -40,6 +41,8 @@ pub struct SessionView {
     pub size: u64,
     pub content_type: String,
     pub sha256: Option<String>,
+    /// Whether the store reported the declared SHA-256 for the object at verification.
+    pub checksum_verified: bool,
     pub metadata: BTreeMap<String, String>,
     pub key: String,
     pub method: UploadMethod,
@@ -65,6 +68,7 @@ impl From<&Model> for SessionView {
             size: u64::try_from(m.size).unwrap_or(0),
             content_type: m.content_type.clone(),
             sha256: m.sha256.clone(),
+            checksum_verified: m.checksum_verified,
             metadata: serde_json::from_value(m.metadata.clone()).unwrap_or_default(),
             key: m.key.clone(),
             method: m.method,

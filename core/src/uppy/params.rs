@@ -79,7 +79,9 @@ pub async fn params(core: &Core, who: &Principal, file: UppyFile) -> CoreResult<
         let conditions = PutConditions {
             content_type: session.content_type.clone(),
             content_length: session.size,
-            one_time: profile.one_time,
+            one_time: profile.one_time(),
+            // Uppy declares no digest.
+            checksum_sha256: None,
         };
         let put = core
             .store

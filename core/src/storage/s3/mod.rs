@@ -21,6 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::sigv4::{Endpoint, PostConditions, Presigner, Request};
 
+mod head;
 mod multipart;
 
 use super::{
@@ -37,6 +38,10 @@ pub struct S3Store {
     presigner: Arc<Presigner>,
     /// Whether the store takes browser-form POST policies (`storage.post_policy`).
     post_policy: bool,
+    /// Whether HEADs ask for the object's checksum (`storage.checksums`).
+    checksums: bool,
+    /// Timeout of one call Sluice sends itself rather than through rust-s3.
+    request_timeout: Duration,
     /// Set once the store answered ListMultipartUploads with 501 (the embedded store
     /// does): asking again every sweep would only fill the store's logs with errors.
     cannot_list_multipart: Arc<AtomicBool>,
@@ -101,6 +106,8 @@ impl S3Store {
             bucket,
             presigner: Arc::new(presigner),
             post_policy: settings.post_policy,
+            checksums: settings.checksums(),
+            request_timeout: settings.request_timeout.get(),
             cannot_list_multipart: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -168,11 +175,15 @@ impl ObjectStore for S3Store {
         ttl: Duration,
     ) -> Result<PresignedRequest, StoreError> {
         let length = conditions.content_length.to_string();
-        let mut signed: Vec<(&str, &str)> = Vec::with_capacity(3);
+        // Sorted by name, as the signer wants them.
+        let mut signed: Vec<(&str, &str)> = Vec::with_capacity(4);
         signed.push(("content-length", &length));
         signed.push(("content-type", &conditions.content_type));
         if conditions.one_time {
             signed.push(("if-none-match", "*"));
+        }
+        if let Some(digest) = &conditions.checksum_sha256 {
+            signed.push(("x-amz-checksum-sha256", digest));
         }
         let url = self.sign("PUT", key, &signed, &[], ttl);
         let headers = signed
@@ -219,6 +230,9 @@ impl ObjectStore for S3Store {
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
+        if self.checksums {
+            return head::with_checksum(self, key).await;
+        }
         match self.bucket.head_object(key).await.map_err(classify) {
             Ok((head, status)) if (200..300).contains(&status) => Ok(Some(ObjectMeta {
                 size: head
@@ -227,6 +241,7 @@ impl ObjectStore for S3Store {
                     .unwrap_or(0),
                 content_type: head.content_type,
                 etag: head.e_tag,
+                checksum_sha256: None,
             })),
             Ok((_, status)) => match StoreError::from_response(status, "") {
                 StoreError::NotFound => Ok(None),

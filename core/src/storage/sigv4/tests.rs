@@ -110,14 +110,35 @@ const KEYS: &[&str] = &[
 
 #[test]
 fn puts_match_rust_s3_byte_for_byte() {
-    let rt = runtime();
-    let bucket = rust_s3_bucket("http://127.0.0.1:7480");
-    let presigner = ours("http://127.0.0.1:7480", "127.0.0.1:7480");
-    let headers = [
+    puts_match_with(&[
         ("content-length", "15521335"),
         ("content-type", "image/png"),
         ("if-none-match", "*"),
-    ];
+    ]);
+}
+
+/// A single PUT of an upload with a declared SHA-256 signs `x-amz-checksum-sha256` as a
+/// header (never in the query), after `host` and `if-none-match` in name order.
+#[test]
+fn puts_with_a_checksum_header_match_rust_s3_byte_for_byte() {
+    let digest = "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=";
+    puts_match_with(&[
+        ("content-length", "5"),
+        ("content-type", "text/plain"),
+        ("if-none-match", "*"),
+        ("x-amz-checksum-sha256", digest),
+    ]);
+    puts_match_with(&[
+        ("content-length", "5"),
+        ("content-type", "text/plain"),
+        ("x-amz-checksum-sha256", digest),
+    ]);
+}
+
+fn puts_match_with(headers: &[(&'static str, &'static str)]) {
+    let rt = runtime();
+    let bucket = rust_s3_bucket("http://127.0.0.1:7480");
+    let presigner = ours("http://127.0.0.1:7480", "127.0.0.1:7480");
     for key in KEYS {
         let mut signed = HeaderMap::new();
         for (name, value) in headers {
@@ -133,13 +154,30 @@ fn puts_match_rust_s3_byte_for_byte() {
             &Request {
                 method: "PUT",
                 key,
-                headers: &headers,
+                headers,
                 query: &[],
                 expires_secs: 3600,
             },
             signed_at(&theirs),
         );
         assert_eq!(mine, theirs, "{key}");
+        let (_, params) = parts(&mine);
+        let signed_headers = params
+            .iter()
+            .find_map(|p| p.strip_prefix("X-Amz-SignedHeaders="))
+            .expect("signed headers");
+        let mut expected: Vec<&str> = headers.iter().map(|(n, _)| *n).collect();
+        expected.push("host");
+        expected.sort_unstable();
+        assert_eq!(signed_headers, expected.join("%3B"), "{key}");
+        // Headers are signed as headers, never carried in the query.
+        assert!(
+            !params.iter().any(|p| p
+                .split('=')
+                .next()
+                .is_some_and(|name| name.to_ascii_lowercase().contains("checksum"))),
+            "{mine}"
+        );
     }
 }
 

@@ -77,6 +77,7 @@ fn ctx() -> PlanContext {
         verify_delay: Duration::seconds(10),
         size: 4_000,
         verified_size: None,
+        checksum_verified: false,
     }
 }
 
