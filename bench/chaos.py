@@ -1,4 +1,5 @@
-"""The chaos run: many clients, honest and not, against two API processes and two workers on
+"""The chaos run: many clients, honest and not (lying about size, type and
+checksum), against two API processes and two workers on
 PostgreSQL + Redis + Ceph, while each process is SIGKILLed and restarted and Redis is
 restarted (losing every queued job: it keeps nothing on disk). Then the clients stop, every
 deadline passes, the workers sweep, and the run checks what must hold whatever happened:
@@ -390,6 +391,26 @@ def liar(api, owner, rng):
     count(f"lie_{lie}_refused")
 
 
+def liar_checksum(api, owner, rng):
+    """Declares the SHA-256 of other bytes. A store that checks refuses the PUT (and Sluice
+    rejects what it kept); one that does not (Ceph 16) takes it, and then the session must
+    say its checksum was not verified: never `checksum_verified: true` for a lie."""
+    size = rng.randint(1, 64 * 1024)
+    data = rng.randbytes(size)
+    status, up, _ = api.call("POST", "/v1/uploads", owner, {
+        "profile": "default", "filename": "c.bin", "size": size, "content_type": "application/octet-stream",
+        "sha256": hashlib.sha256(data + b"!").hexdigest()})
+    if status != 201:
+        fail(f"create with a sha256 answered {status}: {up}")
+        return
+    stored, _, _ = store_request("PUT", up["put"]["url"], put_headers(up["put"]["headers"], size), data)
+    state = finish(api, owner, up["id"])
+    _, session, _ = api.call("GET", f"/v1/uploads/{up['id']}", owner)
+    if state == "uploaded" and session.get("checksum_verified") is not False:
+        fail(f"a checksum lie ended uploaded with checksum_verified {session.get('checksum_verified')}")
+    count(f"lie_checksum_{'refused_by_store' if stored != 200 else state}")
+
+
 def liar_multipart(api, owner, rng):
     up = create(api, owner, 5 * MIB + 100)
     if not up:
@@ -450,7 +471,7 @@ def aborter(api, owner, rng):
 
 
 KINDS = [(honest_put, 30), (honest_multipart, 3), (abandoner, 10), (abandoner_multipart, 2),
-         (liar, 8), (liar_multipart, 3), (replayer, 6), (crasher, 5), (aborter, 5)]
+         (liar, 8), (liar_checksum, 4), (liar_multipart, 3), (replayer, 6), (crasher, 5), (aborter, 5)]
 
 
 def client_loop(api, index, stop):
