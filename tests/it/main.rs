@@ -12,6 +12,7 @@ mod errors;
 mod expiry;
 mod files;
 mod flow;
+mod hostile;
 mod metrics;
 mod multipart;
 mod operations;
