@@ -13,6 +13,7 @@ mod errors;
 mod expiry;
 mod files;
 mod flow;
+mod hostile;
 mod metrics;
 mod multipart;
 mod operations;

@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use sluice_entity::upload_session::{Column, Entity, Failure, UploadMethod, UploadState};
 
@@ -154,6 +154,9 @@ fn decode_cursor(cursor: &str) -> CoreResult<(DateTime<Utc>, uuid::Uuid)> {
         .parse::<i64>()
         .ok()
         .and_then(DateTime::from_timestamp_micros)
+        // No row is created outside years 1 to 9999, and PostgreSQL refuses instants
+        // before 4713 BC (SQLite would just find nothing): refused alike everywhere.
+        .filter(|at| (1..=9999).contains(&at.year()))
         .ok_or_else(bad)?;
     Ok((at, id.parse().map_err(|_| bad())?))
 }
@@ -161,6 +164,23 @@ fn decode_cursor(cursor: &str) -> CoreResult<(DateTime<Utc>, uuid::Uuid)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cursors_outside_the_years_a_row_can_have_are_refused() {
+        // PostgreSQL answered 500 ("timestamp out of range") to this one; SQLite 200.
+        let nil = uuid::Uuid::nil();
+        for micros in [
+            i64::MIN,
+            -8_000_000_000_000_000_000,
+            -62_200_000_000_000_000,
+            i64::MAX,
+        ] {
+            let forged = URL_SAFE_NO_PAD.encode(format!("{micros}|{nil}"));
+            assert!(decode_cursor(&forged).is_err(), "{micros}");
+        }
+        let at = DateTime::from_timestamp_micros(-62_135_596_800_000_000).expect("year 1");
+        assert!(decode_cursor(&encode_cursor(at, nil)).is_ok());
+    }
 
     #[test]
     fn cursors_round_trip_and_refuse_forgeries() {

@@ -44,7 +44,7 @@ pub fn load_from(
     file: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Settings, ConfigError> {
-    let mut tree = match file {
+    let tree = match file {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                 path: path.to_owned(),
@@ -55,26 +55,50 @@ pub fn load_from(
         }
         None => Table::new(),
     };
+    let mut settings = settle(tree, env)?;
+    fill_generated_secrets(&mut settings)?;
+    Ok(settings)
+}
+
+/// The layers without any I/O: a TOML text and environment variables, deserialised and
+/// validated, but without the embedded secrets `load_from` generates in the data
+/// directory (those left unset stay `None`). Pure, so it can be fuzzed.
+pub fn from_layers(
+    toml_text: &str,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Settings, ConfigError> {
+    let tree = toml_text
+        .parse::<Table>()
+        .map_err(|e| ConfigError::Parse(e.to_string()))?;
+    settle(tree, env)
+}
+
+/// Environment over file, the `default` profile, deserialisation and validation.
+fn settle(
+    mut tree: Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Settings, ConfigError> {
     overlay_env(&mut tree, env)?;
     ensure_default_profile(&mut tree);
     // The path tracker names the offending setting (`profiles.avatar.max_size: …`).
-    let mut settings: Settings =
-        serde_path_to_error::deserialize(Value::Table(tree)).map_err(|e| {
-            let path = e.path().to_string();
-            // toml appends its own "in `…`" line; the first line is the message itself.
-            let inner = e.into_inner().to_string();
-            let message = inner.lines().next().unwrap_or_default().to_owned();
-            ConfigError::Parse(if path == "." {
-                message
-            } else {
-                format!("{path}: {message}")
-            })
-        })?;
+    let mut settings: Settings = serde_path_to_error::deserialize(Value::Table(tree)).map_err(|e| {
+        let path = e.path().to_string();
+        // toml appends its own "in `…`" line; the first line is the message itself.
+        let inner = e.into_inner().to_string();
+        let mut message = inner.lines().next().unwrap_or_default().to_owned();
+        if is_secret_path(&path) {
+            message = hide_quoted(&message);
+        }
+        ConfigError::Parse(if path == "." {
+            message
+        } else {
+            format!("{path}: {message}")
+        })
+    })?;
     let problems = super::validate::problems(&settings);
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
     }
-    fill_generated_secrets(&mut settings)?;
     follow_store_capabilities(&mut settings);
     Ok(settings)
 }
@@ -85,6 +109,34 @@ fn follow_store_capabilities(settings: &mut Settings) {
     let if_none_match = settings.storage.if_none_match;
     for profile in settings.profiles.values_mut() {
         profile.one_time.get_or_insert(if_none_match);
+    }
+}
+
+/// Whether a dotted setting path (as `serde_path_to_error` prints it) names a secret,
+/// or an element of a list of them.
+fn is_secret_path(path: &str) -> bool {
+    const SECRETS: &[&str] = &[
+        "database.url",
+        "queue.redis_url",
+        "storage.secret_access_key",
+        "auth.token_secret",
+        "auth.service_keys",
+        "auth.admin_keys",
+        "audit.http_token",
+    ];
+    let path = path.split('[').next().unwrap_or(path);
+    SECRETS.contains(&path)
+        || (path.starts_with("webhooks.endpoints.") && path.ends_with(".secret"))
+}
+
+/// serde quotes the value it refused (`invalid type: string "…", expected a sequence`):
+/// for a secret, that value is the secret, and the message goes to the operator's logs.
+fn hide_quoted(message: &str) -> String {
+    match (message.find('"'), message.rfind('"')) {
+        (Some(start), Some(end)) if start < end => {
+            format!("{}(value hidden){}", &message[..start], &message[end + 1..])
+        }
+        _ => message.to_owned(),
     }
 }
 
@@ -179,6 +231,25 @@ fn fill_generated_secrets(settings: &mut Settings) -> Result<(), ConfigError> {
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+
+    #[test]
+    fn a_mistyped_secret_is_not_repeated_in_the_error() {
+        // Found by the `config` fuzz target: a service key given as a bare string (no
+        // brackets) came back quoted in the message, which goes to the logs.
+        let secret = "sk-live-very-secret-value-0123456789";
+        for key in ["SLUICE__AUTH__SERVICE_KEYS", "SLUICE__AUTH__ADMIN_KEYS"] {
+            let e = from_layers("", env(&[(key, secret)])).expect_err("a string is not a list");
+            let message = e.to_string();
+            assert!(!message.contains(secret), "{message}");
+            assert!(message.contains("_keys: invalid type"), "{message}");
+        }
+        let e = from_layers(
+            "[auth]\ntoken_secret = [\"abc-secret-in-a-list\"]",
+            env(&[]),
+        )
+        .expect_err("a list is not a string");
+        assert!(!e.to_string().contains("abc-secret"), "{e}");
+    }
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

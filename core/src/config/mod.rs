@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-pub use layers::{ConfigError, load, load_from};
+pub use layers::{ConfigError, from_layers, load, load_from};
 pub use profile::{Disposition, ProfileSettings};
 pub use rate_limits::{
     ClientIpHeader, Limit, ProfileRateLimits, Rate, RateLimitSettings, RouteClass, RouteLimits,

@@ -30,10 +30,13 @@ pub fn sanitize_filename(raw: &str) -> String {
         }
         out.push(c);
     }
+    // The cut may land just after a space or a dot: trim again, so the result keeps its
+    // promise and sanitising it once more changes nothing.
+    let out = out.trim_end_matches(['.', ' ']);
     if out.is_empty() {
         FALLBACK.to_owned()
     } else {
-        out
+        out.to_owned()
     }
 }
 
@@ -84,6 +87,17 @@ mod tests {
         let out = sanitize_filename(&long);
         assert!(out.len() <= 255);
         assert_eq!(out.chars().count(), 127);
+    }
+
+    #[test]
+    fn a_cut_never_leaves_a_trailing_space_or_dot() {
+        // Found by the `filename` fuzz target: the 255-byte cut fell right after the space.
+        for sep in [" ", "."] {
+            let raw = format!("{}{sep}b.txt", "a".repeat(254));
+            let out = sanitize_filename(&raw);
+            assert_eq!(out, "a".repeat(254));
+            assert_eq!(sanitize_filename(&out), out);
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod lookup;
 mod metadata;
 pub mod multipart;
 pub mod params;
+pub mod query;
 
 pub use lookup::find_by_key;
 pub use metadata::{UppyMetadata, read_metadata};

@@ -59,19 +59,7 @@ pub fn check_file_fields(
     filename: &str,
     content_type: Option<&str>,
 ) -> Result<(), crate::error::ApiError> {
-    if !(1..=1024).contains(&filename.chars().count()) {
-        return Err(crate::error::ApiError::invalid(
-            "filename",
-            "filename: 1 to 1024 characters",
-        ));
-    }
-    if content_type.is_some_and(|t| t.len() > 255) {
-        return Err(crate::error::ApiError::invalid(
-            "type",
-            "type: at most 255 characters",
-        ));
-    }
-    Ok(())
+    sluice_core::uppy::query::check_file_fields(filename, content_type).map_err(Into::into)
 }
 
 /// Uppy's metadata as `read_metadata` accepts it: at most 32 entries, keys of 1 to 64

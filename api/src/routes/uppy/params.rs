@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, get, web};
 use serde::Serialize;
-use serde_json::Value;
 use sluice_core::config::RouteClass;
+use sluice_core::uppy::UppyFile;
 use sluice_core::uppy::params::{self, Upload};
-use sluice_core::uppy::{UppyFile, read_metadata};
+use sluice_core::uppy::query::{FileQueryError, file_of_pairs};
 use utoipa::ToSchema;
 
 use super::error::CompanionProblem;
@@ -94,31 +94,13 @@ pub async fn uppy_params(
 
 /// Reads `filename`, `type` and `metadata[…]` from the query pairs.
 fn file_of(pairs: &[(String, String)]) -> Result<UppyFile, ApiError> {
-    let value = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
-    let filename = value("filename").ok_or_else(|| ApiError::BadRequest {
-        status: actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-        code: "missing_field",
-        detail: "the query must name the file: ?filename=…".into(),
-        field: Some("filename".into()),
-    })?;
-    let content_type = value("type");
-    super::check_file_fields(&filename, content_type.as_deref())?;
-    let metadata: Vec<(&str, Value)> = pairs
-        .iter()
-        .filter_map(|(k, v)| {
-            let name = k.strip_prefix("metadata[")?.strip_suffix(']')?;
-            Some((name, Value::String(v.clone())))
-        })
-        .collect();
-    let metadata = read_metadata(metadata.iter().map(|(k, v)| (*k, v)))?;
-    Ok(UppyFile {
-        filename,
-        content_type,
-        metadata,
+    file_of_pairs(pairs).map_err(|e| match e {
+        FileQueryError::NoFilename => ApiError::BadRequest {
+            status: actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            code: "missing_field",
+            detail: "the query must name the file: ?filename=…".into(),
+            field: Some("filename".into()),
+        },
+        FileQueryError::Invalid(e) => ApiError::Core(e),
     })
 }
