@@ -81,20 +81,21 @@ fn settle(
     overlay_env(&mut tree, env)?;
     ensure_default_profile(&mut tree);
     // The path tracker names the offending setting (`profiles.avatar.max_size: …`).
-    let mut settings: Settings = serde_path_to_error::deserialize(Value::Table(tree)).map_err(|e| {
-        let path = e.path().to_string();
-        // toml appends its own "in `…`" line; the first line is the message itself.
-        let inner = e.into_inner().to_string();
-        let mut message = inner.lines().next().unwrap_or_default().to_owned();
-        if is_secret_path(&path) {
-            message = hide_quoted(&message);
-        }
-        ConfigError::Parse(if path == "." {
-            message
-        } else {
-            format!("{path}: {message}")
-        })
-    })?;
+    let mut settings: Settings =
+        serde_path_to_error::deserialize(Value::Table(tree)).map_err(|e| {
+            let path = e.path().to_string();
+            // toml appends its own "in `…`" line; the first line is the message itself.
+            let inner = e.into_inner().to_string();
+            let mut message = inner.lines().next().unwrap_or_default().to_owned();
+            if is_secret_path(&path) {
+                message = hide_quoted(&message);
+            }
+            ConfigError::Parse(if path == "." {
+                message
+            } else {
+                format!("{path}: {message}")
+            })
+        })?;
     let problems = super::validate::problems(&settings);
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
