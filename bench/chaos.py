@@ -509,9 +509,13 @@ def open_multipart_uploads():
 LIVE = "('pending','verifying','uploaded')"
 
 
+def owing_cleanup():
+    return int(psql("SELECT count(*) FROM upload_sessions WHERE cleanup_due_at IS NOT NULL")[0][0])
+
+
 def settled():
     live = int(psql(f"SELECT count(*) FROM upload_sessions WHERE state IN {LIVE}")[0][0])
-    owing = int(psql("SELECT count(*) FROM upload_sessions WHERE cleanup_due_at IS NOT NULL")[0][0])
+    owing = owing_cleanup()
     jobs = int(psql("SELECT count(*) FROM outbox_jobs WHERE upload_id IS NOT NULL")[0][0])
     hooks = int(psql("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")[0][0])
     return live, owing, jobs, hooks
@@ -548,8 +552,8 @@ def check():
     overdue = psql(f"SELECT id, state FROM upload_sessions WHERE state IN {LIVE} AND expires_at <= now()")
     if overdue:
         fail(f"{len(overdue)} sessions live past their deadline, e.g. {overdue[:3]}")
-    owing = psql("SELECT count(*) FROM upload_sessions WHERE cleanup_due_at IS NOT NULL")[0][0]
-    if owing != "0":
+    owing = owing_cleanup()
+    if owing:
         fail(f"{owing} sessions still owe a cleanup")
 
     # 3. Every transition audited once: an unbroken chain of version + 1 links.
