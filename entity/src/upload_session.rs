@@ -189,6 +189,17 @@ pub struct Model {
     /// is the profile's limit (reserved against quota) until verification records the
     /// real size.
     pub size_exact: bool,
+    /// Whether the upload request can write the key again after a first write (a POST
+    /// policy, or a PUT that signs no `If-None-Match`): verification then seals the bytes
+    /// under `sealed_key`.
+    pub rewritable: bool,
+    /// Where verification copied the verified bytes of a rewritable session: a key no URL
+    /// was ever issued for, so they can never change. Downloads read only this key.
+    pub sealed_key: Option<String>,
+    /// Bytes that may still land under `key` although the session no longer counts them
+    /// (its URLs stay valid until they expire): reserved against quota until the key is
+    /// cleaned for good.
+    pub held_bytes: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,6 +3,7 @@
 //! fail (a partial outage, or throttling of one operation). Everything not made to fail
 //! goes to the real store.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,12 +22,20 @@ pub struct Faults {
     /// CreateMultipartUpload succeeds at the store but its answer never reaches Sluice:
     /// the store holds an upload no session knows, as if Sluice died in between.
     pub lose_multipart_answer: bool,
+    /// Right after the first DELETE or AbortMultipartUpload of a key returns, complete
+    /// that key's multipart upload at the store (as a verification racing the cleanup
+    /// would): the interleaving that orphans bytes if the cleanup's order is wrong.
+    /// One-shot: cleared once it fired.
+    pub complete_between_cleanup_steps: bool,
 }
 
 #[derive(Debug)]
 pub struct FaultyStore {
     inner: Arc<dyn ObjectStore>,
     faults: Arc<Mutex<Faults>>,
+    /// The multipart upload of every key this store created one for, so a fault can
+    /// complete it.
+    uploads: Mutex<HashMap<String, String>>,
 }
 
 /// The switch a test keeps to turn faults on and off.
@@ -43,6 +52,7 @@ impl FaultSwitch {
         Arc::new(FaultyStore {
             inner,
             faults: self.0.clone(),
+            uploads: Mutex::default(),
         })
     }
 }
@@ -50,6 +60,32 @@ impl FaultSwitch {
 impl FaultyStore {
     fn faults(&self) -> Faults {
         *self.faults.lock().expect("fault lock")
+    }
+
+    /// The `complete_between_cleanup_steps` fault, after a cleanup step on `key`: the
+    /// key's multipart upload is completed from the parts the store holds, if it still
+    /// can be. Fires once.
+    async fn race_completion(&self, key: &str) {
+        {
+            let mut faults = self.faults.lock().expect("fault lock");
+            if !faults.complete_between_cleanup_steps {
+                return;
+            }
+            faults.complete_between_cleanup_steps = false;
+        }
+        let upload_id = self.uploads.lock().expect("uploads lock").get(key).cloned();
+        let Some(upload_id) = upload_id else { return };
+        let Ok(parts) = self.inner.list_parts(key, &upload_id).await else {
+            return;
+        };
+        let etags: Vec<PartEtag> = parts
+            .iter()
+            .map(|p| PartEtag {
+                part_number: p.part_number,
+                etag: p.etag.clone().unwrap_or_default(),
+            })
+            .collect();
+        let _ = self.inner.complete_multipart(key, &upload_id, &etags).await;
     }
 }
 
@@ -109,7 +145,13 @@ impl ObjectStore for FaultyStore {
         if self.faults().delete {
             return Err(outage());
         }
-        self.inner.delete(key).await
+        let result = self.inner.delete(key).await;
+        self.race_completion(key).await;
+        result
+    }
+
+    async fn copy(&self, from: &str, to: &str, if_match: Option<&str>) -> Result<(), StoreError> {
+        self.inner.copy(from, to, if_match).await
     }
 
     async fn probe(&self) -> Result<(), StoreError> {
@@ -118,6 +160,10 @@ impl ObjectStore for FaultyStore {
 
     async fn create_multipart(&self, key: &str, content_type: &str) -> Result<String, StoreError> {
         let upload_id = self.inner.create_multipart(key, content_type).await?;
+        self.uploads
+            .lock()
+            .expect("uploads lock")
+            .insert(key.to_owned(), upload_id.clone());
         if self.faults().lose_multipart_answer {
             return Err(outage());
         }
@@ -157,7 +203,9 @@ impl ObjectStore for FaultyStore {
         if self.faults().delete {
             return Err(outage());
         }
-        self.inner.abort_multipart(key, upload_id).await
+        let result = self.inner.abort_multipart(key, upload_id).await;
+        self.race_completion(key).await;
+        result
     }
 
     async fn list_multipart_uploads(&self) -> Result<Vec<MultipartListing>, StoreError> {

@@ -270,6 +270,9 @@ pub struct SessionResponse {
     /// then nobody but the client vouches for the digest.
     pub checksum_verified: bool,
     pub metadata: BTreeMap<String, String>,
+    /// The object key the session's bytes are read from: the upload key, or once a
+    /// rewritable upload was verified, its sealed copy (`{key}.verified`), which no URL
+    /// can write.
     pub key: String,
     #[schema(value_type = String, example = "put")]
     pub method: UploadMethod,
@@ -355,6 +358,8 @@ pub struct FileResponse {
     /// True when the store itself reported the declared `sha256` at verification (see
     /// the session's `checksum_verified`).
     pub checksum_verified: bool,
+    /// The object key the file's bytes are read from (a sealed copy for rewritable
+    /// uploads): it never changes after verification.
     pub key: String,
     pub created_at: DateTime<Utc>,
 }

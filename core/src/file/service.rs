@@ -52,7 +52,12 @@ pub async fn commit(core: &Core, who: &Principal, id: UploadId) -> CoreResult<Fi
             content_type: committed.content_type.clone(),
             sha256: committed.sha256.clone(),
             checksum_verified: committed.checksum_verified,
-            key: committed.key.clone(),
+            // Where the verified bytes are: the sealed copy if there is one, which no
+            // URL can write.
+            key: committed
+                .sealed_key
+                .clone()
+                .unwrap_or_else(|| committed.key.clone()),
             created_at: ctx.plan.now,
         },
     )

@@ -34,6 +34,13 @@ pub fn object_key(prefix: &str, owner: &str, id: UploadId) -> String {
     format!("{prefix}/{segment}/{id}")
 }
 
+/// The key a rewritable session's verified bytes are sealed under: the upload key with a
+/// suffix. No URL is ever issued for it, and it ends in no session id, so no Uppy route
+/// can name it either.
+pub fn sealed_key(key: &str) -> String {
+    format!("{key}.verified")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,15 @@
 //! one conditional UPDATE whose WHERE holds the limits, so concurrent creates by one owner
 //! serialise on the counter row and never overshoot (on SQLite and PostgreSQL alike);
 //! every later change (settle, release) is the `QuotaChange` the state machine's plan
-//! gives, applied by the single writer in the transition's transaction. Limits live in
-//! configuration only: lowering one refuses new uploads and never touches existing files.
+//! gives, applied by the single writer in the transition's transaction, except the
+//! release of held bytes, applied by the single writer when it records a key cleaned for
+//! good. Limits live in configuration only: lowering one refuses new uploads and never
+//! touches existing files.
+//!
+//! Held bytes: a session that leaves the books (aborted, rejected, expired, deleted) or
+//! whose verified bytes were sealed apart keeps its size in `reserved_bytes` while its
+//! upload URLs can still write its key, and until that key is cleaned for good
+//! (`upload_sessions.held_bytes`): whatever can still land counts against the owner.
 
 pub mod reconcile;
 pub mod repo;

@@ -218,7 +218,23 @@ async fn expected<C: ConnectionTrait>(
         ]),
     )
     .await?;
+    // Bytes that may still land under an ended (or sealed) session's upload key.
+    let held: Vec<(String, Option<i64>)> = upload_session::Entity::find()
+        .select_only()
+        .column(S::Profile)
+        .expr(Func::sum(Expr::col(S::HeldBytes)).cast_as(Alias::new("BIGINT")))
+        .filter(S::Owner.eq(owner))
+        .filter(S::HeldBytes.ne(0))
+        .group_by(S::Profile)
+        .into_tuple()
+        .all(db)
+        .await?;
     let mut out: BTreeMap<String, Expected> = BTreeMap::new();
+    for (profile, bytes) in held {
+        for scope in [profile.clone(), TOTAL.to_owned()] {
+            out.entry(scope).or_default().reserved_bytes += bytes.unwrap_or(0);
+        }
+    }
     for (profile, count, bytes) in today {
         for scope in [profile.clone(), TOTAL.to_owned()] {
             let e = out.entry(scope).or_default();

@@ -116,6 +116,12 @@ impl ObjectStore for MeteredStore {
         result
     }
 
+    async fn copy(&self, from: &str, to: &str, if_match: Option<&str>) -> Result<(), StoreError> {
+        let result = self.inner.copy(from, to, if_match).await;
+        self.count("copy", &result, true);
+        result
+    }
+
     async fn probe(&self) -> Result<(), StoreError> {
         let result = self.inner.probe().await;
         self.count("probe", &result, true);

@@ -134,6 +134,12 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// Deletes an object; deleting what is not there succeeds.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
 
+    /// Copies the object `from` to `to` inside the bucket, server-side, only if `from`
+    /// still has the ETag `if_match` (when given): `PreconditionFailed` when it changed
+    /// meanwhile. Used to seal verified bytes under a key no URL can write; no byte of
+    /// the object passes through Sluice.
+    async fn copy(&self, from: &str, to: &str, if_match: Option<&str>) -> Result<(), StoreError>;
+
     /// Checks that the store answers and the bucket exists (start-up and `/readyz`).
     async fn probe(&self) -> Result<(), StoreError>;
 

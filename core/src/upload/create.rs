@@ -35,8 +35,10 @@ pub enum Transfer {
     /// The profile decides: one PUT up to `multipart_threshold`, multipart above.
     ByProfile,
     /// One request that the adapter presigns itself (a PUT or a browser-form POST); the
-    /// created upload carries no PUT.
-    Single,
+    /// created upload carries no PUT. `rewritable`: that request can write the key again
+    /// after a first write (a POST policy, or a PUT without `If-None-Match`), so
+    /// verification must seal the bytes (see `verify`).
+    Single { rewritable: bool },
     /// Multipart whatever the size, cut into parts of `part_size` when the size is declared.
     Multipart { part_size: u64 },
 }
@@ -109,6 +111,11 @@ pub async fn create_as(
         part_size: None,
         part_count: None,
         size_exact: size_declared,
+        // A PUT URL that signs no `If-None-Match` can overwrite the key until it expires;
+        // multipart and adapter-presigned uploads set their own below.
+        rewritable: !profile.one_time(),
+        sealed_key: None,
+        held_bytes: 0,
     };
     match transfer {
         Transfer::ByProfile if req.size > profile.multipart_threshold.bytes() => {
@@ -118,7 +125,8 @@ pub async fn create_as(
         Transfer::Multipart { part_size } => {
             return create_multipart(core, who, session, profile, part_size).await;
         }
-        Transfer::Single => {
+        Transfer::Single { rewritable } => {
+            session.rewritable = rewritable;
             let scopes = quota::scopes(&session.profile, profile, &core.settings.quota);
             session = repo::insert(&core.db, session, &who.actor, &scopes).await?;
             core.metrics.add_bytes("declared", session.size);
@@ -173,6 +181,8 @@ async fn create_multipart(
         .create_multipart(&session.key, &session.content_type)
         .await?;
     session.method = UploadMethod::Multipart;
+    // Once Sluice completes it, the upload id is gone: no part URL can write the key again.
+    session.rewritable = false;
     session.multipart_upload_id = Some(upload_id.clone());
     // Without a declared size there is no cut: the client chooses its parts, and
     // assembly checks them against the reservation.

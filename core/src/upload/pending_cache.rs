@@ -96,6 +96,9 @@ mod tests {
             part_size: Some(5),
             part_count: Some(1),
             size_exact: true,
+            rewritable: false,
+            sealed_key: None,
+            held_bytes: 0,
         }
     }
 

@@ -64,6 +64,8 @@ pub async fn insert<C: ConnectionTrait + TransactionTrait>(
         upload_deadline: Some(session.expires_at),
         cleanup_due_at: None,
         cleaned_at: None,
+        sealed_key: None,
+        held_bytes: 0,
         ..session
     };
     let mut am: upload_session::ActiveModel = session.clone().into();
@@ -164,7 +166,20 @@ pub async fn transition<C: ConnectionTrait + TransactionTrait>(
         update = update.col_expr(Column::Failure, Expr::value(failure.code()));
     }
     if plan.owes_cleanup {
-        update = update.col_expr(Column::CleanupDueAt, Expr::value(now));
+        // A new round is owed now, whatever an earlier one recorded.
+        update = update
+            .col_expr(Column::CleanupDueAt, Expr::value(now))
+            .col_expr(Column::CleanedAt, Expr::value(Option::<DateTime<Utc>>::None));
+    }
+    let sealed_key = plan
+        .seals
+        .then(|| crate::naming::sealed_key(&session.key))
+        .or_else(|| session.sealed_key.clone());
+    if plan.seals {
+        update = update.col_expr(Column::SealedKey, Expr::value(sealed_key.clone()));
+    }
+    if let Some(held) = plan.hold {
+        update = update.col_expr(Column::HeldBytes, Expr::value(held));
     }
     if let Some(size) = plan.size {
         update = update
@@ -225,6 +240,13 @@ pub async fn transition<C: ConnectionTrait + TransactionTrait>(
         } else {
             session.cleanup_due_at
         },
+        cleaned_at: if plan.owes_cleanup {
+            None
+        } else {
+            session.cleaned_at
+        },
+        sealed_key,
+        held_bytes: plan.hold.unwrap_or(session.held_bytes),
         ..session.clone()
     };
     if let Some(notice) = plan.notify {
@@ -262,7 +284,7 @@ fn notice_payload(
         "filename": session.filename,
         "size": session.size,
         "content_type": session.content_type,
-        "key": session.key,
+        "key": session.sealed_key.as_deref().unwrap_or(&session.key),
         "method": session.method,
         "metadata": session.metadata,
         "created_at": session.created_at,
@@ -296,7 +318,8 @@ fn owed_jobs(upload_id: UploadId, plan: &Plan, now: DateTime<Utc>) -> Vec<NewJob
 
 /// Records a finished cleanup round of `session` (whose `cleanup_due_at` was `due`): either
 /// another round is owed at `again_at` (written with its job), or the key is clean for
-/// good. A compare-and-set on `cleanup_due_at`, so two racing rounds record once.
+/// good, and the bytes it held against quota (`held_bytes`) are released in the same
+/// transaction. A compare-and-set on `cleanup_due_at`, so two racing rounds record once.
 pub async fn record_cleanup<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     session: &Model,
@@ -311,10 +334,24 @@ pub async fn record_cleanup<C: ConnectionTrait + TransactionTrait>(
         .filter(Column::CleanupDueAt.eq(due));
     let update = match again_at {
         Some(_) => update,
-        None => update.col_expr(Column::CleanedAt, Expr::value(now)),
+        None => update
+            .col_expr(Column::CleanedAt, Expr::value(now))
+            .col_expr(Column::HeldBytes, Expr::value(0i64)),
     };
+    // Compare-and-set on the hold too: a transition that changed it since the round read
+    // the row makes this round record nothing (its own round follows).
+    let update = update.filter(Column::HeldBytes.eq(session.held_bytes));
     if update.exec(&txn).await?.rows_affected != 1 {
         return Ok(false);
+    }
+    if again_at.is_none() && session.held_bytes != 0 {
+        let scopes = quota::scope_names(&session.profile);
+        let created = quota::day_of(session.created_at);
+        let release = state::QuotaChange {
+            reserved_bytes: -session.held_bytes,
+            ..Default::default()
+        };
+        quota::repo::apply(&txn, &session.owner, &scopes, created, release).await?;
     }
     if let Some(at) = again_at {
         let upload_id = UploadId(session.id);

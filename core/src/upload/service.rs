@@ -36,6 +36,8 @@ pub fn plan_context<'a>(core: &'a Core, session: &Model) -> TransitionContext<'a
         size: session.size,
         verified_size: None,
         checksum_verified: false,
+        sealed: session.sealed_key.is_some(),
+        held: session.held_bytes,
     };
     TransitionContext {
         plan,

@@ -92,6 +92,12 @@ pub struct PlanContext {
     pub verified_size: Option<i64>,
     /// Whether verification found the store reporting the declared SHA-256, for `Verified`.
     pub checksum_verified: bool,
+    /// Whether the session's verified bytes are kept under a sealed key of their own
+    /// (for `Verified`: verification has just sealed them), apart from the upload key
+    /// whose URLs may still write it.
+    pub sealed: bool,
+    /// Bytes the session holds now for what may still land under its upload key.
+    pub held: i64,
 }
 
 /// A job a transition owes, to be written beside it.
@@ -109,7 +115,8 @@ pub enum OwedJob {
 /// today, +size reserved) inside the create transaction; transitions move the rest.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct QuotaChange {
-    /// Bytes reserved by a live upload: − when it settles or ends.
+    /// Bytes reserved by a live upload, and held for what may still land under an ended
+    /// session's key: − when the key is cleaned for good (or, unsealed, when it settles).
     pub reserved_bytes: i64,
     /// Bytes the owner stores: + when verified, − when removed.
     pub stored_bytes: i64,
@@ -140,6 +147,13 @@ pub struct Plan {
     pub size: Option<i64>,
     /// Record that the store vouched for the declared SHA-256.
     pub checksum_verified: bool,
+    /// Record the sealed key as where the verified bytes are (`Verified` of a sealed
+    /// session).
+    pub seals: bool,
+    /// The session's new `held_bytes`: what may still land under its upload key stays
+    /// reserved (the quota change above leaves it in `reserved_bytes`) until the key is
+    /// cleaned for good. `None` keeps the current value.
+    pub hold: Option<i64>,
 }
 
 impl Plan {
@@ -155,6 +169,8 @@ impl Plan {
             notify: None,
             size: None,
             checksum_verified: false,
+            seals: false,
+            hold: None,
         }
     }
 
@@ -192,46 +208,58 @@ impl Plan {
         self
     }
 
-    /// An upload still in progress ends: its reservation and its daily count go.
-    fn releases_reservation(mut self, size: i64) -> Plan {
+    /// An upload still in progress ends: its daily count goes, and its reservation is
+    /// held, not released: its URLs can still write the key until they expire, so the
+    /// bytes count until the key is cleaned for good (`repo::record_cleanup`).
+    fn ends_in_progress(mut self, ctx: &PlanContext) -> Plan {
         self.quota = QuotaChange {
-            reserved_bytes: -size,
             uploads_today: -1,
-            bytes_today: -size,
+            bytes_today: -ctx.size,
             ..self.quota
         };
+        self.hold = Some(ctx.held.saturating_add(ctx.size));
         self
     }
 
-    /// Verified: the reservation (`reserved` bytes) becomes the `actual` stored bytes; a
-    /// session that reserved more than it holds gives the difference back.
-    fn settles(mut self, reserved: i64, actual: i64) -> Plan {
+    /// Verified: the reservation (`size` bytes) becomes the `actual` stored bytes; a
+    /// session that reserved more than it holds gives the difference back. A sealed
+    /// session keeps its reservation held instead: its upload key, whose URLs may still
+    /// write it, is cleaned separately from the sealed bytes.
+    fn settles(mut self, ctx: &PlanContext) -> Plan {
+        let reserved = ctx.size;
+        let actual = ctx.verified_size.unwrap_or(reserved);
+        let released = if ctx.sealed { 0 } else { -reserved };
         self.quota = QuotaChange {
-            reserved_bytes: -reserved,
+            reserved_bytes: released,
             stored_bytes: actual,
             bytes_today: actual - reserved,
             ..self.quota
         };
+        if ctx.sealed {
+            self.seals = true;
+            self.hold = Some(ctx.held.saturating_add(reserved));
+        }
         // Verification records the size: the same as declared, or found for sessions that
         // declared none.
         self.size = Some(actual);
         self
     }
 
-    /// A verified upload that was never committed ends: its bytes and daily count go.
-    fn releases_upload(mut self, size: i64) -> Plan {
-        self.quota = QuotaChange {
-            stored_bytes: -size,
-            uploads_today: -1,
-            bytes_today: -size,
-            ..self.quota
-        };
-        self
-    }
-
-    /// A committed file is deleted: its bytes go (the day's count stays: it was used).
-    fn frees_storage(mut self, size: i64) -> Plan {
+    /// Stored bytes leave the books (`daily`: the day's count goes too, for an upload
+    /// never committed). Unless they are sealed apart from the upload key, deleting
+    /// them frees the key for a URL that is still valid, so they stay held until the key
+    /// is cleaned for good.
+    fn frees_stored(mut self, ctx: &PlanContext, daily: bool) -> Plan {
+        let size = ctx.size;
         self.quota.stored_bytes = -size;
+        if daily {
+            self.quota.uploads_today = -1;
+            self.quota.bytes_today = -size;
+        }
+        if !ctx.sealed {
+            self.quota.reserved_bytes = size;
+            self.hold = Some(ctx.held.saturating_add(size));
+        }
         self
     }
 }
@@ -241,7 +269,6 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
     use Event as E;
     use UploadState as S;
     let illegal = IllegalTransition { from, event };
-    let size = ctx.size;
     let plan = match from {
         S::Pending => match event {
             E::Complete => Plan::to(S::Verifying, "the client completed the upload")
@@ -249,19 +276,29 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
                 .job(OwedJob::VerifyAt(ctx.now + ctx.verify_delay)),
             E::Abort => Plan::to(S::Aborted, "the client aborted the upload")
                 .cleanup()
-                .releases_reservation(size),
+                .ends_in_progress(ctx),
             E::Expire => Plan::to(S::Expired, "the upload deadline passed")
                 .cleanup()
-                .releases_reservation(size)
+                .ends_in_progress(ctx)
                 .announces(Notice::Expired),
             E::Verified | E::NotStored | E::Reject(_) | E::Commit | E::Delete => {
                 return Err(illegal);
             }
         },
         S::Verifying => match event {
+            E::Verified if ctx.sealed => Plan::to(
+                S::Uploaded,
+                "the stored object passed every check and was sealed under a key no URL can write",
+            )
+            .deadline(ctx.now + ctx.commit_ttl)
+            .settles(ctx)
+            .checksum_verified(ctx.checksum_verified)
+            // The upload key, which its URLs may still write, goes; the sealed bytes stay.
+            .cleanup()
+            .announces(Notice::Uploaded),
             E::Verified => Plan::to(S::Uploaded, "the stored object passed every check")
                 .deadline(ctx.now + ctx.commit_ttl)
-                .settles(size, ctx.verified_size.unwrap_or(size))
+                .settles(ctx)
                 .checksum_verified(ctx.checksum_verified)
                 .announces(Notice::Uploaded),
             E::NotStored => {
@@ -270,17 +307,17 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
             E::Reject(failure) => Plan::to(S::Rejected, "the stored object failed a check")
                 .failure(failure)
                 .cleanup()
-                .releases_reservation(size)
+                .ends_in_progress(ctx)
                 .announces(Notice::Rejected),
             E::Abort => Plan::to(S::Aborted, "the client aborted the upload")
                 .cleanup()
-                .releases_reservation(size),
+                .ends_in_progress(ctx),
             E::Expire => Plan::to(
                 S::Expired,
                 "the object could not be verified before the verification deadline",
             )
             .cleanup()
-            .releases_reservation(size)
+            .ends_in_progress(ctx)
             .announces(Notice::Expired),
             E::Complete | E::Commit | E::Delete => return Err(illegal),
         },
@@ -289,10 +326,10 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
                 .announces(Notice::Committed),
             E::Abort => Plan::to(S::Aborted, "the client aborted the upload")
                 .cleanup()
-                .releases_upload(size),
+                .frees_stored(ctx, true),
             E::Expire => Plan::to(S::Expired, "the commit deadline passed")
                 .cleanup()
-                .releases_upload(size)
+                .frees_stored(ctx, true)
                 .announces(Notice::Expired),
             E::Complete | E::Verified | E::NotStored | E::Reject(_) | E::Delete => {
                 return Err(illegal);
@@ -301,7 +338,7 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
         S::Committed => match event {
             E::Delete => Plan::to(S::Deleted, "the file was deleted")
                 .cleanup()
-                .frees_storage(size)
+                .frees_stored(ctx, false)
                 .announces(Notice::FileDeleted),
             E::Complete
             | E::Verified

@@ -1,14 +1,22 @@
 //! Verification: what the store holds under a `verifying` session's key, checked against
-//! what the client declared (size, the SHA-256 where the store reports one, stored type) and, for profiles that ask, what the first
-//! bytes reveal. A multipart session is first assembled: Sluice lists the parts itself,
-//! checks every part 1..n against its cut, and completes the upload with the store's
-//! ETags (the client's only where the store omits them). Moves the session to `uploaded`,
-//! `rejected` or back to `pending`.
+//! what the client declared (size, the SHA-256 where the store reports one, stored type)
+//! and, for profiles that ask, what the first bytes reveal. A multipart session is first
+//! assembled: Sluice lists the parts itself, checks every part 1..n against its cut, and
+//! completes the upload with the store's ETags (the client's only where the store omits
+//! them). Moves the session to `uploaded`, `rejected` or back to `pending`.
+//!
+//! Sealing: a rewritable session's upload key can be written again until its URL expires
+//! (a POST policy, a PUT without `If-None-Match`). Its verified object is copied
+//! server-side to the session's sealed key, conditional on the ETag the checks saw, and
+//! the copy is what the file and every download read; the upload key is then owed a
+//! cleanup like an ended session's. A one-time PUT or a completed multipart upload cannot
+//! be written again, so those keys are read as they are.
 //!
 //! Invariants: a store that cannot be asked never changes the session (it stays
 //! `verifying` and a job asks again later; only its own deadline ends it); a rejection
 //! deletes nothing here: the plan of the rejection owes the cleanup (which also aborts a
-//! multipart upload).
+//! multipart upload); the bytes a verified session records are exactly the bytes under
+//! the key its downloads read.
 
 use serde_json::json;
 use sluice_entity::upload_session::{Failure, Model, UploadMethod, UploadState};
@@ -23,6 +31,7 @@ use super::view::{CompleteOutcome, SessionView};
 use crate::Core;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::UploadId;
+use crate::naming;
 use crate::storage::{ObjectMeta, PartEtag, StoreError, StoredPart};
 use crate::upload::checksum::Sha256Digest;
 
@@ -44,8 +53,12 @@ pub(super) async fn verify(
     actor: &Actor,
     client_parts: &[PartEtag],
 ) -> CoreResult<CompleteOutcome> {
-    let finding = match inspect(core, &session, client_parts).await {
-        Ok(finding) => finding,
+    let (finding, sealed) = match inspect_and_seal(core, &session, client_parts).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            tracing::warn!(upload_id = %session.id, "the object kept changing while it was sealed; a job will retry");
+            return Ok(CompleteOutcome::Deferred(SessionView::from(&session)));
+        }
         Err(e) => {
             tracing::warn!(upload_id = %session.id, error = %e, "store unavailable at verification; a job will retry");
             return Ok(CompleteOutcome::Deferred(SessionView::from(&session)));
@@ -74,18 +87,103 @@ pub(super) async fn verify(
             let mut ctx = ctx;
             ctx.plan.verified_size = Some(i64::try_from(meta.size).unwrap_or(i64::MAX));
             ctx.plan.checksum_verified = checksum_verified;
-            core.metrics
-                .add_bytes("verified", i64::try_from(meta.size).unwrap_or(i64::MAX));
-            let facts = json!({
+            ctx.plan.sealed = sealed;
+            let mut facts = json!({
                 "stored_size": meta.size,
                 "etag": meta.etag,
                 "checksum_verified": checksum_verified,
             });
+            if sealed {
+                facts["sealed_key"] = json!(naming::sealed_key(&session.key));
+            }
             let uploaded =
-                repo::transition(db, &session, Event::Verified, actor, &ctx, facts).await?;
+                match repo::transition(db, &session, Event::Verified, actor, &ctx, facts).await {
+                    Ok(uploaded) => uploaded,
+                    Err(e) => {
+                        if sealed {
+                            drop_unrecorded_seal(core, &session).await;
+                        }
+                        return Err(e);
+                    }
+                };
+            core.metrics
+                .add_bytes("verified", i64::try_from(meta.size).unwrap_or(i64::MAX));
             core.relay.wake();
             Ok(CompleteOutcome::Done(SessionView::from(&uploaded)))
         }
+    }
+}
+
+/// How often verification inspects again an object that changed while it was sealed.
+const SEAL_ATTEMPTS: usize = 2;
+
+/// Inspects the object and, for a rewritable session that passed, seals it: copies it to
+/// the session's sealed key on condition that it still is the object inspected (its
+/// ETag), then checks the copy. `Ok(Some((finding, sealed)))`; `Ok(None)` when the object
+/// kept changing under the upload key's still valid URL (a job asks again later).
+async fn inspect_and_seal(
+    core: &Core,
+    session: &Model,
+    client_parts: &[PartEtag],
+) -> Result<Option<(Finding, bool)>, StoreError> {
+    for _ in 0..SEAL_ATTEMPTS {
+        let finding = inspect(core, session, client_parts).await?;
+        let Finding::Good(meta, _) = &finding else {
+            return Ok(Some((finding, false)));
+        };
+        if !session.rewritable {
+            return Ok(Some((finding, false)));
+        }
+        if seal(core, session, meta).await? {
+            return Ok(Some((finding, true)));
+        }
+    }
+    Ok(None)
+}
+
+/// Copies the inspected object to the sealed key, server-side, only if the upload key
+/// still holds it (`x-amz-copy-source-if-match` on the ETag the HEAD saw), then checks
+/// that the copy is that object (size, and ETag where the store gives both). `false`
+/// when the object changed or vanished in between: the copy, if any, is removed.
+async fn seal(core: &Core, session: &Model, meta: &ObjectMeta) -> Result<bool, StoreError> {
+    let sealed = naming::sealed_key(&session.key);
+    match core
+        .store
+        .copy(&session.key, &sealed, meta.etag.as_deref())
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::PreconditionFailed | StoreError::NotFound) => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    let copy = core.store.head(&sealed).await?;
+    let same = copy.as_ref().is_some_and(|copy| {
+        copy.size == meta.size
+            && match (&copy.etag, &meta.etag) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    });
+    if !same {
+        core.store.delete(&sealed).await?;
+    }
+    Ok(same)
+}
+
+/// A verification sealed the bytes but its transition failed (it lost a race): unless
+/// the row now records the sealed key (another verification won with the same copy),
+/// the copy is removed. Best effort: the cleanup of an ended rewritable session deletes
+/// the sealed key as well.
+async fn drop_unrecorded_seal(core: &Core, session: &Model) {
+    let recorded = repo::find(&core.db, UploadId(session.id))
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|row| row.sealed_key.is_some());
+    if !recorded
+        && let Err(e) = core.store.delete(&naming::sealed_key(&session.key)).await
+    {
+        tracing::warn!(upload_id = %session.id, error = %e, "an unrecorded sealed copy is left for the session's cleanup");
     }
 }
 

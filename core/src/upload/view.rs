@@ -70,7 +70,8 @@ impl From<&Model> for SessionView {
             sha256: m.sha256.clone(),
             checksum_verified: m.checksum_verified,
             metadata: serde_json::from_value(m.metadata.clone()).unwrap_or_default(),
-            key: m.key.clone(),
+            // Where the verified bytes are to be read: the sealed copy once there is one.
+            key: m.sealed_key.clone().unwrap_or_else(|| m.key.clone()),
             method: m.method,
             failure: m.failure,
             multipart: match (&m.multipart_upload_id, m.part_size, m.part_count) {

@@ -56,7 +56,11 @@ pub async fn params(core: &Core, who: &Principal, file: UppyFile) -> CoreResult<
             "this store takes no POST policies: send the file's size as metadata.size, or upload it as multipart",
         ));
     }
-    let created = create_session(core, who, file, Transfer::Single).await?;
+    // A POST policy can be posted again until it expires, and so can a PUT that signs no
+    // `If-None-Match`: such sessions are sealed at verification.
+    let one_time = core.profile(&core.settings.uppy.profile)?.one_time();
+    let rewritable = post_policy || !one_time;
+    let created = create_session(core, who, file, Transfer::Single { rewritable }).await?;
     let session = created.session;
     let ttl = (session.expires_at - core.now())
         .to_std()

@@ -21,6 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::sigv4::{Endpoint, PostConditions, Presigner, Request};
 
+mod copy;
 mod head;
 mod multipart;
 
@@ -270,6 +271,10 @@ impl ObjectStore for S3Store {
             Ok(_) | Err(StoreError::NotFound) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    async fn copy(&self, from: &str, to: &str, if_match: Option<&str>) -> Result<(), StoreError> {
+        copy::copy(self, from, to, if_match).await
     }
 
     async fn probe(&self) -> Result<(), StoreError> {

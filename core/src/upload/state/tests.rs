@@ -32,13 +32,15 @@ const KEEP: bool = false;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Q {
     Still,
-    /// An upload in progress ends: reservation and daily count released.
-    Release,
+    /// An upload in progress ends: the daily count goes; the reservation stays, held
+    /// until the key is cleaned for good.
+    Hold,
     /// Verified: reservation becomes stored bytes.
     Settle,
-    /// A verified, uncommitted upload ends: stored bytes and daily count released.
-    ReleaseUpload,
-    /// A committed file is deleted: stored bytes released.
+    /// A verified, uncommitted upload ends: stored bytes and daily count go; the bytes
+    /// are held (reserved) until the key is cleaned for good.
+    HoldUpload,
+    /// A committed file is deleted: stored bytes go, held until the key is clean.
     Free,
 }
 
@@ -49,18 +51,18 @@ type Edge = (S, Event, S, D, &'static [J], bool, Q);
 #[rustfmt::skip]
 const LEGAL: &[Edge] = &[
     (S::Pending,   Event::Complete,                   S::Verifying, D::Verify, &[J::Expire, J::Verify], KEEP,  Q::Still),
-    (S::Pending,   Event::Abort,                      S::Aborted,   D::Keep,   &[J::Cleanup],           CLEAN, Q::Release),
-    (S::Pending,   Event::Expire,                     S::Expired,   D::Keep,   &[J::Cleanup],           CLEAN, Q::Release),
+    (S::Pending,   Event::Abort,                      S::Aborted,   D::Keep,   &[J::Cleanup],           CLEAN, Q::Hold),
+    (S::Pending,   Event::Expire,                     S::Expired,   D::Keep,   &[J::Cleanup],           CLEAN, Q::Hold),
     (S::Verifying, Event::Verified,                   S::Uploaded,  D::Commit, &[J::Expire],            KEEP,  Q::Settle),
     (S::Verifying, Event::NotStored,                  S::Pending,   D::Upload, &[J::Expire],            KEEP,  Q::Still),
-    (S::Verifying, Event::Reject(F::SizeMismatch),    S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::Release),
-    (S::Verifying, Event::Reject(F::ChecksumMismatch),S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::Release),
-    (S::Verifying, Event::Reject(F::TypeMismatch),    S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::Release),
-    (S::Verifying, Event::Abort,                      S::Aborted,   D::Keep,   &[J::Cleanup],           CLEAN, Q::Release),
-    (S::Verifying, Event::Expire,                     S::Expired,   D::Keep,   &[J::Cleanup],           CLEAN, Q::Release),
+    (S::Verifying, Event::Reject(F::SizeMismatch),    S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::Hold),
+    (S::Verifying, Event::Reject(F::ChecksumMismatch),S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::Hold),
+    (S::Verifying, Event::Reject(F::TypeMismatch),    S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::Hold),
+    (S::Verifying, Event::Abort,                      S::Aborted,   D::Keep,   &[J::Cleanup],           CLEAN, Q::Hold),
+    (S::Verifying, Event::Expire,                     S::Expired,   D::Keep,   &[J::Cleanup],           CLEAN, Q::Hold),
     (S::Uploaded,  Event::Commit,                     S::Committed, D::Keep,   &[],                     KEEP,  Q::Still),
-    (S::Uploaded,  Event::Abort,                      S::Aborted,   D::Keep,   &[J::Cleanup],           CLEAN, Q::ReleaseUpload),
-    (S::Uploaded,  Event::Expire,                     S::Expired,   D::Keep,   &[J::Cleanup],           CLEAN, Q::ReleaseUpload),
+    (S::Uploaded,  Event::Abort,                      S::Aborted,   D::Keep,   &[J::Cleanup],           CLEAN, Q::HoldUpload),
+    (S::Uploaded,  Event::Expire,                     S::Expired,   D::Keep,   &[J::Cleanup],           CLEAN, Q::HoldUpload),
     (S::Committed, Event::Delete,                     S::Deleted,   D::Keep,   &[J::Cleanup],           CLEAN, Q::Free),
 ];
 
@@ -78,33 +80,47 @@ fn ctx() -> PlanContext {
         size: 4_000,
         verified_size: None,
         checksum_verified: false,
+        sealed: false,
+        held: 0,
     }
 }
 
-fn quota_of(q: Q, size: i64) -> QuotaChange {
+fn quota_of(q: Q, size: i64) -> (QuotaChange, Option<i64>) {
     match q {
-        Q::Still => QuotaChange::default(),
-        Q::Release => QuotaChange {
-            reserved_bytes: -size,
-            uploads_today: -1,
-            bytes_today: -size,
-            ..QuotaChange::default()
-        },
-        Q::Settle => QuotaChange {
-            reserved_bytes: -size,
-            stored_bytes: size,
-            ..QuotaChange::default()
-        },
-        Q::ReleaseUpload => QuotaChange {
-            stored_bytes: -size,
-            uploads_today: -1,
-            bytes_today: -size,
-            ..QuotaChange::default()
-        },
-        Q::Free => QuotaChange {
-            stored_bytes: -size,
-            ..QuotaChange::default()
-        },
+        Q::Still => (QuotaChange::default(), None),
+        Q::Hold => (
+            QuotaChange {
+                uploads_today: -1,
+                bytes_today: -size,
+                ..QuotaChange::default()
+            },
+            Some(size),
+        ),
+        Q::Settle => (
+            QuotaChange {
+                reserved_bytes: -size,
+                stored_bytes: size,
+                ..QuotaChange::default()
+            },
+            None,
+        ),
+        Q::HoldUpload => (
+            QuotaChange {
+                reserved_bytes: size,
+                stored_bytes: -size,
+                uploads_today: -1,
+                bytes_today: -size,
+            },
+            Some(size),
+        ),
+        Q::Free => (
+            QuotaChange {
+                reserved_bytes: size,
+                stored_bytes: -size,
+                ..QuotaChange::default()
+            },
+            Some(size),
+        ),
     }
 }
 
@@ -149,10 +165,11 @@ fn every_state_event_pair_matches_the_table_with_its_effects() {
                         "{from:?} --{event:?}--> cleanup"
                     );
                     assert_eq!(
-                        plan.quota,
+                        (plan.quota, plan.hold),
                         quota_of(*quota, ctx.size),
                         "{from:?} --{event:?}--> quota"
                     );
+                    assert!(!plan.seals, "{from:?} --{event:?}--> an unsealed session");
                     let failure = match event {
                         Event::Reject(f) => Some(f),
                         _ => None,
@@ -169,6 +186,7 @@ fn every_state_event_pair_matches_the_table_with_its_effects() {
     assert_eq!(checked, 8 * Event::ALL.len());
 }
 
+/// Unsealed sessions: only an edge into a terminal state owes a cleanup.
 #[test]
 fn every_edge_into_a_terminal_state_owes_a_cleanup_and_no_other_does() {
     let ctx = ctx();
@@ -266,4 +284,62 @@ fn announcements_match_the_table() {
         let plan = plan(*from, *event, &ctx).expect("legal");
         assert_eq!(plan.notify, want, "{from:?} --{event:?}-->");
     }
+}
+
+/// A rewritable session whose bytes verification sealed: `Verified` owes the cleanup of
+/// the upload key and keeps the reservation held beside the stored bytes; ending it later
+/// changes no hold (the upload key is already held), while an unsealed one re-holds.
+#[test]
+fn sealing_holds_the_upload_key_until_it_is_clean() {
+    let sealed = PlanContext {
+        sealed: true,
+        verified_size: Some(1_500),
+        ..ctx()
+    };
+    let verified = plan(S::Verifying, Event::Verified, &sealed).expect("legal");
+    assert!(verified.seals);
+    assert!(verified.owes_cleanup);
+    assert!(verified.jobs.contains(&OwedJob::CleanupNow));
+    assert_eq!(verified.to, S::Uploaded);
+    assert_eq!(
+        (verified.quota, verified.hold),
+        (
+            QuotaChange {
+                reserved_bytes: 0,
+                stored_bytes: 1_500,
+                uploads_today: 0,
+                bytes_today: -2_500,
+            },
+            Some(4_000)
+        )
+    );
+    let held = PlanContext {
+        sealed: true,
+        held: 4_000,
+        size: 1_500,
+        ..ctx()
+    };
+    for (from, event, daily) in [
+        (S::Uploaded, Event::Abort, -1),
+        (S::Uploaded, Event::Expire, -1),
+        (S::Committed, Event::Delete, 0),
+    ] {
+        let ended = plan(from, event, &held).expect("legal");
+        assert_eq!(ended.hold, None, "{from:?} --{event:?}-->");
+        assert_eq!(ended.quota.reserved_bytes, 0, "{from:?} --{event:?}-->");
+        assert_eq!(ended.quota.stored_bytes, -1_500, "{from:?} --{event:?}-->");
+        assert_eq!(ended.quota.uploads_today, daily, "{from:?} --{event:?}-->");
+        assert!(!ended.seals);
+    }
+}
+
+/// A hold adds to what a session already holds.
+#[test]
+fn holds_add_up() {
+    let ctx = PlanContext {
+        held: 10,
+        ..ctx()
+    };
+    let aborted = plan(S::Pending, Event::Abort, &ctx).expect("legal");
+    assert_eq!(aborted.hold, Some(4_010));
 }
