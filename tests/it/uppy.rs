@@ -234,13 +234,15 @@ e2e!(
                 .contains("more than"),
             "{problem}"
         );
-        // The reservation is released and the parts are gone once the cleanup ran.
+        // The parts are gone once the cleanup ran; the reservation is released once the
+        // key is clean for good, after its part URLs expired.
         app.drain_jobs().await;
         assert!(
             app.stored_parts(&key, &upload_id).await.is_empty()
                 || matches!(app.leg, sluice_tests::Leg::Embedded)
         );
         assert!(!app.object_exists(&key).await);
+        app.advance_and_drain(Duration::from_secs(3 * 3600)).await;
         let (_, quota) = app.call(Method::GET, "/v1/quota", Some(&alice), None).await;
         assert_eq!(quota["total"]["usage"]["reserved_bytes"], 0, "{quota}");
         // A declared size over the limit is refused before anything starts.
