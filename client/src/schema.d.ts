@@ -677,6 +677,10 @@ export interface components {
             filename: string;
             /** Format: uuid */
             id: string;
+            /**
+             * @description The object key the file's bytes are read from (a sealed copy for rewritable
+             *     uploads): it never changes after verification.
+             */
             key: string;
             owner: string;
             /** @description Lower-case hex, as declared. */
@@ -868,6 +872,11 @@ export interface components {
             filename: string;
             /** Format: uuid */
             id: string;
+            /**
+             * @description The object key the session's bytes are read from: the upload key, or once a
+             *     rewritable upload was verified, its sealed copy (`{key}.verified`), which no URL
+             *     can write.
+             */
             key: string;
             metadata: {
                 [key: string]: string;
