@@ -17,8 +17,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use sluice_entity::outbox_job::{self, Column, Entity, Model};
 use tokio::sync::Notify;
@@ -50,8 +50,10 @@ pub async fn append<C: ConnectionTrait>(
     now: DateTime<Utc>,
     jobs: &[NewJob],
 ) -> CoreResult<()> {
-    for job in jobs {
-        outbox_job::ActiveModel {
+    // One INSERT per chunk: a batch transition owes hundreds of jobs at once. Bounded so
+    // the statement's parameters stay far below every backend's limit.
+    for chunk in jobs.chunks(500) {
+        let rows = chunk.iter().map(|job| outbox_job::ActiveModel {
             job: Set(job.job.kind().to_owned()),
             payload: Set(job.job.payload()),
             run_at: Set(job.run_at),
@@ -62,9 +64,8 @@ pub async fn append<C: ConnectionTrait>(
             dispatch_token: Set(None),
             last_error: Set(None),
             ..Default::default()
-        }
-        .insert(db)
-        .await?;
+        });
+        Entity::insert_many(rows).exec_without_returning(db).await?;
     }
     Ok(())
 }
@@ -72,16 +73,26 @@ pub async fn append<C: ConnectionTrait>(
 /// Deletes the waiting (not dispatched) jobs of `upload` that its state owed: it is
 /// leaving that state (call inside the transition's transaction).
 pub async fn cancel_state_jobs<C: ConnectionTrait>(db: &C, upload: UploadId) -> CoreResult<()> {
-    let kinds = Job::KINDS
-        .iter()
-        .filter(|k| k.ends_with_state)
-        .map(|k| k.name);
-    Entity::delete_many()
-        .filter(Column::UploadId.eq(upload.0))
-        .filter(Column::Job.is_in(kinds))
-        .filter(Column::DispatchedAt.is_null())
-        .exec(db)
-        .await?;
+    cancel_state_jobs_of(db, &[upload]).await
+}
+
+/// `cancel_state_jobs` for many sessions at once (a batch transition).
+pub async fn cancel_state_jobs_of<C: ConnectionTrait>(
+    db: &C,
+    uploads: &[UploadId],
+) -> CoreResult<()> {
+    for chunk in uploads.chunks(500) {
+        let kinds = Job::KINDS
+            .iter()
+            .filter(|k| k.ends_with_state)
+            .map(|k| k.name);
+        Entity::delete_many()
+            .filter(Column::UploadId.is_in(chunk.iter().map(|u| u.0)))
+            .filter(Column::Job.is_in(kinds))
+            .filter(Column::DispatchedAt.is_null())
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 

@@ -18,21 +18,20 @@
 //! The caller (the worker's scheduler) takes the `sweep` lease so that normally it does not.
 
 use crate::Core;
-use crate::error::{CoreError, CoreResult};
+use crate::error::CoreResult;
 use crate::ids::UploadId;
 use crate::jobs::{CleanupSession, DeliverWebhook, JobKind, VerifyUpload};
 use crate::outbox;
 use crate::storage::StoreError;
-use crate::upload::{expire, repo};
+use crate::upload::repo;
+use crate::upload::service::plan_context;
+use crate::upload::state::{Event, has_deadline};
 
 /// The lease every sweeping process competes for.
 pub const LEASE: &str = "sweep";
 
 /// How many sessions one step of a pass reads at a time.
 const BATCH: u64 = 500;
-
-/// Expiries in flight at once on PostgreSQL (each is its own short transaction).
-const EXPIRE_PARALLEL: usize = 8;
 
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -116,37 +115,46 @@ async fn abort_strangers(core: &Core) -> CoreResult<Option<usize>> {
 
 /// Expires live sessions whose deadline passed, batch after batch until none is left or
 /// the pass has spent `sweep_interval` (half its lease, so a long backlog never lets a
-/// second process start sweeping the same rows); returns how many. PostgreSQL takes
-/// several expiries at once; SQLite has one writer, so there they go one by one.
+/// second process start sweeping the same rows); returns how many. Each batch is one
+/// set-based transition (`repo::transition_batch`): one transaction, a few statements,
+/// whatever its size; rows another process moved meanwhile are simply skipped.
 pub async fn expire_overdue(core: &Core) -> CoreResult<usize> {
-    use futures::StreamExt;
     let budget = core.settings.queue.sweep_interval.get();
     let started = std::time::Instant::now();
-    let parallel = match core.db.get_database_backend() {
-        sea_orm::DatabaseBackend::Postgres => EXPIRE_PARALLEL,
-        _ => 1,
-    };
     let mut expired = 0;
     loop {
-        let overdue = repo::overdue(&core.db, core.now(), BATCH).await?;
+        let now = core.now();
+        let overdue = repo::overdue(&core.db, now, BATCH).await?;
         let full = overdue.len() as u64 == BATCH;
-        let done: Vec<bool> = futures::stream::iter(overdue)
-            .map(|session| async move {
-                match expire::expire_model(core, session, &repo::Actor::System).await {
-                    Ok(true) => true,
-                    Ok(false) | Err(CoreError::Conflict) => false,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "sweep could not expire a session");
-                        false
-                    }
+        let items: Vec<repo::BatchItem> = overdue
+            .into_iter()
+            .filter(|s| has_deadline(s.state) && s.expires_at <= now)
+            .map(|session| {
+                let mut plan = plan_context(core, &session).plan;
+                plan.now = now;
+                repo::BatchItem {
+                    detail: serde_json::json!({"deadline": session.expires_at}),
+                    session,
+                    plan,
                 }
             })
-            .buffer_unordered(parallel)
-            .collect()
-            .await;
-        let batch = done.iter().filter(|d| **d).count();
+            .collect();
+        let moved = repo::transition_batch(
+            &core.db,
+            items,
+            Event::Expire,
+            &repo::Actor::System,
+            &core.settings.webhooks,
+            now,
+        )
+        .await?;
+        let batch = moved.len();
         expired += batch;
-        // A batch that expired nothing (every row failed) would only be read again.
+        if batch > 0 {
+            core.relay.wake();
+        }
+        // A batch that expired nothing (every row moved by someone else) would only be
+        // read again.
         if !full || batch == 0 || started.elapsed() >= budget {
             return Ok(expired);
         }

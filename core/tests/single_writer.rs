@@ -1,9 +1,12 @@
-//! The state column has one writer: `core/src/upload/repo.rs`. This test reads every Rust
-//! source of the workspace and fails if any other file writes `upload_sessions.state`.
+//! The state column has one writer: `core/src/upload/repo.rs` and its set-based half
+//! `core/src/upload/repo/batch.rs`. This test reads every Rust source of the workspace and
+//! fails if any other file writes `upload_sessions.state`.
 
 use std::path::{Path, PathBuf};
 
 const WRITER: &str = "core/src/upload/repo.rs";
+/// The writer's own submodules.
+const WRITER_DIR: &str = "core/src/upload/repo/";
 const CRATES: [&str; 6] = ["core", "entity", "api", "jobs", "cli", "tests"];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -73,7 +76,7 @@ fn only_the_repository_writes_the_state_column() {
             .to_string_lossy()
             .into_owned();
         for (n, line) in text.lines().enumerate().filter(|(_, l)| writes_state(l)) {
-            if relative == WRITER {
+            if relative == WRITER || relative.starts_with(WRITER_DIR) {
                 writer_lines += 1;
             } else {
                 offenders.push(format!("{relative}:{}: {}", n + 1, line.trim()));

@@ -21,7 +21,9 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // One column per statement: SQLite adds one column per ALTER TABLE.
         let columns = [
-            boolean(UploadSessions::Rewritable).default(false).to_owned(),
+            boolean(UploadSessions::Rewritable)
+                .default(false)
+                .to_owned(),
             string_null(UploadSessions::SealedKey).to_owned(),
             big_integer(UploadSessions::HeldBytes).default(0).to_owned(),
         ];

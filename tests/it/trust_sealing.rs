@@ -63,7 +63,10 @@ e2e!(
         assert_eq!(status, StatusCode::OK, "{session}");
         assert_eq!(session["state"], "uploaded");
         let sealed = session["key"].as_str().expect("key").to_owned();
-        assert_ne!(sealed, created.key, "the verified bytes moved to a sealed key");
+        assert_ne!(
+            sealed, created.key,
+            "the verified bytes moved to a sealed key"
+        );
         assert_eq!(app.object_bytes(&sealed).await, b"four");
 
         // The URL is still valid: the store takes other bytes under the upload key.
@@ -87,11 +90,17 @@ e2e!(
 
         // Once its URL expired, the upload key is cleaned for good; the file is untouched.
         app.advance_and_drain(PAST_EVERY_URL).await;
-        assert!(!app.object_exists(&created.key).await, "replayed bytes cleaned");
+        assert!(
+            !app.object_exists(&created.key).await,
+            "replayed bytes cleaned"
+        );
         assert_eq!(download(&app, &alice, &file_id).await, b"four");
         let usage = quota_total(&app, &alice).await;
         assert_eq!(
-            (usage["stored_bytes"].clone(), usage["reserved_bytes"].clone()),
+            (
+                usage["stored_bytes"].clone(),
+                usage["reserved_bytes"].clone()
+            ),
             (json!(4), json!(0)),
             "{usage}"
         );
@@ -108,7 +117,11 @@ e2e!(
             .await;
         assert!(status.is_success(), "{status}");
         app.assert_cleaned(&sealed).await;
-        assert!(app.list_keys().await.is_empty(), "{:?}", app.list_keys().await);
+        assert!(
+            app.list_keys().await.is_empty(),
+            "{:?}",
+            app.list_keys().await
+        );
     }
 );
 
@@ -119,8 +132,10 @@ async fn post_form(app: &TestApp, params: &Value, file: &[u8]) -> StatusCode {
     for (name, value) in params["fields"].as_object().expect("fields") {
         let value = value.as_str().expect("string field");
         body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                .as_bytes(),
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
         );
     }
     body.extend_from_slice(
@@ -177,7 +192,11 @@ e2e!(
         assert_eq!(file["size"], original.len());
         assert_eq!(download(&app, &alice, &file_id).await, original);
 
-        assert!(post_form(&app, &params, b"after the commit").await.is_success());
+        assert!(
+            post_form(&app, &params, b"after the commit")
+                .await
+                .is_success()
+        );
         assert_eq!(download(&app, &alice, &file_id).await, original);
         let usage = quota_total(&app, &alice).await;
         assert_eq!(usage["stored_bytes"], original.len(), "{usage}");
@@ -277,7 +296,10 @@ e2e!(
         assert!(app.put(&created, vec![b'b'; 60]).await.is_success());
         let usage = quota_total(&app, &alice).await;
         assert_eq!(
-            (usage["stored_bytes"].clone(), usage["reserved_bytes"].clone()),
+            (
+                usage["stored_bytes"].clone(),
+                usage["reserved_bytes"].clone()
+            ),
             (json!(0), json!(60)),
             "{usage}"
         );
@@ -300,7 +322,7 @@ e2e!(
 e2e!(
     a_completion_between_the_cleanup_steps_leaves_no_bytes_behind,
     // No stale-multipart sweep: it would abort the upload first and hide the order.
-    with |b| b.env("SLUICE__STORAGE__LIST_MULTIPART_UPLOADS", "false"),
+    with | b | b.env("SLUICE__STORAGE__LIST_MULTIPART_UPLOADS", "false"),
     |app| {
         let alice = app.token("alice");
         let size = 6 * 1024 * 1024;

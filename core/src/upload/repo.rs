@@ -16,6 +16,10 @@ use serde_json::json;
 use sluice_entity::audit_event;
 use sluice_entity::upload_session::{self, Column, Entity, Model, UploadState};
 
+pub mod batch;
+
+pub use batch::{BatchItem, transition_batch};
+
 use super::state::{self, Event, OwedJob, Plan, PlanContext};
 use crate::config::WebhookSettings;
 use crate::error::{CoreError, CoreResult};
@@ -23,7 +27,7 @@ use crate::ids::UploadId;
 use crate::jobs::{CleanupSession, ExpireSession, NewJob, VerifyUpload};
 use crate::outbox;
 use crate::quota;
-use crate::webhooks::{self, Notice};
+use crate::webhooks::Notice;
 
 /// Who caused a change, as written to the audit trail.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,7 +147,10 @@ pub struct TransitionContext<'a> {
 }
 
 /// Moves `session` along `event` and applies everything the plan implies, compare-and-set
-/// on its state and version. `detail` adds facts (sizes, codes) to the audit event.
+/// on its state and version: a batch of one (`batch::transition_batch`), so single and
+/// set-based transitions are one code path. `detail` adds facts (sizes, codes) to the
+/// audit event. `IllegalTransition` for an edge the state machine does not know,
+/// `Conflict` when another writer moved the row first.
 pub async fn transition<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     session: &Model,
@@ -152,120 +159,15 @@ pub async fn transition<C: ConnectionTrait + TransactionTrait>(
     ctx: &TransitionContext<'_>,
     detail: serde_json::Value,
 ) -> CoreResult<Model> {
-    let plan = state::plan(session.state, event, &ctx.plan)?;
-    let now = ctx.plan.now;
-    let version = session.version + 1;
-    let mut update = Entity::update_many()
-        .col_expr(Column::State, Expr::value(plan.to.as_str()))
-        .col_expr(Column::Version, Expr::value(version))
-        .col_expr(Column::UpdatedAt, Expr::value(now));
-    if let Some(deadline) = plan.deadline {
-        update = update.col_expr(Column::ExpiresAt, Expr::value(deadline));
-    }
-    if let Some(failure) = plan.failure {
-        update = update.col_expr(Column::Failure, Expr::value(failure.code()));
-    }
-    if plan.owes_cleanup {
-        // A new round is owed now, whatever an earlier one recorded.
-        update = update
-            .col_expr(Column::CleanupDueAt, Expr::value(now))
-            .col_expr(Column::CleanedAt, Expr::value(Option::<DateTime<Utc>>::None));
-    }
-    let sealed_key = plan
-        .seals
-        .then(|| crate::naming::sealed_key(&session.key))
-        .or_else(|| session.sealed_key.clone());
-    if plan.seals {
-        update = update.col_expr(Column::SealedKey, Expr::value(sealed_key.clone()));
-    }
-    if let Some(held) = plan.hold {
-        update = update.col_expr(Column::HeldBytes, Expr::value(held));
-    }
-    if let Some(size) = plan.size {
-        update = update
-            .col_expr(Column::Size, Expr::value(size))
-            .col_expr(Column::SizeExact, Expr::value(true));
-    }
-    if plan.checksum_verified {
-        update = update.col_expr(Column::ChecksumVerified, Expr::value(true));
-    }
-    // One transaction (a savepoint inside a caller's): row, audit event and jobs together.
-    let txn = db.begin().await?;
-    let result = update
-        .filter(Column::Id.eq(session.id))
-        .filter(Column::State.eq(session.state.as_str()))
-        .filter(Column::Version.eq(session.version))
-        .exec(&txn)
-        .await?;
-    if result.rows_affected != 1 {
-        return Err(CoreError::Conflict);
-    }
-    let scopes = quota::scope_names(&session.profile);
-    let created = quota::day_of(session.created_at);
-    quota::repo::apply(&txn, &session.owner, &scopes, created, plan.quota).await?;
-    let mut detail = if detail.is_object() {
-        detail
-    } else {
-        json!({})
+    state::plan(session.state, event, &ctx.plan)?;
+    let item = batch::BatchItem {
+        session: session.clone(),
+        plan: ctx.plan,
+        detail,
     };
-    detail["event"] = json!(event.as_str());
-    detail["reason"] = json!(plan.reason);
-    if let Some(failure) = plan.failure {
-        detail["code"] = json!(failure.code());
-    }
-    append_audit(
-        &txn,
-        session.id,
-        now,
-        Some(session.state),
-        plan.to,
-        actor,
-        detail.clone(),
-    )
-    .await?;
-    // The jobs the old state owed are moot; the plan owes the new state's own.
-    outbox::cancel_state_jobs(&txn, UploadId(session.id)).await?;
-    outbox::append(&txn, now, &owed_jobs(UploadId(session.id), &plan, now)).await?;
-    let moved = Model {
-        state: plan.to,
-        version,
-        updated_at: now,
-        expires_at: plan.deadline.unwrap_or(session.expires_at),
-        failure: plan.failure.or(session.failure),
-        size: plan.size.unwrap_or(session.size),
-        size_exact: session.size_exact || plan.size.is_some(),
-        checksum_verified: session.checksum_verified || plan.checksum_verified,
-        cleanup_due_at: if plan.owes_cleanup {
-            Some(now)
-        } else {
-            session.cleanup_due_at
-        },
-        cleaned_at: if plan.owes_cleanup {
-            None
-        } else {
-            session.cleaned_at
-        },
-        sealed_key,
-        held_bytes: plan.hold.unwrap_or(session.held_bytes),
-        ..session.clone()
-    };
-    if let Some(notice) = plan.notify {
-        let endpoints = webhooks::subscribers(ctx.webhooks, notice, &session.profile);
-        if !endpoints.is_empty() {
-            let payload = notice_payload(notice, &moved, &detail, now);
-            webhooks::repo::announce(
-                &txn,
-                &endpoints,
-                notice,
-                UploadId(session.id),
-                &payload,
-                now,
-            )
-            .await?;
-        }
-    }
-    txn.commit().await?;
-    Ok(moved)
+    let moved =
+        batch::transition_batch(db, vec![item], event, actor, ctx.webhooks, ctx.plan.now).await?;
+    moved.into_iter().next().ok_or(CoreError::Conflict)
 }
 
 /// The webhook payload of a transition: the type, the time, and the session as clients

@@ -180,9 +180,7 @@ async fn drop_unrecorded_seal(core: &Core, session: &Model) {
         .ok()
         .flatten()
         .is_some_and(|row| row.sealed_key.is_some());
-    if !recorded
-        && let Err(e) = core.store.delete(&naming::sealed_key(&session.key)).await
-    {
+    if !recorded && let Err(e) = core.store.delete(&naming::sealed_key(&session.key)).await {
         tracing::warn!(upload_id = %session.id, error = %e, "an unrecorded sealed copy is left for the session's cleanup");
     }
 }

@@ -336,10 +336,7 @@ fn sealing_holds_the_upload_key_until_it_is_clean() {
 /// A hold adds to what a session already holds.
 #[test]
 fn holds_add_up() {
-    let ctx = PlanContext {
-        held: 10,
-        ..ctx()
-    };
+    let ctx = PlanContext { held: 10, ..ctx() };
     let aborted = plan(S::Pending, Event::Abort, &ctx).expect("legal");
     assert_eq!(aborted.hold, Some(4_010));
 }
