@@ -9,79 +9,168 @@
 //! - a multipart upload is aborted before its key is deleted: a completion racing the
 //!   round then either finished first (and the delete removes what it assembled) or
 //!   fails for want of an upload; deleting first would let it leave an object behind;
+//! - rounds go in batches: the first job of a backlog takes every due round (up to
+//!   `BATCH`, under the `cleanup` lease) and sends their keys in one DeleteObjects; a
+//!   key the store answers as failed keeps exactly its session's round owed; no HEAD
+//!   before a delete (what was freed comes from what Sluice recorded);
 //! - a round that fails is retried by the job system forever, with capped backoff;
 //! - a key is cleaned once more after the last upload URL issued for it expired, plus
 //!   `cleanup.late_put_grace`, because a PUT can land until the URL expires (a slow
 //!   transfer, a retry, a hostile client). Only then is the session recorded clean, and
 //!   the bytes it held against quota released.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
+use sluice_entity::upload_session::{Model, UploadState};
 
 use crate::Core;
 use crate::audit;
 use crate::error::CoreResult;
 use crate::ids::UploadId;
+use crate::lease;
 use crate::naming;
-use crate::upload::repo;
+use crate::storage::StoreError;
+use crate::upload::repo::{self, CleanupRound};
 use crate::upload::state::is_terminal;
 
-/// Runs the cleanup round owed by session `id`, if one is due.
-pub async fn clean(core: &Core, id: UploadId) -> CoreResult<()> {
+/// The most sessions one round takes: at most two keys each, so one DeleteObjects.
+const BATCH: u64 = 500;
+
+/// The lease a batch round holds, so that two workers do not send the same keys twice.
+pub const LEASE: &str = "cleanup";
+
+/// How long a batch round may hold the lease; a round that takes longer only risks a
+/// second round sending some keys again (deletes are idempotent).
+const LEASE_TTL: Duration = Duration::from_secs(60);
+
+/// Runs the cleanup round owed by session `id`, if one is due, together with every other
+/// round that is due (up to `BATCH`), under the `cleanup` lease: the first job of a
+/// backlog cleans a thousand keys in one DeleteObjects, and the jobs of the sessions it
+/// cleaned then find nothing due. `Ok(false)` when another worker holds the lease: its
+/// batch may already hold this round, so the job asks again shortly instead of sending
+/// the key alone. An error when `id`'s own round failed, so its job is retried; the
+/// others that failed stay owed for their own jobs.
+pub async fn clean(core: &Core, id: UploadId) -> CoreResult<bool> {
     let Some(session) = repo::find(&core.db, id).await? else {
-        return Ok(());
+        return Ok(true);
     };
     let now = core.now();
-    let Some(due) = session.cleanup_due_at else {
-        return Ok(());
-    };
-    // A later round has its own job at its own time.
-    if due > now {
-        return Ok(());
+    if !is_due(&session, now) {
+        return Ok(true);
     }
-    let Some(sealed) = sealed_key_fate(&session) else {
-        return Ok(());
-    };
-    // What was there, for the audit: bytes freed matter for cost analysis.
-    let stored = core.store.head(&session.key).await?;
-    if let Some(upload_id) = &session.multipart_upload_id {
-        abort_multipart(core, &session.key, upload_id).await?;
+    let holder = format!("cleanup-{}", uuid::Uuid::now_v7());
+    if !lease::acquire(&core.db, LEASE, &holder, now, LEASE_TTL).await? {
+        return Ok(false);
     }
-    core.store.delete(&session.key).await?;
-    if let Some(sealed) = &sealed {
-        core.store.delete(sealed).await?;
-    }
-    let freed = stored.as_ref().map_or(0, |m| m.size);
-    core.metrics
-        .add_bytes("deleted", i64::try_from(freed).unwrap_or(i64::MAX));
-    let again_at = late_round(core, session.urls_valid_until, now);
-    if repo::record_cleanup(&core.db, &session, due, now, again_at).await? {
-        let detail = serde_json::json!({
-            "key": session.key,
-            "sealed_key": sealed,
-            "bytes_freed": freed,
-            "object_found": stored.is_some(),
-            "final": again_at.is_none(),
-            "held_bytes_released": if again_at.is_none() { session.held_bytes } else { 0 },
-        });
-        let kind = audit::EventKind::Cleanup;
-        audit::record(
-            &core.db,
-            kind,
-            id,
-            session.state,
-            &repo::Actor::System,
-            now,
-            detail,
-        )
-        .await?;
-    }
-    match again_at {
-        Some(at) => {
-            tracing::info!(upload_id = %id, key = %session.key, next_round = %at, "key cleaned; once more after its last URL expires")
+    let mut batch = vec![session];
+    let result = match repo::cleanup_overdue(&core.db, now, BATCH).await {
+        Ok(due) => {
+            batch.extend(due.into_iter().filter(|s| s.id != id.0));
+            clean_batch(core, batch, now).await
         }
-        None => tracing::info!(upload_id = %id, key = %session.key, "key cleaned for good"),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = lease::release(&core.db, LEASE, &holder).await {
+        tracing::warn!(error = %e, "cleanup lease not given back; it runs out by itself");
     }
-    Ok(())
+    match result?.into_iter().find(|(failed, _)| *failed == id) {
+        Some((_, why)) => Err(why.into()),
+        None => Ok(true),
+    }
+}
+
+/// Whether `session` owes a round now.
+fn is_due(session: &Model, now: DateTime<Utc>) -> bool {
+    session.cleanup_due_at.is_some_and(|due| due <= now) && sealed_key_fate(session).is_some()
+}
+
+/// Cleans the due rounds of `sessions` together: each multipart upload aborted first,
+/// then every key of the batch in one `delete_many` (DeleteObjects, 1,000 keys a
+/// request), then every round whose keys all went recorded in one transaction, with its
+/// audit events. No HEAD: what was freed comes from what Sluice recorded. Returns the
+/// sessions whose round failed, each with why; they stay owed.
+pub async fn clean_batch(
+    core: &Core,
+    sessions: Vec<Model>,
+    now: DateTime<Utc>,
+) -> CoreResult<Vec<(UploadId, StoreError)>> {
+    let mut failed = Vec::new();
+    let mut ready: Vec<(Model, Vec<String>)> = Vec::new();
+    for session in sessions.into_iter().filter(|s| is_due(s, now)) {
+        let Some(sealed) = sealed_key_fate(&session) else {
+            continue;
+        };
+        if let Some(upload_id) = &session.multipart_upload_id
+            && let Err(e) = abort_multipart(core, &session.key, upload_id).await
+        {
+            failed.push((UploadId(session.id), e));
+            continue;
+        }
+        let mut keys = vec![session.key.clone()];
+        keys.extend(sealed);
+        ready.push((session, keys));
+    }
+    let all: Vec<String> = ready.iter().flat_map(|(_, keys)| keys.clone()).collect();
+    let refused = match crate::storage::delete_keys(core.store.as_ref(), &all).await {
+        Ok(refused) => refused,
+        Err(e) => {
+            failed.extend(ready.iter().map(|(s, _)| (UploadId(s.id), e.clone())));
+            return Ok(failed);
+        }
+    };
+    let mut rounds = Vec::new();
+    for (session, keys) in ready {
+        if let Some((_, why)) = refused.iter().find(|(key, _)| keys.contains(key)) {
+            failed.push((UploadId(session.id), why.clone()));
+            continue;
+        }
+        let due = session.cleanup_due_at.unwrap_or(now);
+        let again_at = late_round(core, session.urls_valid_until, now);
+        rounds.push(CleanupRound {
+            session,
+            due,
+            again_at,
+        });
+    }
+    let recorded = repo::record_cleanups(&core.db, rounds, now).await?;
+    let mut notes = Vec::with_capacity(recorded.len());
+    let mut freed = 0i64;
+    for round in &recorded {
+        let s = &round.session;
+        // Bytes Sluice knew were stored: a deleted file, or sealed verified bytes.
+        let known = s.state == UploadState::Deleted || s.sealed_key.is_some();
+        if known {
+            freed = freed.saturating_add(s.size);
+        }
+        notes.push(audit::Note {
+            upload_id: UploadId(s.id),
+            state: s.state,
+            detail: serde_json::json!({
+                "key": s.key,
+                "sealed_key": sealed_key_fate(s).flatten(),
+                "recorded_size": s.size,
+                "final": round.again_at.is_none(),
+                "held_bytes_released": if round.again_at.is_none() { s.held_bytes } else { 0 },
+            }),
+        });
+        match round.again_at {
+            Some(at) => {
+                tracing::info!(upload_id = %s.id, key = %s.key, next_round = %at, "key cleaned; once more after its last URL expires")
+            }
+            None => tracing::info!(upload_id = %s.id, key = %s.key, "key cleaned for good"),
+        }
+    }
+    core.metrics.add_bytes("deleted", freed);
+    audit::record_many(
+        &core.db,
+        audit::EventKind::Cleanup,
+        &repo::Actor::System,
+        now,
+        notes,
+    )
+    .await?;
+    Ok(failed)
 }
 
 /// Which keys a round of `session` cleans besides its upload key: `None` when it owes
@@ -90,7 +179,7 @@ pub async fn clean(core: &Core, id: UploadId) -> CoreResult<()> {
 /// `Some(Some(sealed))` for an ended session that was or could have been sealed: a
 /// verification that sealed the bytes and then lost its race to an abort leaves a copy
 /// the row never recorded.
-fn sealed_key_fate(session: &sluice_entity::upload_session::Model) -> Option<Option<String>> {
+fn sealed_key_fate(session: &Model) -> Option<Option<String>> {
     if is_terminal(session.state) {
         let sealed = session
             .sealed_key
@@ -104,13 +193,13 @@ fn sealed_key_fate(session: &sluice_entity::upload_session::Model) -> Option<Opt
 /// Aborts the session's multipart upload. An upload that was completed meanwhile (a
 /// completion racing the abort) cannot be aborted, and some stores then refuse with
 /// AccessDenied instead of NoSuchUpload: it is gone if the store lists no parts for it.
-async fn abort_multipart(core: &Core, key: &str, upload_id: &str) -> CoreResult<()> {
+async fn abort_multipart(core: &Core, key: &str, upload_id: &str) -> Result<(), StoreError> {
     match core.store.abort_multipart(key, upload_id).await {
         Ok(()) => Ok(()),
         Err(refused) => match core.store.list_parts(key, upload_id).await {
             Ok(parts) if parts.is_empty() => Ok(()),
-            Err(crate::storage::StoreError::NoSuchUpload) => Ok(()),
-            Ok(_) | Err(_) => Err(refused.into()),
+            Err(StoreError::NoSuchUpload) => Ok(()),
+            Ok(_) | Err(_) => Err(refused),
         },
     }
 }

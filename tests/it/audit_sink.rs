@@ -80,7 +80,10 @@ async fn every_event_in_order_and_none_twice(leg: Leg) {
     assert_eq!(aborted_states, vec!["pending", "aborted"]);
     let cleanups = of(&aborted.id, "cleanup");
     assert_eq!(cleanups.len(), 1, "{cleanups:?}");
-    assert_eq!(cleanups[0]["detail"]["object_found"], false);
+    assert_eq!(
+        cleanups[0]["detail"]["final"], false,
+        "its URL is still valid"
+    );
 
     // Every event in the database is in the file.
     let in_db = <sluice_entity::audit_event::Entity as sea_orm::EntityTrait>::find()

@@ -3,6 +3,7 @@
 mod admin;
 mod audit;
 mod audit_sink;
+mod batch_cleanup;
 mod batch_transitions;
 mod browser;
 mod checksums;

@@ -4,10 +4,10 @@
 
 use super::*;
 
-struct Scrape(prometheus_parse::Scrape);
+pub(crate) struct Scrape(prometheus_parse::Scrape);
 
 impl Scrape {
-    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+    pub(crate) fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         self.0
             .samples
             .iter()
@@ -26,7 +26,7 @@ impl Scrape {
     }
 }
 
-async fn scrape(app: &TestApp) -> Scrape {
+pub(crate) async fn scrape(app: &TestApp) -> Scrape {
     let resp = app
         .http
         .get(format!("{}/metrics", app.api))

@@ -15,7 +15,7 @@ use sluice_core::storage::{
 };
 
 /// Which operations fail.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Faults {
     pub delete: bool,
     pub head: bool,
@@ -27,6 +27,9 @@ pub struct Faults {
     /// would): the interleaving that orphans bytes if the cleanup's order is wrong.
     /// One-shot: cleared once it fired.
     pub complete_between_cleanup_steps: bool,
+    /// A DeleteObjects answers these keys (any key containing one of them) as failed,
+    /// and deletes the others: a partial failure inside one batch.
+    pub refuse_deletes_of: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -59,7 +62,7 @@ impl FaultSwitch {
 
 impl FaultyStore {
     fn faults(&self) -> Faults {
-        *self.faults.lock().expect("fault lock")
+        self.faults.lock().expect("fault lock").clone()
     }
 
     /// The `complete_between_cleanup_steps` fault, after a cleanup step on `key`: the
@@ -148,6 +151,31 @@ impl ObjectStore for FaultyStore {
         let result = self.inner.delete(key).await;
         self.race_completion(key).await;
         result
+    }
+
+    async fn delete_many(&self, keys: &[String]) -> Result<Vec<(String, StoreError)>, StoreError> {
+        if self.faults().delete {
+            return Err(outage());
+        }
+        let refused = self.faults().refuse_deletes_of.clone();
+        // The store deletes what it is asked to, except the keys the test names, which
+        // it answers as failed in the same response.
+        let asked: Vec<String> = keys
+            .iter()
+            .filter(|k| !refused.iter().any(|r| k.contains(r.as_str())))
+            .cloned()
+            .collect();
+        let mut failed = self.inner.delete_many(&asked).await?;
+        for key in keys.iter().filter(|k| !asked.contains(k)) {
+            failed.push((
+                key.clone(),
+                StoreError::AccessDenied("refused by the test".into()),
+            ));
+        }
+        for key in keys {
+            self.race_completion(key).await;
+        }
+        Ok(failed)
     }
 
     async fn copy(&self, from: &str, to: &str, if_match: Option<&str>) -> Result<(), StoreError> {

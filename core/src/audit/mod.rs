@@ -6,7 +6,7 @@
 pub mod sink;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use sluice_entity::audit_event;
 use sluice_entity::upload_session::UploadState;
 
@@ -57,5 +57,39 @@ pub async fn record<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
+    Ok(())
+}
+
+/// One event that is not a transition, for `record_many`.
+#[derive(Clone, Debug)]
+pub struct Note {
+    pub upload_id: UploadId,
+    pub state: UploadState,
+    pub detail: serde_json::Value,
+}
+
+/// Appends many events of one kind, actor and time in one statement (a batch cleanup).
+pub async fn record_many<C: ConnectionTrait>(
+    db: &C,
+    kind: EventKind,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    notes: Vec<Note>,
+) -> CoreResult<()> {
+    for chunk in notes.chunks(500) {
+        let rows = chunk.iter().map(|note| audit_event::ActiveModel {
+            upload_id: Set(note.upload_id.0),
+            at: Set(at),
+            from_state: Set(None),
+            to_state: Set(note.state.as_str().to_owned()),
+            actor: Set(actor.label()),
+            detail: Set(note.detail.clone()),
+            kind: Set(kind.as_str().to_owned()),
+            ..Default::default()
+        });
+        audit_event::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
     Ok(())
 }

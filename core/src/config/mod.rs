@@ -203,6 +203,11 @@ pub struct StorageSettings {
     /// list them), true for an external one.
     #[serde(deserialize_with = "lenient_opt")]
     pub list_multipart_uploads: Option<bool>,
+    /// Whether the store takes DeleteObjects (up to 1,000 keys in one request): cleanups
+    /// then cost one billed request per 1,000 keys. When false, or when the store answers
+    /// NotImplemented, every key is one DELETE. Default true.
+    #[serde(deserialize_with = "lenient")]
+    pub delete_objects: bool,
 }
 
 impl Default for StorageSettings {
@@ -220,6 +225,7 @@ impl Default for StorageSettings {
             if_none_match: true,
             checksums: None,
             list_multipart_uploads: None,
+            delete_objects: true,
         }
     }
 }

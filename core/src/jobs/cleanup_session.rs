@@ -1,5 +1,5 @@
 //! `CleanupSession`: removes from the bucket whatever a session that left the books may
-//! have left under its key. Owed by every transition into a terminal state, retried
+//! have left under its key, in a batch with every other round that is due. Owed by every transition into a terminal state, retried
 //! forever with capped backoff (an outage of any length ends with a clean bucket), and
 //! repeated once after the session's last upload URL expired, for a late PUT.
 
@@ -37,7 +37,11 @@ impl JobKind for CleanupSession {
     }
 
     async fn run(self, core: &Core) -> CoreResult<Ran> {
-        crate::cleanup::clean(core, self.upload_id).await?;
-        Ok(Ran::Done)
+        if crate::cleanup::clean(core, self.upload_id).await? {
+            Ok(Ran::Done)
+        } else {
+            // Another worker is cleaning a batch, likely this round with it.
+            Ok(Ran::WaitFor(Duration::from_secs(1)))
+        }
     }
 }

@@ -116,6 +116,12 @@ impl ObjectStore for MeteredStore {
         result
     }
 
+    async fn delete_many(&self, keys: &[String]) -> Result<Vec<(String, StoreError)>, StoreError> {
+        let result = self.inner.delete_many(keys).await;
+        self.count("delete_many", &result, true);
+        result
+    }
+
     async fn copy(&self, from: &str, to: &str, if_match: Option<&str>) -> Result<(), StoreError> {
         let result = self.inner.copy(from, to, if_match).await;
         self.count("copy", &result, true);

@@ -134,6 +134,12 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// Deletes an object; deleting what is not there succeeds.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
 
+    /// Deletes `keys` with DeleteObjects, up to 1,000 a request; a key that is not there
+    /// counts as deleted. Answers the keys that could not be deleted, each with why;
+    /// `Err` when a request itself failed, and `NotImplemented` where the store takes no
+    /// DeleteObjects (use `delete_keys`, which then deletes key by key).
+    async fn delete_many(&self, keys: &[String]) -> Result<Vec<(String, StoreError)>, StoreError>;
+
     /// Copies the object `from` to `to` inside the bucket, server-side, only if `from`
     /// still has the ETag `if_match` (when given): `PreconditionFailed` when it changed
     /// meanwhile. Used to seal verified bytes under a key no URL can write; no byte of
@@ -174,4 +180,29 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// Every multipart upload in progress in the bucket, every page. `NotImplemented`
     /// where the store cannot list them.
     async fn list_multipart_uploads(&self) -> Result<Vec<MultipartListing>, StoreError>;
+}
+
+/// Deletes `keys`: in DeleteObjects batches where the store takes them, else one DELETE
+/// per key (each its own billed request). Answers the keys that could not be deleted,
+/// each with why; an outage stops the round (the rest would fail alike).
+pub async fn delete_keys(
+    store: &dyn ObjectStore,
+    keys: &[String],
+) -> Result<Vec<(String, StoreError)>, StoreError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    match store.delete_many(keys).await {
+        Err(StoreError::NotImplemented) => {}
+        other => return other,
+    }
+    let mut failed = Vec::new();
+    for key in keys {
+        match store.delete(key).await {
+            Ok(()) => {}
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => failed.push((key.clone(), e)),
+        }
+    }
+    Ok(failed)
 }

@@ -7,7 +7,7 @@
 //! the jobs it owes. Cleanup bookkeeping (`record_cleanup`) never touches the state.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, TransactionSession, TransactionTrait,
@@ -218,10 +218,8 @@ fn owed_jobs(upload_id: UploadId, plan: &Plan, now: DateTime<Utc>) -> Vec<NewJob
         .collect()
 }
 
-/// Records a finished cleanup round of `session` (whose `cleanup_due_at` was `due`): either
-/// another round is owed at `again_at` (written with its job), or the key is clean for
-/// good, and the bytes it held against quota (`held_bytes`) are released in the same
-/// transaction. A compare-and-set on `cleanup_due_at`, so two racing rounds record once.
+/// Records a finished cleanup round of `session` (whose `cleanup_due_at` was `due`): a
+/// batch of one (`record_cleanups`). Returns whether it recorded.
 pub async fn record_cleanup<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     session: &Model,
@@ -229,38 +227,120 @@ pub async fn record_cleanup<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
     again_at: Option<DateTime<Utc>>,
 ) -> CoreResult<bool> {
-    let txn = db.begin().await?;
-    let update = Entity::update_many()
-        .col_expr(Column::CleanupDueAt, Expr::value(again_at))
-        .filter(Column::Id.eq(session.id))
-        .filter(Column::CleanupDueAt.eq(due));
-    let update = match again_at {
-        Some(_) => update,
-        None => update
-            .col_expr(Column::CleanedAt, Expr::value(now))
-            .col_expr(Column::HeldBytes, Expr::value(0i64)),
+    let round = CleanupRound {
+        session: session.clone(),
+        due,
+        again_at,
     };
-    // Compare-and-set on the hold too: a transition that changed it since the round read
-    // the row makes this round record nothing (its own round follows).
-    let update = update.filter(Column::HeldBytes.eq(session.held_bytes));
-    if update.exec(&txn).await?.rows_affected != 1 {
-        return Ok(false);
+    Ok(!record_cleanups(db, vec![round], now).await?.is_empty())
+}
+
+/// A finished cleanup round of one session, to record.
+#[derive(Clone, Debug)]
+pub struct CleanupRound {
+    pub session: Model,
+    /// The session's `cleanup_due_at` when the round read it.
+    pub due: DateTime<Utc>,
+    /// When another round is owed (after its last URL expired), or `None`: the key is
+    /// clean for good.
+    pub again_at: Option<DateTime<Utc>>,
+}
+
+/// Records finished cleanup rounds in one transaction: for each, either another round is
+/// owed at `again_at` (written with its job), or the key is clean for good and the bytes
+/// it held against quota (`held_bytes`) are released. Each row is a compare-and-set on
+/// (`cleanup_due_at`, `held_bytes`) as the round read them, so two racing rounds record
+/// once and a round that a later transition overtook records nothing (its own round
+/// follows). One UPDATE for the final rounds, one for the others. Returns the rounds
+/// that were recorded.
+pub async fn record_cleanups<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    rounds: Vec<CleanupRound>,
+    now: DateTime<Utc>,
+) -> CoreResult<Vec<CleanupRound>> {
+    if rounds.is_empty() {
+        return Ok(rounds);
     }
-    if again_at.is_none() && session.held_bytes != 0 {
-        let scopes = quota::scope_names(&session.profile);
-        let created = quota::day_of(session.created_at);
+    let guard = |rounds: &[&CleanupRound]| {
+        Expr::tuple([
+            Expr::col(Column::Id),
+            Expr::col(Column::CleanupDueAt),
+            Expr::col(Column::HeldBytes),
+        ])
+        .in_tuples(
+            rounds
+                .iter()
+                .map(|r| (r.session.id, r.due, r.session.held_bytes))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (last, again): (Vec<&CleanupRound>, Vec<&CleanupRound>) =
+        rounds.iter().partition(|r| r.again_at.is_none());
+    let txn = db.begin().await?;
+    let mut recorded: Vec<uuid::Uuid> = Vec::new();
+    if !last.is_empty() {
+        let rows = Entity::update_many()
+            .col_expr(
+                Column::CleanupDueAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(Column::CleanedAt, Expr::value(now))
+            .col_expr(Column::HeldBytes, Expr::value(0i64))
+            .filter(guard(&last))
+            .exec_with_returning(&txn)
+            .await?;
+        recorded.extend(rows.iter().map(|m| m.id));
+    }
+    if !again.is_empty() {
+        let mut case = sea_orm::sea_query::CaseStatement::new();
+        for r in &again {
+            case = case.case(
+                Expr::col(Column::Id).eq(r.session.id),
+                Expr::value(r.again_at),
+            );
+        }
+        let rows = Entity::update_many()
+            .col_expr(Column::CleanupDueAt, case.into())
+            .filter(guard(&again))
+            .exec_with_returning(&txn)
+            .await?;
+        recorded.extend(rows.iter().map(|m| m.id));
+    }
+    let done: Vec<CleanupRound> = rounds
+        .into_iter()
+        .filter(|r| recorded.contains(&r.session.id))
+        .collect();
+    // Held bytes of the keys now clean for good, summed per owner, profile and day.
+    let mut releases: std::collections::BTreeMap<(String, String, i32), i64> =
+        std::collections::BTreeMap::new();
+    let mut jobs = Vec::new();
+    for r in &done {
+        match r.again_at {
+            None if r.session.held_bytes != 0 => {
+                let key = (
+                    r.session.owner.clone(),
+                    r.session.profile.clone(),
+                    quota::day_of(r.session.created_at),
+                );
+                *releases.entry(key).or_default() += r.session.held_bytes;
+            }
+            None => {}
+            Some(at) => {
+                let upload_id = UploadId(r.session.id);
+                jobs.push(NewJob::at(CleanupSession { upload_id }, at));
+            }
+        }
+    }
+    for ((owner, profile, day), held) in releases {
         let release = state::QuotaChange {
-            reserved_bytes: -session.held_bytes,
+            reserved_bytes: -held,
             ..Default::default()
         };
-        quota::repo::apply(&txn, &session.owner, &scopes, created, release).await?;
+        quota::repo::apply(&txn, &owner, &quota::scope_names(&profile), day, release).await?;
     }
-    if let Some(at) = again_at {
-        let upload_id = UploadId(session.id);
-        outbox::append(&txn, now, &[NewJob::at(CleanupSession { upload_id }, at)]).await?;
-    }
+    outbox::append(&txn, now, &jobs).await?;
     txn.commit().await?;
-    Ok(true)
+    Ok(done)
 }
 
 /// Sessions whose owed cleanup was due before `cutoff`, oldest first.

@@ -22,6 +22,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::sigv4::{Endpoint, PostConditions, Presigner, Request};
 
 mod copy;
+mod delete_many;
 mod head;
 mod multipart;
 
@@ -46,6 +47,10 @@ pub struct S3Store {
     /// Set once the store answered ListMultipartUploads with 501 (the embedded store
     /// does): asking again every sweep would only fill the store's logs with errors.
     cannot_list_multipart: Arc<AtomicBool>,
+    /// Whether to send DeleteObjects (`storage.delete_objects`).
+    delete_objects: bool,
+    /// Set once the store answered DeleteObjects with NotImplemented.
+    cannot_delete_objects: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for S3Store {
@@ -110,6 +115,8 @@ impl S3Store {
             checksums: settings.checksums(),
             request_timeout: settings.request_timeout.get(),
             cannot_list_multipart: Arc::new(AtomicBool::new(false)),
+            delete_objects: settings.delete_objects,
+            cannot_delete_objects: Arc::new(AtomicBool::new(false)),
         })
     }
 }
@@ -271,6 +278,10 @@ impl ObjectStore for S3Store {
             Ok(_) | Err(StoreError::NotFound) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    async fn delete_many(&self, keys: &[String]) -> Result<Vec<(String, StoreError)>, StoreError> {
+        delete_many::delete_many(self, keys).await
     }
 
     async fn copy(&self, from: &str, to: &str, if_match: Option<&str>) -> Result<(), StoreError> {
