@@ -42,6 +42,12 @@ impl Principal {
             .as_ref()
             .is_none_or(|list| list.iter().any(|p| p == profile))
     }
+
+    /// Whether a session or file of `owner` in `profile` is this caller's to see or
+    /// change: the scope of a token holds on every route, not only at create.
+    pub fn may_reach(&self, owner: &str, profile: &str) -> bool {
+        self.owner == owner && self.may_use_profile(profile)
+    }
 }
 
 /// Why a credential was refused. Deliberately vague towards the client.
