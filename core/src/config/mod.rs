@@ -255,6 +255,21 @@ pub struct AuthSettings {
     pub service_keys: Vec<SecretString>,
     /// Keys of operators, for `/v1/admin/*` only.
     pub admin_keys: Vec<SecretString>,
+    /// The `aud` every upload token must name (RFC 7519 §4.1.3). Absent: a token naming
+    /// any audience is refused, as the standard requires of a recipient with none.
+    pub token_audience: Option<String>,
+    /// The `iss` every upload token must carry. Absent: `iss` is not checked.
+    pub token_issuer: Option<String>,
+}
+
+impl AuthSettings {
+    /// What a token must say besides its signature.
+    pub fn token_rules(&self) -> crate::auth::TokenRules {
+        crate::auth::TokenRules {
+            audience: self.token_audience.clone(),
+            issuer: self.token_issuer.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]

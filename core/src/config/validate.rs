@@ -240,6 +240,19 @@ fn auth(s: &Settings, out: &mut Vec<String>) {
     if shared {
         out.push("auth.admin_keys: a key must not also be a service key".into());
     }
+    for (name, value) in [
+        ("token_audience", &s.auth.token_audience),
+        ("token_issuer", &s.auth.token_issuer),
+    ] {
+        if value
+            .as_deref()
+            .is_some_and(|v| v.trim().is_empty() || v.trim() != v)
+        {
+            out.push(format!(
+                "auth.{name}: must not be empty or start or end with spaces (claims compare exactly)"
+            ));
+        }
+    }
 }
 
 fn profile(name: &str, p: &ProfileSettings, out: &mut Vec<String>) {
