@@ -23,6 +23,7 @@ mod quota;
 mod ratelimit;
 mod sniff;
 mod store_enforces;
+mod trust_auth;
 mod trust_scope;
 mod uppy;
 mod webhooks;

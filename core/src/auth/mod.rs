@@ -5,7 +5,10 @@
 //! RFC 7515 say (see `token`): HS256 only, `exp` required, `nbf`, `iat`, `aud`, `iss`
 //! honoured; nothing here logs a credential.
 
+mod origin;
 mod token;
+
+pub use origin::{Origin, TrustedOrigins};
 
 pub use token::{LEEWAY, TokenClaims, TokenRules, mint_token, mint_token_for};
 

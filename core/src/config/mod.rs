@@ -67,6 +67,11 @@ pub struct ServerSettings {
     /// embedded mode (no `storage.endpoint`), off otherwise.
     #[serde(deserialize_with = "lenient_opt")]
     pub pages: Option<bool>,
+    /// The origins (`scheme://host[:port]`) of the pages that may use the session cookie
+    /// of the `/s3/*` routes: Sluice's public origin, or the application's when a proxy
+    /// serves Sluice under it. Default: the listening address (its loopback names for a
+    /// loopback or unspecified one), over `http`; set it behind a proxy or TLS.
+    pub public_origins: Vec<String>,
 }
 
 impl ServerSettings {
@@ -94,6 +99,7 @@ impl Default for ServerSettings {
             workers: 0,
             log_format: LogFormat::Text,
             pages: None,
+            public_origins: Vec::new(),
         }
     }
 }

@@ -214,6 +214,13 @@ fn storage(s: &Settings, out: &mut Vec<String>) {
 }
 
 fn auth(s: &Settings, out: &mut Vec<String>) {
+    for origin in &s.server.public_origins {
+        if crate::auth::Origin::parse(origin).is_none() {
+            out.push(format!(
+                "server.public_origins: `{origin}` is not an origin (http(s)://host[:port], no path)"
+            ));
+        }
+    }
     if let Some(secret) = &s.auth.token_secret
         && secret.expose_secret().len() < MIN_TOKEN_SECRET
     {
