@@ -9,6 +9,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use sluice_core::auth::{Credential, Principal};
 use sluice_core::upload::repo::Actor;
 
+use crate::csrf::{self, Effect};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -90,14 +91,14 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
 /// The cookie that carries an upload token for the browser routes (`/s3/*`).
 pub const SESSION_COOKIE: &str = "sluice_session";
 
-/// An owner of the browser routes (`/s3/*`), authenticated by the bearer header or, when
-/// there is none, by the session cookie that `POST /v1/session` set.
-///
-/// A cookie rides along with any request the browser makes, so a cookie-authenticated
-/// request must prove it comes from a page of Sluice's own origin (CSRF): a
-/// `Sec-Fetch-Site` header, where sent, must say `same-origin`; without one, an unsafe
-/// method needs an `Origin` naming this host. The cookie is `SameSite=Strict` as well.
+/// An owner of the browser routes (`/s3/*`) that create or change a session,
+/// authenticated by the bearer header or, when there is none, by the session cookie that
+/// `POST /v1/session` set, under the CSRF rule of `csrf` for a route that `Changes`.
+/// This is the default: a route is taken as changing unless it says otherwise.
 pub struct BrowserCaller(pub Principal);
+
+/// The same, for a route that only reads (signs a part URL, lists parts): `Effect::Reads`.
+pub struct BrowserReader(pub Principal);
 
 impl FromRequest for BrowserCaller {
     // Refusals keep Companion's error shape, like everything else on `/s3/*`.
@@ -106,14 +107,27 @@ impl FromRequest for BrowserCaller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(
-            authenticate_browser(req)
+            authenticate_browser(req, Effect::Changes)
                 .map(BrowserCaller)
                 .map_err(Into::into),
         )
     }
 }
 
-fn authenticate_browser(req: &HttpRequest) -> Result<Principal, ApiError> {
+impl FromRequest for BrowserReader {
+    type Error = crate::routes::uppy::CompanionError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            authenticate_browser(req, Effect::Reads)
+                .map(BrowserReader)
+                .map_err(Into::into),
+        )
+    }
+}
+
+fn authenticate_browser(req: &HttpRequest, effect: Effect) -> Result<Principal, ApiError> {
     if req
         .headers()
         .contains_key(actix_web::http::header::AUTHORIZATION)
@@ -139,45 +153,22 @@ fn authenticate_browser(req: &HttpRequest) -> Result<Principal, ApiError> {
             sluice_core::auth::AuthError::Invalid,
         ));
     };
-    check_same_origin(req)?;
+    let headers = req.headers();
+    let origin = headers.get(actix_web::http::header::ORIGIN);
+    let fetch_site = headers.get("sec-fetch-site");
+    if !csrf::allows(
+        origin.map(|v| v.as_bytes()),
+        fetch_site.map(|v| v.as_bytes()),
+        effect,
+        &state.origins,
+    ) {
+        return Err(ApiError::CrossSiteRefused);
+    }
     Ok(Principal {
         actor: Actor::Owner(owner.clone()),
         owner,
         profiles,
     })
-}
-
-/// The CSRF rule of cookie-authenticated requests (see `BrowserCaller`).
-fn check_same_origin(req: &HttpRequest) -> Result<(), ApiError> {
-    let headers = req.headers();
-    if let Some(site) = headers.get("sec-fetch-site") {
-        return if site.as_bytes() == b"same-origin" {
-            Ok(())
-        } else {
-            Err(ApiError::CrossSiteRefused)
-        };
-    }
-    let safe = matches!(
-        *req.method(),
-        actix_web::http::Method::GET | actix_web::http::Method::HEAD
-    );
-    match headers.get(actix_web::http::header::ORIGIN) {
-        Some(origin) => {
-            let authority = origin
-                .to_str()
-                .ok()
-                .and_then(|o| o.split_once("://"))
-                .map(|(_, rest)| rest.trim_end_matches('/'));
-            let host = req.connection_info().host().to_owned();
-            if authority.is_some_and(|a| a.eq_ignore_ascii_case(&host)) {
-                Ok(())
-            } else {
-                Err(ApiError::CrossSiteRefused)
-            }
-        }
-        None if safe => Ok(()),
-        None => Err(ApiError::CrossSiteRefused),
-    }
 }
 
 /// The upload token of the bearer header, for `POST /v1/session` to put into a cookie;

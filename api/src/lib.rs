@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod client_ip;
 pub mod contract;
+pub mod csrf;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -43,7 +44,15 @@ impl Application {
         workers: usize,
         shutdown_timeout: Duration,
     ) -> std::io::Result<Self> {
-        let port = listener.local_addr()?.port();
+        let addr = listener.local_addr()?;
+        let port = addr.port();
+        let mut state = state;
+        // Port 0 and wildcard binds: the default origins come from where it really listens.
+        let server_settings = &state.core.settings.server;
+        state.origins = std::sync::Arc::new(sluice_core::auth::TrustedOrigins::new(
+            &server_settings.public_origins,
+            addr,
+        ));
         let data = web::Data::new(state);
         let known = web::Data::new(fallback::KnownRoutes::of(&openapi_document()));
         let settings = &data.core.settings;

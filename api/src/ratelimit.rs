@@ -11,6 +11,7 @@
 use std::future::Future;
 
 use actix_web::HttpRequest;
+use sluice_core::auth::Principal;
 use sluice_core::config::RouteClass;
 use sluice_core::ids::{FileId, UploadId};
 use sluice_core::ratelimit::{Verdict, retry_after_secs};
@@ -62,16 +63,16 @@ pub fn known(profile: &str) -> impl FnOnce() -> std::future::Ready<Option<String
 }
 
 /// The profile of the caller's upload session `id`.
-pub async fn session_profile(state: &AppState, id: UploadId, owner: &str) -> Option<String> {
-    sluice_core::upload::parts::pending_owned(&state.core, id, owner)
+pub async fn session_profile(state: &AppState, id: UploadId, who: &Principal) -> Option<String> {
+    sluice_core::upload::parts::pending_owned(&state.core, id, who)
         .await
         .ok()
         .map(|s| s.profile.clone())
 }
 
 /// The profile of the caller's file `id`.
-pub async fn file_profile(state: &AppState, id: FileId, owner: &str) -> Option<String> {
-    sluice_core::file::repo::find_owned(&state.core.db, id, owner)
+pub async fn file_profile(state: &AppState, id: FileId, who: &Principal) -> Option<String> {
+    sluice_core::file::repo::find_owned(&state.core.db, id, who)
         .await
         .ok()
         .map(|f| f.profile)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use sluice_core::Core;
-use sluice_core::auth::Authenticator;
+use sluice_core::auth::{Authenticator, TrustedOrigins};
 use sluice_core::ratelimit::RateLimiter;
 
 use crate::client_ip::ClientIpPolicy;
@@ -23,6 +23,9 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// How the client IP of a request is found, for the per-IP limits.
     pub client_ip: Arc<ClientIpPolicy>,
+    /// The origins whose pages may use the session cookie (see `csrf`); `Application::build`
+    /// derives the default from the address it really listens on.
+    pub origins: Arc<TrustedOrigins>,
 }
 
 impl AppState {
@@ -30,12 +33,15 @@ impl AppState {
         let auth = Arc::new(Authenticator::new(&core.settings.auth));
         let limiter = Arc::new(RateLimiter::new(&core.settings, core.metrics.clone()));
         let client_ip = Arc::new(ClientIpPolicy::new(&core.settings.rate_limits));
+        let server = &core.settings.server;
+        let origins = Arc::new(TrustedOrigins::new(&server.public_origins, server.bind));
         Self {
             core,
             auth,
             queue_probe,
             limiter,
             client_ip,
+            origins,
         }
     }
 }

@@ -130,13 +130,20 @@ fn mint(sub: &str, ttl: &str, profiles: Vec<String>) -> anyhow::Result<()> {
         anyhow::bail!("--sub must not be empty");
     }
     let settings = config::load()?;
+    let rules = settings.auth.token_rules();
     let secret = settings
         .auth
         .token_secret
         .ok_or_else(|| anyhow::anyhow!("no auth.token_secret"))?;
     let profiles = (!profiles.is_empty()).then_some(profiles);
-    let token =
-        sluice_core::auth::mint_token(secret.expose_secret().as_bytes(), sub, ttl.get(), profiles)?;
+    // The configured audience and issuer, so the token passes this deployment's checks.
+    let token = sluice_core::auth::mint_token_for(
+        secret.expose_secret().as_bytes(),
+        sub,
+        ttl.get(),
+        profiles,
+        &rules,
+    )?;
     println!("{token}");
     Ok(())
 }

@@ -346,8 +346,10 @@ export interface paths {
         /**
          * Start a browser session for the `/s3/*` routes.
          * @description Sets the `sluice_session` cookie to the bearer upload token. Cookie-authenticated
-         *     `/s3/*` requests must come from Sluice's own origin (`Sec-Fetch-Site: same-origin`,
-         *     or an `Origin` of this host): 403 `cross_site_refused` otherwise.
+         *     `/s3/*` requests must come from a page of a trusted origin (`server.public_origins`,
+         *     by default Sluice's listening address): an `Origin` equal to one of them, or, without
+         *     `Origin`, `Sec-Fetch-Site: same-origin` (a route that only reads also takes neither);
+         *     403 `cross_site_refused` otherwise.
          */
         post: operations["create_session"];
         /** End the browser session (clears the cookie). */

@@ -69,6 +69,7 @@ fn authentication(c: &mut Criterion) {
         token_secret: Some(SECRET.into()),
         service_keys: vec!["bench-service-key-0123456789".into()],
         admin_keys: vec!["bench-admin-key-0123456789".into()],
+        ..AuthSettings::default()
     });
     let token =
         mint_token(SECRET.as_bytes(), "alice", Duration::from_secs(3600), None).expect("mint");

@@ -34,6 +34,7 @@ fn authenticator() -> Authenticator {
         token_secret: Some(SECRET.into()),
         service_keys: vec![SERVICE_KEY.into()],
         admin_keys: vec![ADMIN_KEY.into()],
+        ..AuthSettings::default()
     })
 }
 

@@ -25,6 +25,8 @@ mod quota;
 mod ratelimit;
 mod sniff;
 mod store_enforces;
+mod trust_auth;
+mod trust_scope;
 mod trust_sealing;
 mod uppy;
 mod webhooks;

@@ -230,11 +230,13 @@ impl TestApp {
     }
 
     pub fn token_with(&self, owner: &str, profiles: Option<Vec<String>>) -> String {
-        sluice_core::auth::mint_token(
+        // With the app's audience and issuer, when a test configures them.
+        sluice_core::auth::mint_token_for(
             TOKEN_SECRET.as_bytes(),
             owner,
             Duration::from_secs(600),
             profiles,
+            &self.running.core.settings.auth.token_rules(),
         )
         .expect("mint")
     }

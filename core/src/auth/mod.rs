@@ -1,12 +1,16 @@
 //! Who is calling: upload tokens (JWT HS256 minted by the application's backend for one
 //! of its users), service keys (the backend itself, acting for any owner) and admin keys.
 //!
-//! Invariants: keys are compared in constant time; a token without `sub` or `exp`, with
-//! another algorithm, or expired is refused; nothing here logs a credential.
+//! Invariants: keys are compared in constant time; a token is checked as RFC 7519 and
+//! RFC 7515 say (see `token`): HS256 only, `exp` required, `nbf`, `iat`, `aud`, `iss`
+//! honoured; nothing here logs a credential.
 
+mod origin;
 mod token;
 
-pub use token::{TokenClaims, mint_token};
+pub use origin::{Origin, TrustedOrigins};
+
+pub use token::{LEEWAY, TokenClaims, TokenRules, mint_token, mint_token_for};
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -42,6 +46,12 @@ impl Principal {
             .as_ref()
             .is_none_or(|list| list.iter().any(|p| p == profile))
     }
+
+    /// Whether a session or file of `owner` in `profile` is this caller's to see or
+    /// change: the scope of a token holds on every route, not only at create.
+    pub fn may_reach(&self, owner: &str, profile: &str) -> bool {
+        self.owner == owner && self.may_use_profile(profile)
+    }
 }
 
 /// Why a credential was refused. Deliberately vague towards the client.
@@ -56,6 +66,7 @@ pub enum AuthError {
 /// Verifies bearer credentials against the configured secrets.
 pub struct Authenticator {
     token_secret: SecretString,
+    token_rules: TokenRules,
     service_keys: Vec<SecretString>,
     admin_keys: Vec<SecretString>,
 }
@@ -76,6 +87,7 @@ impl Authenticator {
                 .token_secret
                 .clone()
                 .unwrap_or_else(|| SecretString::from("")),
+            token_rules: settings.token_rules(),
             service_keys: settings.service_keys.clone(),
             admin_keys: settings.admin_keys.clone(),
         }
@@ -100,8 +112,12 @@ impl Authenticator {
         if self.token_secret.expose_secret().is_empty() {
             return Err(AuthError::Invalid);
         }
-        let claims = token::verify(self.token_secret.expose_secret().as_bytes(), bearer)
-            .map_err(|_| AuthError::Invalid)?;
+        let claims = token::verify(
+            self.token_secret.expose_secret().as_bytes(),
+            bearer,
+            &self.token_rules,
+        )
+        .map_err(|_| AuthError::Invalid)?;
         Ok(Credential::Token {
             owner: claims.sub,
             profiles: claims.profiles,
@@ -132,6 +148,7 @@ mod tests {
             token_secret: Some("0123456789abcdef0123456789abcdef".into()),
             service_keys: vec!["service-key-0123456789".into()],
             admin_keys: vec!["admin-key-0123456789".into()],
+            ..AuthSettings::default()
         })
     }
 

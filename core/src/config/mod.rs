@@ -67,6 +67,11 @@ pub struct ServerSettings {
     /// embedded mode (no `storage.endpoint`), off otherwise.
     #[serde(deserialize_with = "lenient_opt")]
     pub pages: Option<bool>,
+    /// The origins (`scheme://host[:port]`) of the pages that may use the session cookie
+    /// of the `/s3/*` routes: Sluice's public origin, or the application's when a proxy
+    /// serves Sluice under it. Default: the listening address (its loopback names for a
+    /// loopback or unspecified one), over `http`; set it behind a proxy or TLS.
+    pub public_origins: Vec<String>,
 }
 
 impl ServerSettings {
@@ -94,6 +99,7 @@ impl Default for ServerSettings {
             workers: 0,
             log_format: LogFormat::Text,
             pages: None,
+            public_origins: Vec::new(),
         }
     }
 }
@@ -261,6 +267,21 @@ pub struct AuthSettings {
     pub service_keys: Vec<SecretString>,
     /// Keys of operators, for `/v1/admin/*` only.
     pub admin_keys: Vec<SecretString>,
+    /// The `aud` every upload token must name (RFC 7519 §4.1.3). Absent: a token naming
+    /// any audience is refused, as the standard requires of a recipient with none.
+    pub token_audience: Option<String>,
+    /// The `iss` every upload token must carry. Absent: `iss` is not checked.
+    pub token_issuer: Option<String>,
+}
+
+impl AuthSettings {
+    /// What a token must say besides its signature.
+    pub fn token_rules(&self) -> crate::auth::TokenRules {
+        crate::auth::TokenRules {
+            audience: self.token_audience.clone(),
+            issuer: self.token_issuer.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]

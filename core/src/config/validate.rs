@@ -214,6 +214,13 @@ fn storage(s: &Settings, out: &mut Vec<String>) {
 }
 
 fn auth(s: &Settings, out: &mut Vec<String>) {
+    for origin in &s.server.public_origins {
+        if crate::auth::Origin::parse(origin).is_none() {
+            out.push(format!(
+                "server.public_origins: `{origin}` is not an origin (http(s)://host[:port], no path)"
+            ));
+        }
+    }
     if let Some(secret) = &s.auth.token_secret
         && secret.expose_secret().len() < MIN_TOKEN_SECRET
     {
@@ -239,6 +246,19 @@ fn auth(s: &Settings, out: &mut Vec<String>) {
     });
     if shared {
         out.push("auth.admin_keys: a key must not also be a service key".into());
+    }
+    for (name, value) in [
+        ("token_audience", &s.auth.token_audience),
+        ("token_issuer", &s.auth.token_issuer),
+    ] {
+        if value
+            .as_deref()
+            .is_some_and(|v| v.trim().is_empty() || v.trim() != v)
+        {
+            out.push(format!(
+                "auth.{name}: must not be empty or start or end with spaces (claims compare exactly)"
+            ));
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use sluice_entity::file::{self, Column, Entity, Model};
 
+use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{FileId, UploadId};
 
@@ -12,12 +13,18 @@ pub async fn insert<C: ConnectionTrait>(db: &C, model: Model) -> CoreResult<Mode
     Ok(model)
 }
 
-/// The file if `owner` owns it; another owner's file is simply not found.
-pub async fn find_owned<C: ConnectionTrait>(db: &C, id: FileId, owner: &str) -> CoreResult<Model> {
+/// The file if `who` may reach it: its owner, within the token's profiles. Another
+/// owner's file and a file of a profile outside the scope are both simply not found.
+pub async fn find_owned<C: ConnectionTrait>(
+    db: &C,
+    id: FileId,
+    who: &Principal,
+) -> CoreResult<Model> {
     Entity::find_by_id(id.0)
-        .filter(Column::Owner.eq(owner))
+        .filter(Column::Owner.eq(who.owner.as_str()))
         .one(db)
         .await?
+        .filter(|file| who.may_reach(&file.owner, &file.profile))
         .ok_or(CoreError::NotFound("file"))
 }
 

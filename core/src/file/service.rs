@@ -23,7 +23,7 @@ use crate::upload::state::Event;
 /// Committing a committed session returns its file again.
 #[tracing::instrument(skip_all, fields(upload_id = %id))]
 pub async fn commit(core: &Core, who: &Principal, id: UploadId) -> CoreResult<FileView> {
-    let session = upload_repo::find_owned(&core.db, id, &who.owner).await?;
+    let session = upload_repo::find_owned(&core.db, id, who).await?;
     if session.state == UploadState::Committed {
         let file = repo::find_by_upload(&core.db, UploadId(session.id)).await?;
         return Ok(FileView::from(&file));
@@ -68,9 +68,7 @@ pub async fn commit(core: &Core, who: &Principal, id: UploadId) -> CoreResult<Fi
 }
 
 pub async fn get(core: &Core, who: &Principal, id: FileId) -> CoreResult<FileView> {
-    Ok(FileView::from(
-        &repo::find_owned(&core.db, id, &who.owner).await?,
-    ))
+    Ok(FileView::from(&repo::find_owned(&core.db, id, who).await?))
 }
 
 /// A presigned GET restoring the original filename and the stored content type.
@@ -80,7 +78,7 @@ pub async fn download_link(
     id: FileId,
     req: DownloadRequest,
 ) -> CoreResult<DownloadLink> {
-    let file = repo::find_owned(&core.db, id, &who.owner).await?;
+    let file = repo::find_owned(&core.db, id, who).await?;
     let profile = core.profile_or_default(&file.profile);
     let max = profile.download_ttl.get().as_secs();
     let ttl = req.ttl_seconds.unwrap_or(max);
@@ -125,7 +123,7 @@ pub async fn download_link(
 /// Deletes the file: object deleted, session `deleted`.
 #[tracing::instrument(skip_all, fields(file_id = %id))]
 pub async fn delete(core: &Core, who: &Principal, id: FileId) -> CoreResult<()> {
-    let file = repo::find_owned(&core.db, id, &who.owner).await?;
+    let file = repo::find_owned(&core.db, id, who).await?;
     let session = upload_repo::find(&core.db, UploadId(file.upload_id))
         .await?
         .ok_or(CoreError::NotFound("file"))?;

@@ -49,23 +49,24 @@ pub async fn sign(
     id: UploadId,
     numbers: &[u32],
 ) -> CoreResult<Vec<SignedPart>> {
-    let session = pending_owned(core, id, &who.owner).await?;
+    let session = pending_owned(core, id, who).await?;
     sign_for(core, &session, numbers).await
 }
 
 /// The caller's session for signing parts: from the pending cache while an entry stands
 /// in for the row, else read (and remembered when it is a pending multipart session).
-/// Another owner's session is `NotFound` either way.
-pub async fn pending_owned(core: &Core, id: UploadId, owner: &str) -> CoreResult<Arc<Model>> {
+/// Another owner's session, or one of a profile outside the caller's scope, is
+/// `NotFound` either way.
+pub async fn pending_owned(core: &Core, id: UploadId, who: &Principal) -> CoreResult<Arc<Model>> {
     let now = core.now();
     if let Some(session) = core.pending.get(id.0, now) {
-        return if session.owner == owner {
+        return if who.may_reach(&session.owner, &session.profile) {
             Ok(session)
         } else {
             Err(CoreError::NotFound("upload"))
         };
     }
-    let session = Arc::new(repo::find_owned(&core.db, id, owner).await?);
+    let session = Arc::new(repo::find_owned(&core.db, id, who).await?);
     if session.state == UploadState::Pending && session.method == UploadMethod::Multipart {
         core.pending.put(session.clone(), now);
     }

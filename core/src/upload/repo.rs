@@ -21,6 +21,7 @@ pub mod batch;
 pub use batch::{BatchItem, transition_batch};
 
 use super::state::{self, Event, OwedJob, Plan, PlanContext};
+use crate::auth::Principal;
 use crate::config::WebhookSettings;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::UploadId;
@@ -106,16 +107,19 @@ pub async fn find<C: ConnectionTrait>(db: &C, id: UploadId) -> CoreResult<Option
     Ok(Entity::find_by_id(id.0).one(db).await?)
 }
 
-/// The session if `owner` owns it; another owner's session is simply not found.
+/// The session if `who` may reach it: its owner, within the token's profiles. Another
+/// owner's session and a session of a profile outside the scope are both simply not
+/// found (the same 404, never a hint that it exists).
 pub async fn find_owned<C: ConnectionTrait>(
     db: &C,
     id: UploadId,
-    owner: &str,
+    who: &Principal,
 ) -> CoreResult<Model> {
     Entity::find_by_id(id.0)
-        .filter(Column::Owner.eq(owner))
+        .filter(Column::Owner.eq(who.owner.as_str()))
         .one(db)
         .await?
+        .filter(|session| who.may_reach(&session.owner, &session.profile))
         .ok_or(CoreError::NotFound("upload"))
 }
 

@@ -48,7 +48,7 @@ pub fn plan_context<'a>(core: &'a Core, session: &Model) -> TransitionContext<'a
 /// The caller's session; a pending multipart session lists the parts the store holds, so
 /// a client that lost everything but the id can resume.
 pub async fn get(core: &Core, who: &Principal, id: UploadId) -> CoreResult<SessionView> {
-    let session = repo::find_owned(&core.db, id, &who.owner).await?;
+    let session = repo::find_owned(&core.db, id, who).await?;
     let mut view = SessionView::from(&session);
     if session.state == UploadState::Pending && session.method == UploadMethod::Multipart {
         view.uploaded_parts = Some(super::parts::stored(core, &session).await?);
@@ -66,7 +66,7 @@ pub async fn complete(
     client_parts: &[PartEtag],
 ) -> CoreResult<CompleteOutcome> {
     for _ in 0..CAS_ATTEMPTS {
-        let session = repo::find_owned(&core.db, id, &who.owner).await?;
+        let session = repo::find_owned(&core.db, id, who).await?;
         let result = match session.state {
             UploadState::Pending => {
                 let ctx = plan_context(core, &session);
@@ -112,7 +112,7 @@ pub async fn complete(
 #[tracing::instrument(skip_all, fields(upload_id = %id))]
 pub async fn abort(core: &Core, who: &Principal, id: UploadId) -> CoreResult<SessionView> {
     for _ in 0..CAS_ATTEMPTS {
-        let session = repo::find_owned(&core.db, id, &who.owner).await?;
+        let session = repo::find_owned(&core.db, id, who).await?;
         if session.state == UploadState::Aborted {
             return Ok(SessionView::from(&session));
         }

@@ -24,7 +24,7 @@ pub async fn find_by_key(
     key: &str,
     upload_id: Option<&str>,
 ) -> CoreResult<Model> {
-    let session = repo::find_owned(&core.db, id_of(key)?, &who.owner).await?;
+    let session = repo::find_owned(&core.db, id_of(key)?, who).await?;
     names(&session, key, upload_id)?;
     Ok(session)
 }
@@ -36,7 +36,7 @@ pub async fn find_for_signing(
     key: &str,
     upload_id: &str,
 ) -> CoreResult<Arc<Model>> {
-    let session = parts::pending_owned(core, id_of(key)?, &who.owner).await?;
+    let session = parts::pending_owned(core, id_of(key)?, who).await?;
     names(&session, key, Some(upload_id))?;
     Ok(session)
 }

@@ -33,7 +33,7 @@ pub async fn download_file(
     query: web::Query<DownloadUrlRequest>,
 ) -> ApiResult<HttpResponse> {
     let id = FileId(id.into_inner());
-    let profile = || file_profile(&state, id, &who.owner);
+    let profile = || file_profile(&state, id, &who);
     guard(&state, &http, RouteClass::Download, &who.owner, profile).await?;
     let options = DownloadRequest {
         disposition: query.disposition,

@@ -36,7 +36,7 @@ pub async fn create_download_url(
     body: web::Bytes,
 ) -> ApiResult<web::Json<DownloadUrlResponse>> {
     let id = FileId(id.into_inner());
-    let profile = || file_profile(&state, id, &who.owner);
+    let profile = || file_profile(&state, id, &who);
     guard(&state, &http, RouteClass::Download, &who.owner, profile).await?;
     let req: DownloadUrlRequest = optional_json(&body)?;
     let options = DownloadRequest {

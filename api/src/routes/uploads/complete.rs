@@ -43,7 +43,7 @@ pub async fn complete_upload(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let id = UploadId(id.into_inner());
-    let profile = || session_profile(&state, id, &who.owner);
+    let profile = || session_profile(&state, id, &who);
     guard(&state, &http, RouteClass::Complete, &who.owner, profile).await?;
     // Sluice lists the parts itself; the client's ETags are used only where the store
     // does not report its own.

@@ -41,7 +41,7 @@ pub async fn sign_upload_parts(
     body: web::Json<SignPartsRequest>,
 ) -> ApiResult<web::Json<SignPartsResponse>> {
     let id = UploadId(id.into_inner());
-    let profile = || session_profile(&state, id, &who.owner);
+    let profile = || session_profile(&state, id, &who);
     guard(&state, &http, RouteClass::SignPart, &who.owner, profile).await?;
     let signed = parts::sign(&state.core, &who, id, &body.part_numbers).await?;
     Ok(web::Json(signed.into()))

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::error::CompanionProblem;
 use super::{CompanionResult, KeyQuery, query};
-use crate::auth::BrowserCaller;
+use crate::auth::BrowserReader;
 use crate::state::AppState;
 
 /// One stored part, in S3's names as Companion forwards them.
@@ -41,7 +41,7 @@ pub struct UppyPart {
 pub async fn uppy_list_parts(
     state: web::Data<AppState>,
     req: HttpRequest,
-    BrowserCaller(who): BrowserCaller,
+    BrowserReader(who): BrowserReader,
     upload_id: web::Path<String>,
 ) -> CompanionResult<web::Json<Vec<UppyPart>>> {
     let KeyQuery { key } = query(&req)?;

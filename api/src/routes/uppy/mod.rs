@@ -5,9 +5,10 @@
 //! into the cookie that Uppy 6 (which sends no custom headers) authenticates with.
 //!
 //! Invariants: every route authenticates (bearer header, or the cookie under the CSRF rule
-//! of `BrowserCaller`); errors are `{"message", "code"}` JSON with a 4xx for every client
+//! of `csrf`, by what the route does and never by its method: `BrowserCaller` unless it
+//! only reads); errors are `{"message", "code"}` JSON with a 4xx for every client
 //! mistake (Uppy 5 shows `message`), including a bad query or body; a key or upload id of
-//! another owner's session is 404.
+//! another owner's session, or of a profile outside the token's scope, is 404.
 
 pub mod abort;
 pub mod complete;

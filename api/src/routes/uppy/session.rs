@@ -24,8 +24,10 @@ fn cookie(req: &HttpRequest, value: String) -> Cookie<'static> {
 /// Start a browser session for the `/s3/*` routes.
 ///
 /// Sets the `sluice_session` cookie to the bearer upload token. Cookie-authenticated
-/// `/s3/*` requests must come from Sluice's own origin (`Sec-Fetch-Site: same-origin`,
-/// or an `Origin` of this host): 403 `cross_site_refused` otherwise.
+/// `/s3/*` requests must come from a page of a trusted origin (`server.public_origins`,
+/// by default Sluice's listening address): an `Origin` equal to one of them, or, without
+/// `Origin`, `Sec-Fetch-Site: same-origin` (a route that only reads also takes neither);
+/// 403 `cross_site_refused` otherwise.
 #[utoipa::path(
     tag = "uppy",
     responses(

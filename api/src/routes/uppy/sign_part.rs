@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::error::CompanionProblem;
 use super::{CompanionError, CompanionResult, KeyQuery, query};
-use crate::auth::BrowserCaller;
+use crate::auth::BrowserReader;
 use crate::error::ApiError;
 use crate::ratelimit::{guard, known};
 use crate::state::AppState;
@@ -55,7 +55,7 @@ pub struct SignPartResponse {
 pub async fn uppy_sign_part(
     state: web::Data<AppState>,
     req: HttpRequest,
-    BrowserCaller(who): BrowserCaller,
+    BrowserReader(who): BrowserReader,
     path: web::Path<(String, String)>,
 ) -> CompanionResult<HttpResponse> {
     let (upload_id, number) = path.into_inner();
