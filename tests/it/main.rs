@@ -23,6 +23,8 @@ mod quota;
 mod ratelimit;
 mod sniff;
 mod store_enforces;
+mod trust_inline;
+mod trust_signing;
 mod uppy;
 mod webhooks;
 
