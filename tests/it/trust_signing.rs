@@ -264,6 +264,32 @@ e2e!(
             assert_eq!(session["content_type"], normalised, "{what}");
             accepted.insert((normalised.to_owned(), id.to_owned()));
         }
+        // The checksum header, whichever form the digest was declared in.
+        let hex = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        let b64 = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
+        for declared in [hex.to_owned(), hex.to_ascii_uppercase(), b64.to_owned()] {
+            let what = format!("sha256 {declared}");
+            let (status, created) = app
+                .call(
+                    Method::POST,
+                    "/v1/uploads",
+                    Some(&alice),
+                    Some(json!({"filename": "a.txt", "size": body.len(), "sha256": declared})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{what}: {created}");
+            if let Some(signed) = created["put"]["headers"]["x-amz-checksum-sha256"].as_str() {
+                assert_eq!(signed, b64, "{what}");
+            }
+            let (status, text) = put_exactly(&app, &created["put"], body).await;
+            assert!(status.is_success(), "{what}: PUT {status} {text}");
+            let (status, session) = app
+                .complete(&alice, created["id"].as_str().expect("id"))
+                .await;
+            assert_eq!(session["state"], "uploaded", "{what}: {status} {session}");
+            assert_eq!(session["sha256"], hex, "{what}");
+        }
+
         // The normalisation steps are what the issue says, on the way in.
         for (raw, normalised) in [
             (
