@@ -233,12 +233,45 @@ e2e!(
                     Some(json!({"filename": "a.txt", "size": body.len(), "content_type": raw})),
                 )
                 .await;
+            // Uppy's routes take the same type and must make the same of it: a form whose
+            // `Content-Type` field is the normalised type, a multipart upload the store
+            // created with it (rust-s3 signs that request), or the same refusal.
+            let (params_status, params) = send(
+                app.http
+                    .get(format!(
+                        "{}/s3/params?filename=a.txt&type={}",
+                        app.api,
+                        urlencode(&raw)
+                    ))
+                    .bearer_auth(&alice),
+            )
+            .await;
+            let (multipart_status, multipart) = send(
+                app.http
+                    .post(format!("{}/s3/multipart", app.api))
+                    .bearer_auth(&alice)
+                    .json(&json!({"filename": "a.bin", "type": raw, "metadata": {}})),
+            )
+            .await;
             if status != StatusCode::CREATED {
                 assert_refused(&what, status, &created, &["validation_failed"]);
+                assert_refused(&what, params_status, &params, &["validation_failed"]);
+                assert_refused(&what, multipart_status, &multipart, &["validation_failed"]);
                 continue;
             }
             // One value: the one returned, the one signed, the one stored.
             let normalised = created["content_type"].as_str().expect("content_type");
+            assert_eq!(
+                params_status,
+                StatusCode::OK,
+                "{what}: /s3/params: {params}"
+            );
+            assert_eq!(params["fields"]["Content-Type"], normalised, "{what}");
+            assert_eq!(
+                multipart_status,
+                StatusCode::OK,
+                "{what}: /s3/multipart: {multipart}"
+            );
             assert_eq!(
                 created["put"]["headers"]["content-type"], normalised,
                 "{what}: the header to send is the type returned"
