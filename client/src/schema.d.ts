@@ -303,7 +303,9 @@ export interface paths {
         put?: never;
         /**
          * Create a download URL. Its response carries `Content-Disposition` with the original
-         *     filename (ASCII fallback and RFC 5987 `filename*`) and the stored content type.
+         *     filename (ASCII fallback and RFC 5987 `filename*`) and the stored content type; a type
+         *     a browser would run (HTML, SVG, XML, scripts, anything not known to be passive) is an
+         *     `attachment` even when `inline` is asked, unless the profile allows it.
          */
         post: operations["create_download_url"];
         delete?: never;
@@ -597,7 +599,10 @@ export interface components {
             /**
              * @description Media type; the upload URL signs it. Absent or empty: guessed from the filename's
              *     extension, else `application/octet-stream` (browsers leave `File.type` empty for
-             *     unknown extensions).
+             *     unknown extensions). Normalised as SigV4 reads a header: `type/subtype` lower-cased,
+             *     spaces around it and before the first `;` dropped, runs of spaces in the parameters
+             *     cut to one; the response's `content_type` (and `put.headers`) carry the result, the
+             *     exact header to send.
              */
             content_type?: string | null;
             /** @description The file's original name; sanitised and restored on download. */
@@ -2273,7 +2278,12 @@ export interface operations {
     download_file: {
         parameters: {
             query?: {
-                /** @description `attachment` (save) or `inline` (display). */
+                /**
+                 * @description `attachment` (save) or `inline` (display). `inline` holds only for types a browser
+                 *     renders passively (images but SVG, audio, video, `application/pdf`, `text/plain`,
+                 *     `text/csv`); any other type is served as an attachment unless its profile sets
+                 *     `inline_active_content`.
+                 */
                 disposition?: components["schemas"]["Disposition"] | null;
                 /** @description Lifetime of the URL in seconds, at most the profile's `download_ttl` (default 600). */
                 ttl_seconds?: number | null;

@@ -26,8 +26,10 @@ mod ratelimit;
 mod sniff;
 mod store_enforces;
 mod trust_auth;
+mod trust_inline;
 mod trust_scope;
 mod trust_sealing;
+mod trust_signing;
 mod uppy;
 mod webhooks;
 

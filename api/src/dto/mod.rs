@@ -48,7 +48,10 @@ pub struct CreateUploadRequest {
     pub size: u64,
     /// Media type; the upload URL signs it. Absent or empty: guessed from the filename's
     /// extension, else `application/octet-stream` (browsers leave `File.type` empty for
-    /// unknown extensions).
+    /// unknown extensions). Normalised as SigV4 reads a header: `type/subtype` lower-cased,
+    /// spaces around it and before the first `;` dropped, runs of spaces in the parameters
+    /// cut to one; the response's `content_type` (and `put.headers`) carry the result, the
+    /// exact header to send.
     #[validate(length(max = 255))]
     #[schema(
         max_length = 255,
@@ -396,7 +399,10 @@ pub enum DispositionName {
 #[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct DownloadUrlRequest {
-    /// `attachment` (save) or `inline` (display).
+    /// `attachment` (save) or `inline` (display). `inline` holds only for types a browser
+    /// renders passively (images but SVG, audio, video, `application/pdf`, `text/plain`,
+    /// `text/csv`); any other type is served as an attachment unless its profile sets
+    /// `inline_active_content`.
     #[schema(value_type = Option<DispositionName>)]
     #[param(value_type = Option<DispositionName>)]
     pub disposition: Option<Disposition>,

@@ -71,8 +71,15 @@ pub struct ProfileSettings {
     /// absent means unlimited.
     #[serde(deserialize_with = "lenient_opt")]
     pub stored_bytes: Option<ByteSize>,
-    /// Default `Content-Disposition` of downloads. Default `attachment`.
+    /// Default `Content-Disposition` of downloads. Default `attachment`. `inline` (here or
+    /// asked per download) holds only for types a browser renders passively (images but
+    /// SVG, audio, video, PDF, plain text); others are served as attachments.
     pub disposition: Disposition,
+    /// Serve every type `inline` when asked, HTML, SVG, XML and scripts included: only
+    /// for a store on an origin that holds nothing else (a file shown inline runs as a
+    /// page of the store's origin). Default false.
+    #[serde(deserialize_with = "lenient")]
+    pub inline_active_content: bool,
     /// Default and maximum lifetime of a download URL. Default `10m`.
     pub download_ttl: Dur,
     /// Rate limits replacing the global `[rate_limits]` ones for this profile's requests;
@@ -107,6 +114,7 @@ impl Default for ProfileSettings {
             daily_bytes: None,
             stored_bytes: None,
             disposition: Disposition::Attachment,
+            inline_active_content: false,
             download_ttl: Dur::secs(600),
             rate_limits: ProfileRateLimits::default(),
         }

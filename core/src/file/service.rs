@@ -13,7 +13,7 @@ use crate::audit;
 use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{FileId, UploadId};
-use crate::naming::content_disposition;
+use crate::naming::{content_disposition, served_disposition};
 use crate::storage::GetOverrides;
 use crate::upload::repo as upload_repo;
 use crate::upload::service::plan_context;
@@ -71,7 +71,9 @@ pub async fn get(core: &Core, who: &Principal, id: FileId) -> CoreResult<FileVie
     Ok(FileView::from(&repo::find_owned(&core.db, id, who).await?))
 }
 
-/// A presigned GET restoring the original filename and the stored content type.
+/// A presigned GET restoring the original filename and the stored content type. A type
+/// that is not passive content is served as an attachment even when `inline` is asked,
+/// unless the profile says `inline_active_content` (see `naming::served_disposition`).
 pub async fn download_link(
     core: &Core,
     who: &Principal,
@@ -88,7 +90,8 @@ pub async fn download_link(
             format!("must be between 1 and {max}"),
         ));
     }
-    let disposition = req.disposition.unwrap_or(profile.disposition);
+    let asked = req.disposition.unwrap_or(profile.disposition);
+    let disposition = served_disposition(asked, &file.content_type, profile.inline_active_content);
     let overrides = GetOverrides {
         content_disposition: content_disposition(disposition, &file.filename),
         content_type: file.content_type.clone(),
@@ -104,6 +107,7 @@ pub async fn download_link(
         "owner": file.owner,
         "ttl_seconds": ttl_seconds,
         "disposition": disposition.as_str(),
+        "asked_disposition": asked.as_str(),
     });
     let upload = UploadId(file.upload_id);
     let kind = audit::EventKind::DownloadLink;

@@ -14,7 +14,9 @@ use crate::ratelimit::{file_profile, guard};
 use crate::state::AppState;
 
 /// Create a download URL. Its response carries `Content-Disposition` with the original
-/// filename (ASCII fallback and RFC 5987 `filename*`) and the stored content type.
+/// filename (ASCII fallback and RFC 5987 `filename*`) and the stored content type; a type
+/// a browser would run (HTML, SVG, XML, scripts, anything not known to be passive) is an
+/// `attachment` even when `inline` is asked, unless the profile allows it.
 #[utoipa::path(
     tag = "files",
     params(("id" = Uuid, Path, description = "File id")),
