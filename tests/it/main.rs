@@ -23,6 +23,8 @@ mod quota;
 mod ratelimit;
 mod sniff;
 mod store_enforces;
+mod trust_deadlines;
+mod trust_idempotent;
 mod uppy;
 mod webhooks;
 
