@@ -139,6 +139,9 @@ fn core_status(e: &CoreError) -> StatusCode {
         | CoreError::PartsMissing(_)
         | CoreError::NotMultipart
         | CoreError::NotPending(_) => StatusCode::CONFLICT,
+        // As tus answers an expired upload: the session is gone for good (its row stays
+        // readable, in state `expired`).
+        CoreError::Expired => StatusCode::GONE,
         CoreError::PartOutOfRange { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         CoreError::Storage(_) | CoreError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
         CoreError::Db(_)

@@ -268,7 +268,11 @@ export interface paths {
         get: operations["get_file"];
         put?: never;
         post?: never;
-        /** Delete a file. */
+        /**
+         * Delete a file.
+         * @description Exactly one of several identical deletes answers 204; the others, like any later
+         *     delete of the file, answer 404 `not_found`.
+         */
         delete: operations["delete_file"];
         options?: never;
         head?: never;
@@ -430,7 +434,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Commit an uploaded session; returns the file. Only from `uploaded`. */
+        /**
+         * Commit an uploaded session; returns the file. Only from `uploaded`.
+         * @description Committing again, or in parallel, returns the same file. Past the commit deadline the
+         *     session expires then (worker or not) and the answer is 410 `expired`.
+         */
         post: operations["commit_upload"];
         delete?: never;
         options?: never;
@@ -452,7 +460,8 @@ export interface paths {
          * @description 200 with the session `uploaded` when the object is right; 422 (`size_mismatch`,
          *     `type_mismatch`) with the session `rejected` and the object deleted; 409 `not_uploaded`
          *     when nothing is stored yet; 202 `verifying` when the store cannot be asked now (a job
-         *     finishes it). Completing again answers with the same final state.
+         *     finishes it); 410 `expired` past the upload deadline (the session expires then, worker
+         *     or not). Completing again, or in parallel, answers with the same final state.
          */
         post: operations["complete_upload"];
         delete?: never;
@@ -670,7 +679,7 @@ export interface components {
          * @description The stable `code` of a problem+json error
          * @enum {string}
          */
-        ErrorCode: "busy" | "checksum_mismatch" | "checksum_required" | "conflict" | "cross_site_refused" | "extension_not_allowed" | "forbidden" | "illegal_transition" | "internal_error" | "invalid_part_number" | "invalid_query" | "invalid_type" | "malformed_json" | "method_not_allowed" | "missing_field" | "not_found" | "not_multipart" | "not_pending" | "not_uploaded" | "owner_required" | "parts_missing" | "payload_too_large" | "profile_not_allowed" | "quota_exceeded" | "rate_limited" | "route_not_found" | "size_mismatch" | "storage_unavailable" | "too_large" | "type_mismatch" | "type_not_allowed" | "unauthorized" | "unknown_field" | "unknown_profile" | "unsupported_media_type" | "validation_failed";
+        ErrorCode: "busy" | "checksum_mismatch" | "checksum_required" | "conflict" | "cross_site_refused" | "expired" | "extension_not_allowed" | "forbidden" | "illegal_transition" | "internal_error" | "invalid_part_number" | "invalid_query" | "invalid_type" | "malformed_json" | "method_not_allowed" | "missing_field" | "not_found" | "not_multipart" | "not_pending" | "not_uploaded" | "owner_required" | "parts_missing" | "payload_too_large" | "profile_not_allowed" | "quota_exceeded" | "rate_limited" | "route_not_found" | "size_mismatch" | "storage_unavailable" | "too_large" | "type_mismatch" | "type_not_allowed" | "unauthorized" | "unknown_field" | "unknown_profile" | "unsupported_media_type" | "validation_failed";
         /** @description A committed file. */
         FileResponse: {
             /**
@@ -1330,6 +1339,15 @@ export interface operations {
                     "application/json": components["schemas"]["CompanionProblem"];
                 };
             };
+            /** @description expired: the upload deadline passed; the session is `expired` now, not aborted */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompanionProblem"];
+                };
+            };
             /** @description internal_error */
             500: {
                 headers: {
@@ -1425,6 +1443,15 @@ export interface operations {
             };
             /** @description not_uploaded, parts_missing, illegal_transition */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompanionProblem"];
+                };
+            };
+            /** @description expired: the upload deadline passed; the session is `expired` now */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1554,6 +1581,15 @@ export interface operations {
             };
             /** @description not_multipart, not_pending */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompanionProblem"];
+                };
+            };
+            /** @description expired: the upload deadline passed; the session is `expired` now */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1786,6 +1822,15 @@ export interface operations {
             };
             /** @description not_uploaded, illegal_transition */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompanionProblem"];
+                };
+            };
+            /** @description expired: the upload deadline passed; the session is `expired` now */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2246,7 +2291,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description not_found */
+            /** @description not_found: no such file, or it was already deleted (also by a delete racing this one) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2833,6 +2878,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description expired: the session's deadline passed; it is `expired` now, not aborted */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description internal_error */
             500: {
                 headers: {
@@ -2894,6 +2948,15 @@ export interface operations {
             };
             /** @description illegal_transition */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description expired: the commit deadline passed; the session is `expired` now */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2985,6 +3048,15 @@ export interface operations {
             };
             /** @description not_uploaded, parts_missing, illegal_transition, conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description expired: the upload deadline (or a verifying session's verification deadline) passed; the session is `expired` now */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3104,6 +3176,15 @@ export interface operations {
             };
             /** @description not_multipart, not_pending */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description expired: the upload deadline passed; the session is `expired` now */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };

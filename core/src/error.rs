@@ -42,6 +42,10 @@ pub enum CoreError {
     /// Another writer changed the session first; the caller may re-read and retry.
     #[error("the upload changed while this request ran; retry")]
     Conflict,
+    /// The deadline of the session's state passed (upload, verification or commit): the
+    /// session is `expired`, by this request or earlier, and its object is cleaned.
+    #[error("the upload's deadline passed: it is expired")]
+    Expired,
     #[error("nothing has been uploaded yet")]
     NotUploaded,
     /// A multipart completion found parts missing; the session is pending again.
@@ -89,6 +93,7 @@ impl CoreError {
         "checksum_required",
         "illegal_transition",
         "conflict",
+        "expired",
         "not_uploaded",
         "parts_missing",
         "not_multipart",
@@ -116,6 +121,7 @@ impl CoreError {
             CoreError::ChecksumRequired(_) => "checksum_required",
             CoreError::IllegalTransition(_) => "illegal_transition",
             CoreError::Conflict => "conflict",
+            CoreError::Expired => "expired",
             CoreError::NotUploaded => "not_uploaded",
             CoreError::PartsMissing(_) => "parts_missing",
             CoreError::NotMultipart => "not_multipart",
@@ -152,6 +158,7 @@ impl CoreError {
             | CoreError::Invalid { .. }
             | CoreError::ChecksumRequired(_)
             | CoreError::IllegalTransition(_)
+            | CoreError::Expired
             | CoreError::NotUploaded
             | CoreError::PartsMissing(_)
             | CoreError::NotMultipart
@@ -174,6 +181,7 @@ impl CoreError {
         match self {
             CoreError::IllegalTransition(t) => Some(t.from),
             CoreError::NotPending(state) => Some(*state),
+            CoreError::Expired => Some(UploadState::Expired),
             _ => None,
         }
     }

@@ -20,9 +20,11 @@ e2e!(
         app.advance_and_drain(Duration::from_secs(2)).await;
         assert_eq!(app.session(&alice, &created.id).await["state"], "expired");
         assert!(!app.object_exists(&created.key).await);
+        // Refused as a request past the deadline is, whoever expired the session.
         let (status, problem) = app.complete(&alice, &created.id).await;
-        assert_eq!(status, StatusCode::CONFLICT);
-        assert_eq!(problem["code"], "illegal_transition");
+        assert_eq!(status, StatusCode::GONE);
+        assert_eq!(problem["code"], "expired");
+        assert_eq!(problem["state"], "expired");
     }
 );
 

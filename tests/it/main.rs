@@ -26,6 +26,8 @@ mod ratelimit;
 mod sniff;
 mod store_enforces;
 mod trust_auth;
+mod trust_deadlines;
+mod trust_idempotent;
 mod trust_inline;
 mod trust_scope;
 mod trust_sealing;

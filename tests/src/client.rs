@@ -42,12 +42,20 @@ pub struct Spawn {
     leg: Leg,
     env: Vec<(String, String)>,
     behind_proxy: bool,
+    role: Role,
 }
 
 impl Spawn {
     /// Sets or replaces one `SLUICE__…` variable.
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Runs the API alone, as `sluice serve --no-workers` does: no job and no sweep ever
+    /// runs, so whatever happens, a request did it (`drain_jobs` refuses).
+    pub fn without_workers(mut self) -> Self {
+        self.role = Role::Api;
         self
     }
 
@@ -106,7 +114,7 @@ impl Spawn {
         }
         let extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let settings = TestApp::settings_with(&self.leg, &data_dir, &extra).await;
-        let mut app = TestApp::spawn_with(self.leg, settings, data_dir, direct).await;
+        let mut app = TestApp::spawn_as(self.leg, settings, data_dir, direct, self.role).await;
         app.proxy = proxy;
         app.own_store = own_store;
         app
@@ -151,6 +159,7 @@ impl TestApp {
             leg,
             env: Vec::new(),
             behind_proxy: false,
+            role: Role::All,
         }
     }
 
@@ -162,13 +171,24 @@ impl TestApp {
         data_dir: std::path::PathBuf,
         direct: Option<String>,
     ) -> TestApp {
+        Self::spawn_as(leg, settings, data_dir, direct, Role::All).await
+    }
+
+    /// `spawn_with` in `role` (the API alone, or with its workers).
+    pub async fn spawn_as(
+        leg: Leg,
+        settings: Settings,
+        data_dir: std::path::PathBuf,
+        direct: Option<String>,
+        role: Role,
+    ) -> TestApp {
         let storage = settings.storage.clone();
         let clock = Arc::new(ShiftedClock::default());
         let faults = FaultSwitch::default();
         let switch = faults.clone();
         let wrap: StoreWrapper = Box::new(move |store| switch.wrap(store));
         let boot = Boot {
-            role: Role::All,
+            role,
             clock: clock.clone(),
             wrap_store: Some(wrap),
         };

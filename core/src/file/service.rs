@@ -1,10 +1,11 @@
 //! File use cases. Commit and delete change the session through the upload repository's
 //! `transition`, in the same transaction as the `files` row, so a file exists exactly
 //! while its session is `committed`; the plan of the deletion owes the cleanup of the key.
+//! A request that loses a compare-and-set re-reads and answers from the state reached.
 
 use sea_orm::TransactionTrait;
 use sluice_entity::file::Model;
-use sluice_entity::upload_session::UploadState;
+use sluice_entity::upload_session::{Model as SessionModel, UploadState};
 
 use super::repo;
 use super::view::{DownloadLink, DownloadRequest, FileView};
@@ -15,25 +16,44 @@ use crate::error::{CoreError, CoreResult};
 use crate::ids::{FileId, UploadId};
 use crate::naming::{content_disposition, served_disposition};
 use crate::storage::GetOverrides;
+use crate::upload::expire;
 use crate::upload::repo as upload_repo;
-use crate::upload::service::plan_context;
+use crate::upload::service::{CAS_ATTEMPTS, plan_context};
 use crate::upload::state::Event;
 
 /// The application keeps the upload: session `committed`, a file row created.
-/// Committing a committed session returns its file again.
+/// Committing a committed session returns its file again, also to requests that raced
+/// the one that committed it; past the commit deadline the session expires now and the
+/// request is refused with `Expired`.
 #[tracing::instrument(skip_all, fields(upload_id = %id))]
 pub async fn commit(core: &Core, who: &Principal, id: UploadId) -> CoreResult<FileView> {
-    let session = upload_repo::find_owned(&core.db, id, who).await?;
-    if session.state == UploadState::Committed {
-        let file = repo::find_by_upload(&core.db, UploadId(session.id)).await?;
-        return Ok(FileView::from(&file));
+    for _ in 0..CAS_ATTEMPTS {
+        let session = upload_repo::find_owned(&core.db, id, who).await?;
+        let result = match expire::enforce(core, session, &who.actor).await {
+            Ok(session) if session.state == UploadState::Committed => {
+                let file = repo::find_by_upload(&core.db, UploadId(session.id)).await?;
+                return Ok(FileView::from(&file));
+            }
+            Ok(session) => commit_once(core, who, &session).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            // Lost the race: the state the session reached answers on the next read.
+            Err(CoreError::Conflict | CoreError::Busy(_)) => continue,
+            other => return other,
+        }
     }
-    let ctx = plan_context(core, &session);
+    Err(CoreError::Conflict)
+}
+
+/// One attempt at committing `session` as read; `Conflict` when another writer moved it.
+async fn commit_once(core: &Core, who: &Principal, session: &SessionModel) -> CoreResult<FileView> {
+    let ctx = plan_context(core, session);
     let file_id = FileId::new();
     let txn = core.db.begin().await?;
     let committed = upload_repo::transition(
         &txn,
-        &session,
+        session,
         Event::Commit,
         &who.actor,
         &ctx,
@@ -124,13 +144,30 @@ pub async fn download_link(
     Ok(DownloadLink { url, expires_at })
 }
 
-/// Deletes the file: object deleted, session `deleted`.
+/// Deletes the file: object deleted, session `deleted`. Exactly one of several identical
+/// deletes succeeds; the others, like any later one, find no file (`NotFound`), also
+/// when they lost the race after reading the file row.
 #[tracing::instrument(skip_all, fields(file_id = %id))]
 pub async fn delete(core: &Core, who: &Principal, id: FileId) -> CoreResult<()> {
+    for _ in 0..CAS_ATTEMPTS {
+        match delete_once(core, who, id).await {
+            // Lost the race: the next read finds the file gone (or still there).
+            Err(CoreError::Conflict | CoreError::Busy(_)) => continue,
+            other => return other,
+        }
+    }
+    Err(CoreError::Conflict)
+}
+
+async fn delete_once(core: &Core, who: &Principal, id: FileId) -> CoreResult<()> {
     let file = repo::find_owned(&core.db, id, who).await?;
     let session = upload_repo::find(&core.db, UploadId(file.upload_id))
         .await?
         .ok_or(CoreError::NotFound("file"))?;
+    // Deleted between the two reads: the file is gone for this request too.
+    if session.state == UploadState::Deleted {
+        return Err(CoreError::NotFound("file"));
+    }
     let ctx = plan_context(core, &session);
     let txn = core.db.begin().await?;
     let detail = serde_json::json!({"file_id": id.to_string()});

@@ -1,6 +1,6 @@
 //! Upload sessions: the state machine and its effects (`state`), the only writer of the
 //! session row (`repo`), the use cases (`create`, `service`, `parts`, `verify`,
-//! `expire`), the multipart cut (`parts_plan`), the magic-byte check (`sniff`) and the read
+//! `expire`; `verify_alone` keeps verifiers of one session from racing), the multipart cut (`parts_plan`), the magic-byte check (`sniff`) and the read
 //! model handed to adapters (`view`), and the declared digest (`checksum`).
 
 pub mod checksum;
@@ -14,6 +14,7 @@ pub mod service;
 pub mod sniff;
 pub mod state;
 pub mod verify;
+mod verify_alone;
 pub mod view;
 
 pub use sluice_entity::upload_session::{Failure, UploadMethod, UploadState};

@@ -2,14 +2,17 @@
 //! pending, again after they expired), each signing its part's exact length, so the store
 //! refuses another length and the total is enforced by construction; and the parts the
 //! store already holds, so a client that lost everything but the session id can resume.
+//! Past the upload deadline nothing is signed: the request expires the session.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_entity::upload_session::{Model, UploadMethod, UploadState};
 
+use super::expire;
 use super::parts_plan::PartPlan;
-use super::repo;
+use super::repo::{self, Actor};
+use super::state::has_deadline;
 use super::view::SignedPart;
 use crate::Core;
 use crate::auth::Principal;
@@ -50,7 +53,27 @@ pub async fn sign(
     numbers: &[u32],
 ) -> CoreResult<Vec<SignedPart>> {
     let session = pending_owned(core, id, who).await?;
+    let session = within_deadline(core, session, &who.actor).await?;
     sign_for(core, &session, numbers).await
+}
+
+/// `session` (perhaps the pending cache's copy) if its deadline has not passed; past it,
+/// the session expires now, as read from the row, and the request is refused with
+/// `Expired` (see `expire::enforce`), so no URL is signed for a session that ended.
+pub async fn within_deadline(
+    core: &Core,
+    session: Arc<Model>,
+    actor: &Actor,
+) -> CoreResult<Arc<Model>> {
+    let ended = session.state == UploadState::Expired
+        || (has_deadline(session.state) && session.expires_at <= core.now());
+    if !ended {
+        return Ok(session);
+    }
+    let row = repo::find(&core.db, UploadId(session.id))
+        .await?
+        .ok_or(CoreError::NotFound("upload"))?;
+    expire::enforce(core, row, actor).await.map(Arc::new)
 }
 
 /// The caller's session for signing parts: from the pending cache while an entry stands

@@ -4,14 +4,18 @@
 //! Invariants: the profile is applied at create and can never be widened by the request;
 //! keys are generated, never built from the filename; owners only ever reach their own
 //! sessions; every state change goes through the single writer with the plan the state
-//! machine decides, so no use case owes the bucket anything by hand.
+//! machine decides, so no use case owes the bucket anything by hand. A request that loses
+//! a compare-and-set re-reads, and the state the session reached answers it: identical
+//! requests racing each other all get the answer the winner got, never `conflict`. A
+//! request on a session whose deadline passed expires it (`expire::enforce`).
 
 use serde_json::json;
 use sluice_entity::upload_session::{Failure, Model, UploadMethod, UploadState};
 
+use super::expire;
 use super::repo::{self, TransitionContext};
 use super::state::{Event, IllegalTransition, PlanContext};
-use super::verify::verify;
+use super::verify_alone::verify_alone;
 use super::view::{CompleteOutcome, SessionView};
 use crate::Core;
 use crate::auth::Principal;
@@ -19,8 +23,12 @@ use crate::error::{CoreError, CoreResult};
 use crate::ids::UploadId;
 use crate::storage::PartEtag;
 
-/// How often a use case re-reads and retries after losing a compare-and-set race.
-const CAS_ATTEMPTS: usize = 3;
+/// How often a use case re-reads and retries after losing a compare-and-set race. Each
+/// lost race means another writer moved the session on, and a session makes only a few
+/// moves (pending, verifying, uploaded, committed, and back to pending when nothing was
+/// stored yet), so this bounds the retries of a request racing a handful of identical
+/// ones with room for the database's own contention (`Busy`).
+pub(crate) const CAS_ATTEMPTS: usize = 8;
 
 /// What a transition of `session` is planned and applied with.
 pub fn plan_context<'a>(core: &'a Core, session: &Model) -> TransitionContext<'a> {
@@ -58,6 +66,8 @@ pub async fn get(core: &Core, who: &Principal, id: UploadId) -> CoreResult<Sessi
 
 /// The client says the bytes are up: verify them now, or leave it to a job when the store
 /// cannot be asked. Idempotent: a finished session answers with its final state again.
+/// Past the upload deadline (or a verifying session's verification deadline) the session
+/// expires now and the request is refused with `Expired`.
 #[tracing::instrument(skip_all, fields(upload_id = %id))]
 pub async fn complete(
     core: &Core,
@@ -67,6 +77,11 @@ pub async fn complete(
 ) -> CoreResult<CompleteOutcome> {
     for _ in 0..CAS_ATTEMPTS {
         let session = repo::find_owned(&core.db, id, who).await?;
+        let session = match expire::enforce(core, session, &who.actor).await {
+            Ok(session) => session,
+            Err(CoreError::Conflict | CoreError::Busy(_)) => continue,
+            Err(e) => return Err(e),
+        };
         let result = match session.state {
             UploadState::Pending => {
                 let ctx = plan_context(core, &session);
@@ -82,23 +97,22 @@ pub async fn complete(
                 {
                     Ok(verifying) => {
                         core.relay.wake();
-                        verify(core, verifying, &who.actor, client_parts).await
+                        verify_alone(core, &verifying, &who.actor, client_parts).await
                     }
                     Err(e) => Err(e),
                 }
             }
-            UploadState::Verifying => verify(core, session, &who.actor, client_parts).await,
+            UploadState::Verifying => verify_alone(core, &session, &who.actor, client_parts).await,
             UploadState::Uploaded | UploadState::Committed => {
                 Ok(CompleteOutcome::Done(SessionView::from(&session)))
             }
             UploadState::Rejected => Err(rejection_of(&session)),
-            UploadState::Aborted | UploadState::Expired | UploadState::Deleted => {
-                Err(IllegalTransition {
-                    from: session.state,
-                    event: Event::Complete,
-                }
-                .into())
+            UploadState::Expired => Err(CoreError::Expired),
+            UploadState::Aborted | UploadState::Deleted => Err(IllegalTransition {
+                from: session.state,
+                event: Event::Complete,
             }
+            .into()),
         };
         match result {
             Err(CoreError::Conflict | CoreError::Busy(_)) => continue,
@@ -108,11 +122,18 @@ pub async fn complete(
     Err(CoreError::Conflict)
 }
 
-/// The client gives up: `aborted`; the plan owes the cleanup of the key.
+/// The client gives up: `aborted`; the plan owes the cleanup of the key. Aborting an
+/// aborted session answers it again; past its deadline the session expires instead
+/// (`Expired`), as it would have by its job.
 #[tracing::instrument(skip_all, fields(upload_id = %id))]
 pub async fn abort(core: &Core, who: &Principal, id: UploadId) -> CoreResult<SessionView> {
     for _ in 0..CAS_ATTEMPTS {
         let session = repo::find_owned(&core.db, id, who).await?;
+        let session = match expire::enforce(core, session, &who.actor).await {
+            Ok(session) => session,
+            Err(CoreError::Conflict | CoreError::Busy(_)) => continue,
+            Err(e) => return Err(e),
+        };
         if session.state == UploadState::Aborted {
             return Ok(SessionView::from(&session));
         }

@@ -10,12 +10,15 @@ use crate::error::{ApiResult, Problem};
 use crate::state::AppState;
 
 /// Delete a file.
+///
+/// Exactly one of several identical deletes answers 204; the others, like any later
+/// delete of the file, answer 404 `not_found`.
 #[utoipa::path(
     tag = "files",
     params(("id" = Uuid, Path, description = "File id")),
     responses(
         (status = 204, description = "deleted"),
-        (status = 404, body = Problem, description = "not_found"),
+        (status = 404, body = Problem, description = "not_found: no such file, or it was already deleted (also by a delete racing this one)"),
     ),
     security(("bearer" = []))
 )]

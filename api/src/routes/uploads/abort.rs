@@ -18,6 +18,7 @@ use crate::state::AppState;
         (status = 200, body = SessionResponse),
         (status = 404, body = Problem, description = "not_found"),
         (status = 409, body = Problem, description = "illegal_transition"),
+        (status = 410, body = Problem, description = "expired: the session's deadline passed; it is `expired` now, not aborted"),
     ),
     security(("bearer" = []))
 )]

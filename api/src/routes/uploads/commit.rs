@@ -11,6 +11,9 @@ use crate::error::{ApiResult, Problem};
 use crate::state::AppState;
 
 /// Commit an uploaded session; returns the file. Only from `uploaded`.
+///
+/// Committing again, or in parallel, returns the same file. Past the commit deadline the
+/// session expires then (worker or not) and the answer is 410 `expired`.
 #[utoipa::path(
     tag = "uploads",
     params(("id" = Uuid, Path, description = "Upload id")),
@@ -18,6 +21,7 @@ use crate::state::AppState;
         (status = 200, body = FileResponse),
         (status = 404, body = Problem, description = "not_found"),
         (status = 409, body = Problem, description = "illegal_transition"),
+        (status = 410, body = Problem, description = "expired: the commit deadline passed; the session is `expired` now"),
     ),
     security(("bearer" = []))
 )]

@@ -19,7 +19,8 @@ use crate::state::AppState;
 /// 200 with the session `uploaded` when the object is right; 422 (`size_mismatch`,
 /// `type_mismatch`) with the session `rejected` and the object deleted; 409 `not_uploaded`
 /// when nothing is stored yet; 202 `verifying` when the store cannot be asked now (a job
-/// finishes it). Completing again answers with the same final state.
+/// finishes it); 410 `expired` past the upload deadline (the session expires then, worker
+/// or not). Completing again, or in parallel, answers with the same final state.
 #[utoipa::path(
     tag = "uploads",
     params(("id" = Uuid, Path, description = "Upload id")),
@@ -29,6 +30,7 @@ use crate::state::AppState;
         (status = 202, body = SessionResponse, description = "verification deferred"),
         (status = 404, body = Problem, description = "not_found"),
         (status = 409, body = Problem, description = "not_uploaded, parts_missing, illegal_transition, conflict"),
+        (status = 410, body = Problem, description = "expired: the upload deadline (or a verifying session's verification deadline) passed; the session is `expired` now"),
         (status = 422, body = Problem, description = "size_mismatch, type_mismatch, checksum_mismatch"),
         (status = 429, body = Problem, description = "rate_limited: over the `complete` rate limit of the owner or the client IP", headers(("Retry-After" = u64, description = "seconds until the request would pass"))),
     ),

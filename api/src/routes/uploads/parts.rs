@@ -27,6 +27,7 @@ use crate::state::AppState;
         (status = 401, body = Problem, description = "unauthorized"),
         (status = 404, body = Problem, description = "not_found"),
         (status = 409, body = Problem, description = "not_multipart, not_pending"),
+        (status = 410, body = Problem, description = "expired: the upload deadline passed; the session is `expired` now"),
         (status = 422, body = Problem, description = "invalid_part_number, validation_failed"),
         (status = 429, body = Problem, description = "rate_limited: over the `sign_part` rate limit of the owner or the client IP (each request counts once, whatever the number of parts)", headers(("Retry-After" = u64, description = "seconds until the request would pass"))),
     ),

@@ -20,6 +20,7 @@ use crate::state::AppState;
         (status = 403, body = CompanionProblem, description = "cross_site_refused"),
         (status = 404, body = CompanionProblem, description = "not_found"),
         (status = 409, body = CompanionProblem, description = "illegal_transition: already uploaded or ended"),
+        (status = 410, body = CompanionProblem, description = "expired: the upload deadline passed; the session is `expired` now, not aborted"),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

@@ -75,6 +75,7 @@ pub fn completed(req: &HttpRequest, outcome: CompleteOutcome) -> HttpResponse {
         (status = 403, body = CompanionProblem, description = "cross_site_refused"),
         (status = 404, body = CompanionProblem, description = "not_found"),
         (status = 409, body = CompanionProblem, description = "not_uploaded, parts_missing, illegal_transition"),
+        (status = 410, body = CompanionProblem, description = "expired: the upload deadline passed; the session is `expired` now"),
         (status = 422, body = CompanionProblem, description = "size_mismatch (more than the profile's max_size, or parts off their cut), type_mismatch, invalid_type"),
         (status = 429, body = CompanionProblem, description = "rate_limited: over the `complete` rate limit of the owner or the client IP", headers(("Retry-After" = u64, description = "seconds until the request would pass"))),
     ),

@@ -26,6 +26,7 @@ use crate::state::AppState;
         (status = 403, body = CompanionProblem, description = "cross_site_refused"),
         (status = 404, body = CompanionProblem, description = "not_found"),
         (status = 409, body = CompanionProblem, description = "not_uploaded, illegal_transition"),
+        (status = 410, body = CompanionProblem, description = "expired: the upload deadline passed; the session is `expired` now"),
         (status = 422, body = CompanionProblem, description = "size_mismatch, type_mismatch"),
         (status = 429, body = CompanionProblem, description = "rate_limited: over the `complete` rate limit of the owner or the client IP", headers(("Retry-After" = u64, description = "seconds until the request would pass"))),
     ),

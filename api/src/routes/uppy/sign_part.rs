@@ -46,6 +46,7 @@ pub struct SignPartResponse {
         (status = 403, body = CompanionProblem, description = "cross_site_refused"),
         (status = 404, body = CompanionProblem, description = "not_found"),
         (status = 409, body = CompanionProblem, description = "not_multipart, not_pending"),
+        (status = 410, body = CompanionProblem, description = "expired: the upload deadline passed; the session is `expired` now"),
         (status = 422, body = CompanionProblem, description = "invalid_part_number, validation_failed"),
         (status = 429, body = CompanionProblem, description = "rate_limited: over the `sign_part` rate limit of the owner or the client IP", headers(("Retry-After" = u64, description = "seconds until the request would pass"))),
     ),
