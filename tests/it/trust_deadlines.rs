@@ -20,7 +20,8 @@ fn assert_expired((status, problem): (StatusCode, Value)) {
 }
 
 /// Asserts that `id` is `expired`, that the owner's request expired it (no job did), that
-/// its reservation and stored bytes are released and that its cleanup is owed.
+/// its stored bytes and the day's count are released while its bytes stay held (its URLs
+/// can write until they expire; no worker cleans them here) and that its cleanup is owed.
 async fn assert_expired_by_request(app: &TestApp, token: &str, id: &str) {
     assert_eq!(app.session(token, id).await["state"], "expired");
     let trail = app.audit_trail(id).await;
@@ -30,9 +31,21 @@ async fn assert_expired_by_request(app: &TestApp, token: &str, id: &str) {
     assert_eq!(last["detail"]["event"], "expire", "{trail:?}");
     let (status, quota) = app.call(Method::GET, "/v1/quota", Some(token), None).await;
     assert_eq!(status, StatusCode::OK, "{quota}");
-    assert_eq!(quota["total"]["usage"]["reserved_bytes"], 0, "{quota}");
-    assert_eq!(quota["total"]["usage"]["stored_bytes"], 0, "{quota}");
     let upload = UploadId(id.parse().expect("uuid"));
+    let row = sluice_core::upload::repo::find(&app.running.core.db, upload)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(
+        row.held_bytes, row.size,
+        "held until its key is clean for good"
+    );
+    assert_eq!(
+        quota["total"]["usage"]["reserved_bytes"], row.held_bytes,
+        "{quota}"
+    );
+    assert_eq!(quota["total"]["usage"]["stored_bytes"], 0, "{quota}");
+    assert_eq!(quota["total"]["usage"]["uploads_today"], 0, "{quota}");
     let owed =
         sluice_core::outbox::uploads_with_job(&app.running.core.db, "cleanup_session", &[upload])
             .await
