@@ -13,6 +13,11 @@ const MAX_PRESIGN_SECS: u64 = 7 * 24 * 3600;
 const MIN_PART: u64 = 5 * 1024 * 1024;
 const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
 const MAX_OBJECT: u64 = 5 * 1024 * 1024 * 1024 * 1024;
+/// Counts that size pools, threads and semaphores: past these a process would exhaust the
+/// machine (or panic allocating) before serving anything.
+const MAX_WORKERS: usize = 1_024;
+const MAX_CONCURRENCY: usize = 10_000;
+const MAX_CONNECTIONS: u32 = 10_000;
 
 pub(super) fn problems(s: &Settings) -> Vec<String> {
     let mut out = Vec::new();
@@ -132,8 +137,13 @@ fn database(s: &Settings, out: &mut Vec<String>) {
             out.push("database.url: must start with postgres://, postgresql:// or sqlite:".into());
         }
     }
-    if s.database.max_connections == 0 {
-        out.push("database.max_connections: must be at least 1".into());
+    if s.database.max_connections == 0 || s.database.max_connections > MAX_CONNECTIONS {
+        out.push(format!(
+            "database.max_connections: must be between 1 and {MAX_CONNECTIONS}"
+        ));
+    }
+    if s.server.workers > MAX_WORKERS {
+        out.push(format!("server.workers: must be at most {MAX_WORKERS}"));
     }
 }
 
@@ -153,8 +163,10 @@ fn queue(s: &Settings, out: &mut Vec<String>) {
     {
         out.push("queue.namespace: 1 to 64 characters of letters, digits, - _ . :".into());
     }
-    if s.queue.concurrency == 0 {
-        out.push("queue.concurrency: must be at least 1".into());
+    if s.queue.concurrency == 0 || s.queue.concurrency > MAX_CONCURRENCY {
+        out.push(format!(
+            "queue.concurrency: must be between 1 and {MAX_CONCURRENCY}"
+        ));
     }
     for (name, d) in [
         ("poll_interval", s.queue.poll_interval),

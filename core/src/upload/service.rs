@@ -27,9 +27,10 @@ pub fn plan_context<'a>(core: &'a Core, session: &Model) -> TransitionContext<'a
     let profile = core.profile_or_default(&session.profile);
     let plan = PlanContext {
         now: core.now(),
-        upload_deadline: session
-            .upload_deadline
-            .unwrap_or(session.created_at + profile.upload_ttl.chrono()),
+        upload_deadline: session.upload_deadline.unwrap_or(crate::clock::add(
+            session.created_at,
+            profile.upload_ttl.get(),
+        )),
         commit_ttl: profile.commit_ttl.chrono(),
         verify_ttl: profile.verify_ttl.chrono(),
         verify_delay: core.settings.queue.verify_delay.chrono(),

@@ -245,8 +245,11 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
     let plan = match from {
         S::Pending => match event {
             E::Complete => Plan::to(S::Verifying, "the client completed the upload")
-                .deadline(ctx.now + ctx.verify_ttl)
-                .job(OwedJob::VerifyAt(ctx.now + ctx.verify_delay)),
+                .deadline(crate::clock::add_chrono(ctx.now, ctx.verify_ttl))
+                .job(OwedJob::VerifyAt(crate::clock::add_chrono(
+                    ctx.now,
+                    ctx.verify_delay,
+                ))),
             E::Abort => Plan::to(S::Aborted, "the client aborted the upload")
                 .cleanup()
                 .releases_reservation(size),
@@ -260,7 +263,7 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
         },
         S::Verifying => match event {
             E::Verified => Plan::to(S::Uploaded, "the stored object passed every check")
-                .deadline(ctx.now + ctx.commit_ttl)
+                .deadline(crate::clock::add_chrono(ctx.now, ctx.commit_ttl))
                 .settles(size, ctx.verified_size.unwrap_or(size))
                 .checksum_verified(ctx.checksum_verified)
                 .announces(Notice::Uploaded),
