@@ -7,9 +7,11 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use sluice_core::Core;
 use sluice_core::auth::Authenticator;
+use sluice_core::cached::Cached;
 use sluice_core::ratelimit::RateLimiter;
 
 use crate::client_ip::ClientIpPolicy;
+use crate::routes::ops::readyz::Readiness;
 
 /// Checks that the job queue answers.
 pub type QueueProbe = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
@@ -23,6 +25,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// How the client IP of a request is found, for the per-IP limits.
     pub client_ip: Arc<ClientIpPolicy>,
+    /// `/readyz`'s last answer, reused for `ops.probe_cache`.
+    pub readiness: Arc<Cached<Readiness>>,
 }
 
 impl AppState {
@@ -36,6 +40,7 @@ impl AppState {
             queue_probe,
             limiter,
             client_ip,
+            readiness: Arc::new(Cached::new()),
         }
     }
 }

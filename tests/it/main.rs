@@ -23,6 +23,7 @@ mod quota;
 mod ratelimit;
 mod sniff;
 mod store_enforces;
+mod trust_costs;
 mod trust_limits;
 mod trust_storm;
 mod uppy;

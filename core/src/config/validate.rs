@@ -31,6 +31,7 @@ pub(super) fn problems(s: &Settings) -> Vec<String> {
     webhooks(s, &mut out);
     audit(s, &mut out);
     uppy(s, &mut out);
+    ops(s, &mut out);
     super::rate_limits::problems(s, &mut out);
     for (name, profile) in &s.profiles {
         self::profile(name, profile, &mut out);
@@ -67,6 +68,19 @@ fn uppy(s: &Settings, out: &mut Vec<String>) {
     let part = s.uppy.part_size.bytes();
     if !(MIN_PART..=MAX_SINGLE_PUT).contains(&part) {
         out.push("uppy.part_size: must be between 5MiB and 5GiB".into());
+    }
+}
+
+fn ops(s: &Settings, out: &mut Vec<String>) {
+    if let Some(token) = &s.ops.metrics_token
+        && token.expose_secret().len() < MIN_API_KEY
+    {
+        out.push(format!(
+            "ops.metrics_token: must be at least {MIN_API_KEY} characters"
+        ));
+    }
+    if s.ops.probe_cache.get() > std::time::Duration::from_secs(3_600) {
+        out.push("ops.probe_cache: must be at most 1h".into());
     }
 }
 

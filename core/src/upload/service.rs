@@ -44,12 +44,21 @@ pub fn plan_context<'a>(core: &'a Core, session: &Model) -> TransitionContext<'a
     }
 }
 
-/// The caller's session; a pending multipart session lists the parts the store holds, so
-/// a client that lost everything but the id can resume.
-pub async fn get(core: &Core, who: &Principal, id: UploadId) -> CoreResult<SessionView> {
+/// The caller's session; asked `with_parts`, a pending multipart session lists the parts
+/// the store holds, so a client that lost everything but the id can resume (a billed
+/// ListParts, so only when asked: polling a session costs the store nothing).
+pub async fn get(
+    core: &Core,
+    who: &Principal,
+    id: UploadId,
+    with_parts: bool,
+) -> CoreResult<SessionView> {
     let session = repo::find_owned(&core.db, id, &who.owner).await?;
     let mut view = SessionView::from(&session);
-    if session.state == UploadState::Pending && session.method == UploadMethod::Multipart {
+    if with_parts
+        && session.state == UploadState::Pending
+        && session.method == UploadMethod::Multipart
+    {
         view.uploaded_parts = Some(super::parts::stored(core, &session).await?);
     }
     Ok(view)
