@@ -7,9 +7,11 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use sluice_core::Core;
 use sluice_core::auth::{Authenticator, TrustedOrigins};
+use sluice_core::cached::Cached;
 use sluice_core::ratelimit::RateLimiter;
 
 use crate::client_ip::ClientIpPolicy;
+use crate::routes::ops::readyz::Readiness;
 
 /// Checks that the job queue answers.
 pub type QueueProbe = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
@@ -26,6 +28,8 @@ pub struct AppState {
     /// The origins whose pages may use the session cookie (see `csrf`); `Application::build`
     /// derives the default from the address it really listens on.
     pub origins: Arc<TrustedOrigins>,
+    /// `/readyz`'s last answer, reused for `ops.probe_cache`.
+    pub readiness: Arc<Cached<Readiness>>,
 }
 
 impl AppState {
@@ -42,6 +46,7 @@ impl AppState {
             limiter,
             client_ip,
             origins,
+            readiness: Arc::new(Cached::new()),
         }
     }
 }

@@ -33,6 +33,8 @@ export interface paths {
          * @description HTTP requests and latency by route, URLs signed by kind, store calls by operation and
          *     outcome (HEAD and GET apart: both are billed), bytes declared, verified, committed and
          *     deleted, sessions by state, the job table, job runs and latency by kind, cleanups owed.
+         *     Where the operator set `ops.metrics_token`, only `Authorization: Bearer <that token>`
+         *     or an admin key is answered.
          */
         get: operations["metrics"];
         put?: never;
@@ -396,8 +398,9 @@ export interface paths {
         };
         /**
          * Read an upload session.
-         * @description A pending multipart upload also lists the parts the store holds (`uploaded_parts`),
-         *     so a client that lost everything but the id can resume.
+         * @description With `?parts=true`, a pending multipart upload also lists the parts the store holds
+         *     (`uploaded_parts`), so a client that lost everything but the id can resume. Without
+         *     it, reading a session costs no store request, however often it is polled.
          */
         get: operations["get_upload"];
         put?: never;
@@ -912,7 +915,10 @@ export interface components {
             state: string;
             /** Format: date-time */
             updated_at: string;
-            /** @description For a pending multipart upload: the parts the store already holds, to resume. */
+            /**
+             * @description For a pending multipart upload read with `?parts=true`: the parts the store
+             *     already holds, to resume.
+             */
             uploaded_parts?: components["schemas"]["UploadedPart"][] | null;
         };
         /** @description A presigned part URL. */
@@ -1023,6 +1029,24 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            /** @description unauthorized: `ops.metrics_token` is set and neither it nor an admin key was sent */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: `ops.metrics_token` is set and an upload token or service key was sent */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description internal_error: the database did not answer */
@@ -2773,7 +2797,14 @@ export interface operations {
     };
     get_upload: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description `true` lists the parts the store holds for a pending multipart upload
+                 *     (`uploaded_parts`), to resume after losing everything but the id. That is a billed
+                 *     store request, so it is made only when asked. Default `false`.
+                 */
+                parts?: boolean;
+            };
             header?: never;
             path: {
                 /** @description Upload id */
@@ -2790,6 +2821,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionResponse"];
+                };
+            };
+            /** @description invalid_query: a query parameter does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description unauthorized */
@@ -2819,7 +2859,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description storage_unavailable: the parts of a pending multipart upload could not be listed */
+            /** @description storage_unavailable: the parts asked for could not be listed */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -151,7 +151,10 @@ export class Upload {
     const client = this.#options.client;
     const remembered = this.#store.get(this.#key);
     if (remembered) {
-      const found = await client.GET("/v1/uploads/{id}", { params: { path: { id: remembered } } });
+      // `parts: true`: the parts the store already holds, to resume (one store request).
+      const found = await client.GET("/v1/uploads/{id}", {
+        params: { path: { id: remembered }, query: { parts: true } },
+      });
       if (found.data && LIVE.has(found.data.state)) return { session: found.data };
       this.#store.remove(this.#key);
     }

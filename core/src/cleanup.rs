@@ -211,6 +211,9 @@ fn late_round(
     urls_valid_until: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    let last_put = urls_valid_until? + core.settings.cleanup.late_put_grace.chrono();
+    let last_put = crate::clock::add(
+        urls_valid_until?,
+        core.settings.cleanup.late_put_grace.get(),
+    );
     (last_put > now).then_some(last_put)
 }

@@ -54,9 +54,53 @@ impl Clock for ShiftedClock {
     }
 }
 
+/// The latest instant Sluice ever computes (the last second of year 9999): later than any
+/// deadline a bounded setting can produce, and stored alike by PostgreSQL and SQLite.
+pub fn max_instant() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// `at + by`, saturating at [`max_instant`] instead of panicking: date arithmetic on
+/// configured durations must never crash a request or a job (settings are bounded at
+/// start, so saturation is only a last line of defence).
+pub fn add(at: DateTime<Utc>, by: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(by).map_or_else(|_| max_instant(), |by| add_chrono(at, by))
+}
+
+/// `at + by` for a signed chrono duration, saturating at [`max_instant`] (and, for a
+/// negative one, at the earliest instant chrono holds).
+pub fn add_chrono(at: DateTime<Utc>, by: chrono::Duration) -> DateTime<Utc> {
+    match at.checked_add_signed(by) {
+        Some(sum) if sum <= max_instant() => sum,
+        Some(sum) if by < chrono::Duration::zero() => sum,
+        None if by < chrono::Duration::zero() => DateTime::<Utc>::MIN_UTC,
+        _ => max_instant(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adding_saturates_instead_of_panicking() {
+        let now = SystemClock.now();
+        assert_eq!(
+            add(now, Duration::from_secs(60)),
+            now + chrono::Duration::seconds(60)
+        );
+        assert_eq!(add(now, Duration::MAX), max_instant());
+        assert_eq!(
+            add(now, Duration::from_secs(400 * 365 * 86_400 * 1_000)),
+            max_instant()
+        );
+        assert_eq!(add_chrono(now, chrono::Duration::MAX), max_instant());
+        assert_eq!(
+            add_chrono(max_instant(), chrono::Duration::seconds(1)),
+            max_instant()
+        );
+        assert!(add_chrono(now, chrono::Duration::MIN) < now);
+    }
 
     #[test]
     fn shifted_clock_jumps_forward_and_keeps_microseconds() {

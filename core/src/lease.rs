@@ -21,7 +21,7 @@ pub async fn acquire<C: ConnectionTrait>(
     now: DateTime<Utc>,
     ttl: Duration,
 ) -> CoreResult<bool> {
-    let until = now + chrono::Duration::from_std(ttl).unwrap_or_default();
+    let until = crate::clock::add(now, ttl);
     let statement = Query::insert()
         .into_table(Entity)
         .columns([Column::Name, Column::Holder, Column::ExpiresAt])
@@ -51,7 +51,7 @@ pub async fn take_turn<C: ConnectionTrait>(
     now: DateTime<Utc>,
     period: Duration,
 ) -> CoreResult<bool> {
-    let until = now + chrono::Duration::from_std(period).unwrap_or_default();
+    let until = crate::clock::add(now, period);
     let statement = Query::insert()
         .into_table(Entity)
         .columns([Column::Name, Column::Holder, Column::ExpiresAt])

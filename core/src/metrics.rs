@@ -1,7 +1,8 @@
 //! Prometheus metrics, one registry per `Core` (so two apps in one test process never mix
 //! their counts). Counters and histograms are recorded where things happen; the gauges
 //! that describe the database (sessions by state, the job table, cleanups owed) are read
-//! at scrape time, so every replica reports the same truth.
+//! at scrape time, so every replica reports the same truth, at most once per
+//! `ops.probe_cache` (a scrape anyone can send must not cost a query each).
 //!
 //! Invariant: label values come from closed sets (route patterns, kinds, outcomes), never
 //! from ids or user input, so the number of series stays bounded.
@@ -21,6 +22,8 @@ const BUCKETS: &[f64] = &[
 
 pub struct Metrics {
     registry: Registry,
+    /// When the database gauges were last read.
+    gauges_read: crate::cached::Cached<()>,
     /// HTTP requests by route pattern, method and status.
     pub http_requests: IntCounterVec,
     /// HTTP latency by route pattern.
@@ -156,6 +159,7 @@ impl Default for Metrics {
                 &["measure"],
             ),
             registry: r,
+            gauges_read: crate::cached::Cached::new(),
         }
     }
 }
@@ -169,8 +173,23 @@ impl Metrics {
     }
 }
 
-/// The Prometheus text exposition, with the database gauges read now.
+/// The Prometheus text exposition, with the database gauges read now, or less than
+/// `ops.probe_cache` ago.
 pub async fn render(core: &Core) -> CoreResult<String> {
+    let m = &core.metrics;
+    let period = core.settings.ops.probe_cache.get();
+    m.gauges_read
+        .get(core.now(), period, || read_gauges(core))
+        .await?;
+    let mut out = Vec::new();
+    TextEncoder::new()
+        .encode(&m.registry.gather(), &mut out)
+        .map_err(|e| crate::CoreError::Internal(e.to_string()))?;
+    String::from_utf8(out).map_err(|e| crate::CoreError::Internal(e.to_string()))
+}
+
+/// Reads the gauges that describe the database.
+async fn read_gauges(core: &Core) -> CoreResult<()> {
     let m = &core.metrics;
     let now = core.now();
     for (state, count) in crate::upload::repo::count_by_state(&core.db).await? {
@@ -196,9 +215,5 @@ pub async fn render(core: &Core) -> CoreResult<String> {
     let (owed, overdue) = crate::upload::repo::cleanups_owed(&core.db, now - lease).await?;
     m.cleanup_owed.with_label_values(&["all"]).set(owed);
     m.cleanup_owed.with_label_values(&["overdue"]).set(overdue);
-    let mut out = Vec::new();
-    TextEncoder::new()
-        .encode(&m.registry.gather(), &mut out)
-        .map_err(|e| crate::CoreError::Internal(e.to_string()))?;
-    String::from_utf8(out).map_err(|e| crate::CoreError::Internal(e.to_string()))
+    Ok(())
 }

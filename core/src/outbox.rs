@@ -217,6 +217,38 @@ pub async fn postpone<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Makes parked rows due now (what they waited for has ended). A row due already is left
+/// alone, so its place in line is kept.
+pub async fn wake<C: ConnectionTrait>(db: &C, ids: &[i64], now: DateTime<Utc>) -> CoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    Entity::update_many()
+        .col_expr(Column::RunAt, Expr::value(now))
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(Column::RunAt.gt(now))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The rows of jobs of `kind` about `upload`, with their payloads (to find one job).
+pub async fn rows_of<C: ConnectionTrait>(
+    db: &C,
+    kind: &str,
+    upload: UploadId,
+) -> CoreResult<Vec<(i64, serde_json::Value)>> {
+    Ok(Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::Payload)
+        .filter(Column::Job.eq(kind))
+        .filter(Column::UploadId.eq(upload.0))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 /// A row this version cannot read: keep it, count the attempt, look again later (sooner
 /// at first, so a newer replica that can read it is not kept waiting long). Logged the
 /// first time only.

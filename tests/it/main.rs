@@ -26,12 +26,15 @@ mod ratelimit;
 mod sniff;
 mod store_enforces;
 mod trust_auth;
+mod trust_costs;
 mod trust_deadlines;
 mod trust_idempotent;
 mod trust_inline;
+mod trust_limits;
 mod trust_scope;
 mod trust_sealing;
 mod trust_signing;
+mod trust_storm;
 mod uppy;
 mod webhooks;
 

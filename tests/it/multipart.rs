@@ -170,8 +170,17 @@ e2e!(
         let id = id_of(&created);
         app.upload_parts(&alice, &id, &body, PART, &[1, 2]).await;
 
-        // The tab closed: all that is left is the id. The session tells what the store holds.
-        let session = app.session(&alice, &id).await;
+        // The tab closed: all that is left is the id. The session tells what the store
+        // holds, when asked (`?parts=true`).
+        let (status, session) = app
+            .call(
+                Method::GET,
+                &format!("/v1/uploads/{id}?parts=true"),
+                Some(&alice),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{session}");
         let plan = &session["multipart"];
         let part_size = usize::try_from(plan["part_size"].as_u64().expect("size")).expect("usize");
         let part_count = u32::try_from(plan["part_count"].as_u64().expect("count")).expect("u32");

@@ -30,6 +30,8 @@ pub struct Received {
 struct Shared {
     script: VecDeque<u16>,
     received: Vec<Received>,
+    /// While set, every request is answered this (an endpoint that is down).
+    down: Option<u16>,
 }
 
 pub struct WebhookReceiver {
@@ -44,6 +46,7 @@ impl WebhookReceiver {
         let shared = Arc::new(Mutex::new(Shared {
             script: script.iter().copied().collect(),
             received: Vec::new(),
+            down: None,
         }));
         let state = web::Data::new(shared.clone());
         let server = HttpServer::new(move || {
@@ -80,6 +83,16 @@ impl WebhookReceiver {
             .extend(statuses.iter().copied());
     }
 
+    /// Answers `status` to everything until [`WebhookReceiver::up`].
+    pub fn down(&self, status: u16) {
+        self.shared.lock().expect("receiver lock").down = Some(status);
+    }
+
+    /// Answers as scripted again (then 200).
+    pub fn up(&self) {
+        self.shared.lock().expect("receiver lock").down = None;
+    }
+
     pub async fn stop(self) {
         self.server.stop(false).await;
     }
@@ -104,7 +117,10 @@ async fn receive(
         .split(' ')
         .any(|sig| sig == expected_signature(&message_id, timestamp, &text));
     let mut shared = shared.lock().expect("receiver lock");
-    let answered = shared.script.pop_front().unwrap_or(200);
+    let answered = match shared.down {
+        Some(status) => status,
+        None => shared.script.pop_front().unwrap_or(200),
+    };
     shared.received.push(Received {
         message_id,
         timestamp,

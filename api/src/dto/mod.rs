@@ -285,7 +285,8 @@ pub struct SessionResponse {
     /// The cut, for multipart uploads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multipart: Option<MultipartPlan>,
-    /// For a pending multipart upload: the parts the store already holds, to resume.
+    /// For a pending multipart upload read with `?parts=true`: the parts the store
+    /// already holds, to resume.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uploaded_parts: Option<Vec<UploadedPart>>,
     pub created_at: DateTime<Utc>,
@@ -393,6 +394,16 @@ pub enum DispositionName {
     Attachment,
     #[schema(rename = "inline")]
     Inline,
+}
+
+/// Options of reading a session.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GetUploadQuery {
+    /// `true` lists the parts the store holds for a pending multipart upload
+    /// (`uploaded_parts`), to resume after losing everything but the id. That is a billed
+    /// store request, so it is made only when asked. Default `false`.
+    pub parts: Option<bool>,
 }
 
 /// Options of a download link; both default to the profile's settings.

@@ -124,6 +124,7 @@ fn is_secret_path(path: &str) -> bool {
         "auth.service_keys",
         "auth.admin_keys",
         "audit.http_token",
+        "ops.metrics_token",
     ];
     let path = path.split('[').next().unwrap_or(path);
     SECRETS.contains(&path)

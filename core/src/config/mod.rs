@@ -43,6 +43,8 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub admin: AdminSettings,
     pub uppy: UppySettings,
+    /// What the unauthenticated `/readyz` and `/metrics` may cost.
+    pub ops: OpsSettings,
     /// Request rate limits per route class, owner and client IP; none by default.
     pub rate_limits: RateLimitSettings,
     /// Upload profiles by name; a `default` profile always exists.
@@ -369,6 +371,28 @@ pub struct WebhookEndpoint {
     /// Profiles whose uploads it hears about; empty means all.
     #[serde(default)]
     pub profiles: Vec<String>,
+}
+
+/// `/readyz` and `/metrics`: probes anyone can call, so what they cost is bounded.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsSettings {
+    /// How long `/readyz`'s answer (a billed store request, database queries) and the
+    /// database gauges of `/metrics` are reused: N calls in this window cost one probe.
+    /// Default `2s`; `0s` probes on every call.
+    pub probe_cache: Dur,
+    /// When set, `GET /metrics` answers only `Authorization: Bearer <this token>` (or an
+    /// admin key). Default unset: open, as before.
+    pub metrics_token: Option<SecretString>,
+}
+
+impl Default for OpsSettings {
+    fn default() -> Self {
+        Self {
+            probe_cache: Dur::secs(2),
+            metrics_token: None,
+        }
+    }
 }
 
 /// The admin API.

@@ -1,6 +1,11 @@
 //! Human-friendly units in configuration: sizes (`"5MiB"`, `1048576`) and durations
 //! (`"5m"`, `"1h30m"`, `90` seconds), and a lenient reader for numbers and booleans that
 //! arrive as strings from environment variables.
+//!
+//! Invariant: every size and duration a setting can hold is bounded here, at parsing
+//! ([`MAX_BYTES`], [`MAX_DURATION`]), so no configured value can overflow the date and
+//! size arithmetic done with it; the error names the setting (the loader adds its path).
+//! Settings with tighter limits (presign lifetimes, part sizes) are checked in `validate`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,6 +13,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
+
+/// The largest size any setting accepts: 1 EiB. Far above any quota, and small enough
+/// that sums of such sizes still fit the 64-bit signed columns that count bytes.
+pub const MAX_BYTES: u64 = 1 << 60;
+
+/// The longest duration any setting accepts: ten years (3650d). Far above any deadline or
+/// interval, and small enough that deadlines computed from it stay within the dates
+/// chrono, PostgreSQL and SQLite hold.
+pub const MAX_DURATION: Duration = Duration::from_secs(3_650 * 86_400);
 
 /// A size in bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -49,9 +63,12 @@ impl FromStr for ByteSize {
                 ));
             }
         };
-        n.checked_mul(factor)
-            .map(ByteSize)
-            .ok_or_else(|| format!("`{s}` is too large"))
+        let too_large =
+            || format!("`{s}` is larger than 1EiB (1048576TiB), the largest size accepted");
+        match n.checked_mul(factor) {
+            Some(bytes) if bytes <= MAX_BYTES => Ok(ByteSize(bytes)),
+            _ => Err(too_large()),
+        }
     }
 }
 
@@ -80,9 +97,11 @@ impl Dur {
         self.0
     }
 
-    /// The duration as a chrono duration, saturating at a century.
+    /// The duration as a chrono duration, saturating at [`MAX_DURATION`] (which parsing
+    /// already enforces).
     pub fn chrono(self) -> chrono::Duration {
-        chrono::Duration::from_std(self.0).unwrap_or(chrono::Duration::days(36_500))
+        chrono::Duration::from_std(self.0.min(MAX_DURATION))
+            .unwrap_or(chrono::Duration::days(3_650))
     }
 }
 
@@ -91,8 +110,17 @@ impl FromStr for Dur {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let text = s.trim();
+        let bounded = |d: Duration| {
+            if d <= MAX_DURATION {
+                Ok(Dur(d))
+            } else {
+                Err(format!(
+                    "`{text}` is longer than 3650d (ten years), the longest duration accepted"
+                ))
+            }
+        };
         if let Ok(secs) = text.parse::<u64>() {
-            return Ok(Dur::secs(secs));
+            return bounded(Duration::from_secs(secs));
         }
         let bad = || format!("`{text}` is not a duration such as 30s, 5m, 1h30m or 7d");
         let mut total_ms: u64 = 0;
@@ -124,7 +152,7 @@ impl FromStr for Dur {
                 .ok_or_else(bad)?;
             rest = &after[unit_end..];
         }
-        Ok(Dur(Duration::from_millis(total_ms)))
+        bounded(Duration::from_millis(total_ms))
     }
 }
 
@@ -198,6 +226,29 @@ mod tests {
         assert!("5 parsecs".parse::<ByteSize>().is_err());
         assert!("MiB".parse::<ByteSize>().is_err());
         assert!("99999999999999999999TiB".parse::<ByteSize>().is_err());
+    }
+
+    #[test]
+    fn sizes_and_durations_are_bounded() {
+        assert_eq!("1048576TiB".parse::<ByteSize>(), Ok(ByteSize(MAX_BYTES)));
+        let err = "1048577TiB"
+            .parse::<ByteSize>()
+            .expect_err("past the bound");
+        assert!(err.contains("1EiB"), "{err}");
+        assert!("18446744073709551615".parse::<ByteSize>().is_err());
+        assert_eq!("3650d".parse::<Dur>(), Ok(Dur(MAX_DURATION)));
+        assert_eq!("315360000".parse::<Dur>(), Ok(Dur(MAX_DURATION)));
+        for past in [
+            "3650d1ms",
+            "3651d",
+            "315360001",
+            "18446744073709551615",
+            "99999999999d",
+        ] {
+            let err = past.parse::<Dur>().expect_err(past);
+            assert!(err.contains("3650d"), "{past}: {err}");
+        }
+        assert_eq!(Dur(Duration::MAX).chrono(), chrono::Duration::days(3_650));
     }
 
     #[test]

@@ -13,6 +13,11 @@ const MAX_PRESIGN_SECS: u64 = 7 * 24 * 3600;
 const MIN_PART: u64 = 5 * 1024 * 1024;
 const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
 const MAX_OBJECT: u64 = 5 * 1024 * 1024 * 1024 * 1024;
+/// Counts that size pools, threads and semaphores: past these a process would exhaust the
+/// machine (or panic allocating) before serving anything.
+const MAX_WORKERS: usize = 1_024;
+const MAX_CONCURRENCY: usize = 10_000;
+const MAX_CONNECTIONS: u32 = 10_000;
 
 pub(super) fn problems(s: &Settings) -> Vec<String> {
     let mut out = Vec::new();
@@ -26,6 +31,7 @@ pub(super) fn problems(s: &Settings) -> Vec<String> {
     webhooks(s, &mut out);
     audit(s, &mut out);
     uppy(s, &mut out);
+    ops(s, &mut out);
     super::rate_limits::problems(s, &mut out);
     for (name, profile) in &s.profiles {
         self::profile(name, profile, &mut out);
@@ -62,6 +68,19 @@ fn uppy(s: &Settings, out: &mut Vec<String>) {
     let part = s.uppy.part_size.bytes();
     if !(MIN_PART..=MAX_SINGLE_PUT).contains(&part) {
         out.push("uppy.part_size: must be between 5MiB and 5GiB".into());
+    }
+}
+
+fn ops(s: &Settings, out: &mut Vec<String>) {
+    if let Some(token) = &s.ops.metrics_token
+        && token.expose_secret().len() < MIN_API_KEY
+    {
+        out.push(format!(
+            "ops.metrics_token: must be at least {MIN_API_KEY} characters"
+        ));
+    }
+    if s.ops.probe_cache.get() > std::time::Duration::from_secs(3_600) {
+        out.push("ops.probe_cache: must be at most 1h".into());
     }
 }
 
@@ -132,8 +151,13 @@ fn database(s: &Settings, out: &mut Vec<String>) {
             out.push("database.url: must start with postgres://, postgresql:// or sqlite:".into());
         }
     }
-    if s.database.max_connections == 0 {
-        out.push("database.max_connections: must be at least 1".into());
+    if s.database.max_connections == 0 || s.database.max_connections > MAX_CONNECTIONS {
+        out.push(format!(
+            "database.max_connections: must be between 1 and {MAX_CONNECTIONS}"
+        ));
+    }
+    if s.server.workers > MAX_WORKERS {
+        out.push(format!("server.workers: must be at most {MAX_WORKERS}"));
     }
 }
 
@@ -153,8 +177,10 @@ fn queue(s: &Settings, out: &mut Vec<String>) {
     {
         out.push("queue.namespace: 1 to 64 characters of letters, digits, - _ . :".into());
     }
-    if s.queue.concurrency == 0 {
-        out.push("queue.concurrency: must be at least 1".into());
+    if s.queue.concurrency == 0 || s.queue.concurrency > MAX_CONCURRENCY {
+        out.push(format!(
+            "queue.concurrency: must be between 1 and {MAX_CONCURRENCY}"
+        ));
     }
     for (name, d) in [
         ("poll_interval", s.queue.poll_interval),

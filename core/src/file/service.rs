@@ -120,7 +120,7 @@ pub async fn download_link(
     let ttl = std::time::Duration::from_secs(ttl);
     let url = core.store.presign_get(&file.key, &overrides, ttl).await?;
     let now = core.now();
-    let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or_default();
+    let expires_at = crate::clock::add(now, ttl);
     // Every GET is billed: who was handed a link, to what, for how long, is audited.
     let detail = serde_json::json!({
         "file_id": file.id,

@@ -40,4 +40,8 @@ impl JobKind for DeliverWebhook {
     async fn run(self, core: &Core) -> CoreResult<Ran> {
         crate::webhooks::deliver::deliver(core, self.delivery_id).await
     }
+
+    async fn still_parked(&self, core: &Core) -> CoreResult<bool> {
+        crate::webhooks::deliver::still_parked(core, self.delivery_id).await
+    }
 }

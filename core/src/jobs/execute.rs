@@ -52,7 +52,7 @@ pub async fn execute(core: &Core, dispatch: &Dispatch) -> CoreResult<Executed> {
     };
     let kind = job.kind();
     let started = std::time::Instant::now();
-    let outcome = job.run(core).await;
+    let outcome = job.clone().run(core).await;
     let elapsed = started.elapsed();
     let elapsed_ms = elapsed.as_millis();
     core.metrics
@@ -74,8 +74,19 @@ pub async fn execute(core: &Core, dispatch: &Dispatch) -> CoreResult<Executed> {
         }
         Ok(Ran::WaitFor(wait)) => {
             counted("waiting");
-            let at = core.now() + chrono::Duration::from_std(wait).unwrap_or_default();
+            let at = crate::clock::add(core.now(), wait);
             outbox::postpone(&core.db, &row, &dispatch.token, at).await?;
+            return Ok(Executed::Retrying(at));
+        }
+        Ok(Ran::Parked(backstop)) => {
+            counted("parked");
+            let at = crate::clock::add(core.now(), backstop);
+            outbox::postpone(&core.db, &row, &dispatch.token, at).await?;
+            // Only now is the park visible to whoever would wake it: look once more.
+            if !job.still_parked(core).await? {
+                outbox::wake(&core.db, &[row.id], core.now()).await?;
+                core.relay.wake();
+            }
             return Ok(Executed::Retrying(at));
         }
         Err(error) => error,
@@ -88,7 +99,7 @@ pub async fn execute(core: &Core, dispatch: &Dispatch) -> CoreResult<Executed> {
     match delay {
         Some(delay) => {
             counted("retry");
-            let at = core.now() + chrono::Duration::from_std(delay).unwrap_or_default();
+            let at = crate::clock::add(core.now(), delay);
             let text = error.to_string();
             outbox::reschedule(&core.db, &row, &dispatch.token, at, &text).await?;
             tracing::warn!(kind, row = row.id, failures, code = error.code(), error = %text, retry_at = %at, "job failed; will retry");

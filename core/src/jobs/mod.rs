@@ -44,8 +44,15 @@ pub trait JobKind: Serialize + DeserializeOwned + Clone + Send + Sync + 'static 
     /// The session this job is about, for the sweep's lost-job checks.
     fn upload_id(&self) -> Option<UploadId>;
     /// Does the work. An error is retried according to the schedule; `Ran::WaitFor` runs
-    /// it again later without counting an attempt (it waits for another job).
+    /// it again later without counting an attempt; `Ran::Parked` waits for another job
+    /// to wake it.
     fn run(self, core: &Core) -> impl Future<Output = CoreResult<Ran>> + Send;
+    /// Whether a job that answered `Ran::Parked` still waits. Asked once more after the
+    /// park is stored, because what it waits for may have ended (and tried to wake it)
+    /// between the job's own look and the park: that wake-up would otherwise be lost.
+    fn still_parked(&self, _core: &Core) -> impl Future<Output = CoreResult<bool>> + Send {
+        async { Ok(false) }
+    }
 }
 
 /// How a job's run ended, short of an error.
@@ -55,6 +62,10 @@ pub enum Ran {
     Done,
     /// Not yet: run again after this long, without counting a failed attempt.
     WaitFor(std::time::Duration),
+    /// Waits for another job, which wakes this one when it ends (see
+    /// `JobKind::still_parked`); runs again after this long at the latest, a backstop that
+    /// costs nothing meanwhile.
+    Parked(std::time::Duration),
 }
 
 /// A kind as the runtime sees it.
@@ -131,6 +142,13 @@ macro_rules! declare_jobs {
             pub(crate) async fn run(self, core: &Core) -> CoreResult<Ran> {
                 match self {
                     $(Job::$kind(job) => job.run(core).await),*
+                }
+            }
+
+            /// Whether a parked job still waits.
+            pub(crate) async fn still_parked(&self, core: &Core) -> CoreResult<bool> {
+                match self {
+                    $(Job::$kind(job) => job.still_parked(core).await),*
                 }
             }
         }

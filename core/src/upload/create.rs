@@ -81,7 +81,7 @@ pub async fn create_as(
     let size = i64::try_from(req.size).map_err(|_| CoreError::invalid("size", "too large"))?;
     let id = UploadId::new();
     let now = core.now();
-    let expires_at = now + profile.upload_ttl.chrono();
+    let expires_at = crate::clock::add(now, profile.upload_ttl.get());
     let mut session = Model {
         id: id.0,
         owner: who.owner.clone(),

@@ -35,9 +35,10 @@ pub fn plan_context<'a>(core: &'a Core, session: &Model) -> TransitionContext<'a
     let profile = core.profile_or_default(&session.profile);
     let plan = PlanContext {
         now: core.now(),
-        upload_deadline: session
-            .upload_deadline
-            .unwrap_or(session.created_at + profile.upload_ttl.chrono()),
+        upload_deadline: session.upload_deadline.unwrap_or(crate::clock::add(
+            session.created_at,
+            profile.upload_ttl.get(),
+        )),
         commit_ttl: profile.commit_ttl.chrono(),
         verify_ttl: profile.verify_ttl.chrono(),
         verify_delay: core.settings.queue.verify_delay.chrono(),
@@ -53,12 +54,21 @@ pub fn plan_context<'a>(core: &'a Core, session: &Model) -> TransitionContext<'a
     }
 }
 
-/// The caller's session; a pending multipart session lists the parts the store holds, so
-/// a client that lost everything but the id can resume.
-pub async fn get(core: &Core, who: &Principal, id: UploadId) -> CoreResult<SessionView> {
+/// The caller's session; asked `with_parts`, a pending multipart session lists the parts
+/// the store holds, so a client that lost everything but the id can resume (a billed
+/// ListParts, so only when asked: polling a session costs the store nothing).
+pub async fn get(
+    core: &Core,
+    who: &Principal,
+    id: UploadId,
+    with_parts: bool,
+) -> CoreResult<SessionView> {
     let session = repo::find_owned(&core.db, id, who).await?;
     let mut view = SessionView::from(&session);
-    if session.state == UploadState::Pending && session.method == UploadMethod::Multipart {
+    if with_parts
+        && session.state == UploadState::Pending
+        && session.method == UploadMethod::Multipart
+    {
         view.uploaded_parts = Some(super::parts::stored(core, &session).await?);
     }
     Ok(view)

@@ -272,8 +272,11 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
     let plan = match from {
         S::Pending => match event {
             E::Complete => Plan::to(S::Verifying, "the client completed the upload")
-                .deadline(ctx.now + ctx.verify_ttl)
-                .job(OwedJob::VerifyAt(ctx.now + ctx.verify_delay)),
+                .deadline(crate::clock::add_chrono(ctx.now, ctx.verify_ttl))
+                .job(OwedJob::VerifyAt(crate::clock::add_chrono(
+                    ctx.now,
+                    ctx.verify_delay,
+                ))),
             E::Abort => Plan::to(S::Aborted, "the client aborted the upload")
                 .cleanup()
                 .ends_in_progress(ctx),
@@ -290,14 +293,14 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
                 S::Uploaded,
                 "the stored object passed every check and was sealed under a key no URL can write",
             )
-            .deadline(ctx.now + ctx.commit_ttl)
+            .deadline(crate::clock::add_chrono(ctx.now, ctx.commit_ttl))
             .settles(ctx)
             .checksum_verified(ctx.checksum_verified)
             // The upload key, which its URLs may still write, goes; the sealed bytes stay.
             .cleanup()
             .announces(Notice::Uploaded),
             E::Verified => Plan::to(S::Uploaded, "the stored object passed every check")
-                .deadline(ctx.now + ctx.commit_ttl)
+                .deadline(crate::clock::add_chrono(ctx.now, ctx.commit_ttl))
                 .settles(ctx)
                 .checksum_verified(ctx.checksum_verified)
                 .announces(Notice::Uploaded),

@@ -3,9 +3,15 @@
 //! the kind's schedule (`queue.retry.deliver_webhook`, hours long), and after the last
 //! retry the delivery is given up and reported, never blocking anything but the later
 //! deliveries of the same session to the same endpoint.
+//!
+//! A later delivery whose earlier one is still pending is parked, not polled: its job
+//! waits (a long backstop) until the earlier one is delivered or given up, which wakes
+//! it in the transaction that settles it. So an endpoint that is down costs the attempts
+//! of each session's first pending delivery, however many wait behind them.
 
 use std::time::Instant;
 
+use sea_orm::TransactionTrait;
 use secrecy::ExposeSecret;
 
 use super::repo::{self, Attempt};
@@ -14,8 +20,20 @@ use crate::Core;
 use crate::error::{CoreError, CoreResult};
 use crate::jobs::{DeliverWebhook, JobKind, Ran};
 
-/// How long a delivery waits for an earlier one of its session before looking again.
-const ORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long a delivery parked behind an earlier one of its session waits at most before
+/// looking again. The earlier one wakes it when it is delivered or given up (in the same
+/// transaction), so this is only a backstop: waiting costs nothing meanwhile.
+const PARK_BACKSTOP: std::time::Duration = std::time::Duration::from_secs(1_800);
+
+/// Whether `delivery_id` still waits for an earlier delivery (`JobKind::still_parked`).
+pub async fn still_parked(core: &Core, delivery_id: i64) -> CoreResult<bool> {
+    match repo::find(&core.db, delivery_id).await? {
+        Some(delivery) if delivery.status == repo::PENDING => {
+            repo::earlier_pending(&core.db, &delivery).await
+        }
+        _ => Ok(false),
+    }
+}
 
 pub async fn deliver(core: &Core, delivery_id: i64) -> CoreResult<Ran> {
     let Some(delivery) = repo::find(&core.db, delivery_id).await? else {
@@ -27,11 +45,11 @@ pub async fn deliver(core: &Core, delivery_id: i64) -> CoreResult<Ran> {
     let now = core.now();
     let Some(endpoint) = core.settings.webhooks.endpoints.get(&delivery.endpoint) else {
         tracing::warn!(endpoint = %delivery.endpoint, message_id = %delivery.message_id, "webhook endpoint no longer configured; delivery abandoned");
-        repo::abandon(&core.db, delivery.id, now).await?;
+        settle(core, &delivery, None, repo::FAILED).await?;
         return Ok(Ran::Done);
     };
     if repo::earlier_pending(&core.db, &delivery).await? {
-        return Ok(Ran::WaitFor(ORDER_WAIT));
+        return Ok(Ran::Parked(PARK_BACKSTOP));
     }
     let key = sign::key_of(endpoint.secret.expose_secret()).map_err(|e| {
         CoreError::Internal(format!("webhook secret of `{}`: {e}", delivery.endpoint))
@@ -69,7 +87,7 @@ pub async fn deliver(core: &Core, delivery_id: i64) -> CoreResult<Ran> {
         next_try: None,
     };
     let Some(error) = error else {
-        repo::record(&core.db, &delivery, &attempt, Some(repo::DELIVERED)).await?;
+        settle(core, &delivery, Some(&attempt), repo::DELIVERED).await?;
         return Ok(Ran::Done);
     };
     let attempts = u32::try_from(delivery.attempts)
@@ -81,16 +99,35 @@ pub async fn deliver(core: &Core, delivery_id: i64) -> CoreResult<Ran> {
         .and_then(|s| s.delay_after(attempts, true));
     match next {
         Some(delay) => {
-            attempt.next_try = Some(now + chrono::Duration::from_std(delay).unwrap_or_default());
+            attempt.next_try = Some(crate::clock::add(now, delay));
             repo::record(&core.db, &delivery, &attempt, None).await?;
             Err(CoreError::WebhookFailed(error))
         }
         None => {
-            repo::record(&core.db, &delivery, &attempt, Some(repo::FAILED)).await?;
+            settle(core, &delivery, Some(&attempt), repo::FAILED).await?;
             tracing::error!(endpoint = %delivery.endpoint, message_id = %delivery.message_id, attempts, %error, "webhook endpoint keeps failing; delivery given up");
             Ok(Ran::Done)
         }
     }
+}
+
+/// Settles a delivery (with its last attempt, if it made one) and, in the same
+/// transaction, wakes the next delivery of its session to its endpoint, parked behind it.
+async fn settle(
+    core: &Core,
+    delivery: &sluice_entity::webhook_delivery::Model,
+    attempt: Option<&Attempt>,
+    status: &str,
+) -> CoreResult<()> {
+    let txn = core.db.begin().await?;
+    match attempt {
+        Some(attempt) => repo::record(&txn, delivery, attempt, Some(status)).await?,
+        None => repo::abandon(&txn, delivery.id, core.now()).await?,
+    }
+    repo::wake_next(&txn, delivery, core.now()).await?;
+    txn.commit().await?;
+    core.relay.wake();
+    Ok(())
 }
 
 /// A transport failure in words, without the URL (an endpoint URL may carry a token).

@@ -11,7 +11,7 @@ use sluice_entity::{webhook_attempt, webhook_delivery};
 use super::Notice;
 use crate::error::CoreResult;
 use crate::ids::UploadId;
-use crate::jobs::{DeliverWebhook, NewJob};
+use crate::jobs::{DeliverWebhook, JobKind, NewJob};
 use crate::outbox;
 
 pub const PENDING: &str = "pending";
@@ -76,6 +76,41 @@ pub async fn earlier_pending<C: ConnectionTrait>(
         .count(db)
         .await?;
     Ok(earlier > 0)
+}
+
+/// Wakes the job of the next pending delivery of `settled`'s session to its endpoint:
+/// it was parked behind `settled` (call in the transaction that settles it).
+pub async fn wake_next<C: ConnectionTrait>(
+    db: &C,
+    settled: &webhook_delivery::Model,
+    now: DateTime<Utc>,
+) -> CoreResult<()> {
+    let Some(upload_id) = settled.upload_id else {
+        return Ok(());
+    };
+    let next = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::Endpoint.eq(settled.endpoint.as_str()))
+        .filter(webhook_delivery::Column::UploadId.eq(upload_id))
+        .filter(webhook_delivery::Column::Id.gt(settled.id))
+        .filter(webhook_delivery::Column::Status.eq(PENDING))
+        .order_by_asc(webhook_delivery::Column::Id)
+        .one(db)
+        .await?;
+    let Some(next) = next else {
+        return Ok(());
+    };
+    let rows: Vec<i64> = outbox::rows_of(db, DeliverWebhook::KIND, UploadId(upload_id))
+        .await?
+        .into_iter()
+        .filter(|(_, payload)| {
+            payload
+                .get("delivery_id")
+                .and_then(serde_json::Value::as_i64)
+                == Some(next.id)
+        })
+        .map(|(id, _)| id)
+        .collect();
+    outbox::wake(db, &rows, now).await
 }
 
 /// One attempt and its outcome.

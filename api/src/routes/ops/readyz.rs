@@ -2,6 +2,10 @@
 //! concurrently with a timeout each, so one stuck dependency cannot hang the probe. The
 //! body also reports the job table (rows due, rows this version cannot read), which
 //! never makes the process unready: a backlog is work, not a fault.
+//!
+//! Anyone may call it, and the store probe is a billed request: the answer is reused for
+//! `ops.probe_cache` (default 2s), so N calls in that window cost one probe of each
+//! dependency, however many arrive at once.
 
 use std::time::Duration;
 
@@ -13,7 +17,7 @@ use crate::state::AppState;
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
-#[derive(Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 pub struct Readiness {
     /// `ok` or `unavailable`.
     pub status: &'static str,
@@ -26,7 +30,7 @@ pub struct Readiness {
 }
 
 /// What the job table holds.
-#[derive(Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 pub struct JobBacklog {
     /// Every stored job: due, waiting for its time, or running.
     pub stored: u64,
@@ -46,6 +50,27 @@ pub struct JobBacklog {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let core = &state.core;
+    let period = core.settings.ops.probe_cache.get();
+    let answer = state
+        .readiness
+        .get(core.now(), period, || async {
+            Ok::<_, std::convert::Infallible>(probe_all(&state).await)
+        })
+        .await;
+    let body = match answer {
+        Ok(body) => body,
+        Err(never) => match never {},
+    };
+    if body.status == "ok" {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// Asks every dependency now.
+async fn probe_all(state: &AppState) -> Readiness {
+    let core = &state.core;
     let (db, queue, store) = futures::join!(
         probe("database", sluice_core::db::ping(&core.db)),
         probe("queue", (state.queue_probe)()),
@@ -64,17 +89,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         oldest_due_seconds: b.oldest_due.map(|at| (now - at).num_seconds()),
         undecodable: b.undecodable,
     });
-    let body = Readiness {
+    Readiness {
         status: word(ready),
         database: word(db),
         queue: word(queue),
         storage: word(store),
         jobs,
-    };
-    if ready {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::ServiceUnavailable().json(body)
     }
 }
 

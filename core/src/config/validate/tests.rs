@@ -119,3 +119,131 @@ fn capability_defaults_differ_between_the_embedded_and_an_external_store() {
         .storage;
     assert!(!told.list_multipart_uploads());
 }
+
+/// Every duration setting, as an environment variable and as the loader names it.
+const DURATIONS: &[(&str, &str)] = &[
+    (
+        "SLUICE__SERVER__SHUTDOWN_TIMEOUT",
+        "server.shutdown_timeout",
+    ),
+    ("SLUICE__QUEUE__POLL_INTERVAL", "queue.poll_interval"),
+    ("SLUICE__QUEUE__RELAY_INTERVAL", "queue.relay_interval"),
+    ("SLUICE__QUEUE__SWEEP_INTERVAL", "queue.sweep_interval"),
+    ("SLUICE__QUEUE__VERIFY_DELAY", "queue.verify_delay"),
+    ("SLUICE__QUEUE__DISPATCH_LEASE", "queue.dispatch_lease"),
+    (
+        "SLUICE__STORAGE__REQUEST_TIMEOUT",
+        "storage.request_timeout",
+    ),
+    (
+        "SLUICE__CLEANUP__STALE_MULTIPART_GRACE",
+        "cleanup.stale_multipart_grace",
+    ),
+    (
+        "SLUICE__QUOTA__RECONCILE_INTERVAL",
+        "quota.reconcile_interval",
+    ),
+    ("SLUICE__WEBHOOKS__TIMEOUT", "webhooks.timeout"),
+    ("SLUICE__ADMIN__STATS_INTERVAL", "admin.stats_interval"),
+    ("SLUICE__AUDIT__SETTLE", "audit.settle"),
+    (
+        "SLUICE__PROFILES__DEFAULT__COMMIT_TTL",
+        "profiles.default.commit_ttl",
+    ),
+    (
+        "SLUICE__PROFILES__DEFAULT__VERIFY_TTL",
+        "profiles.default.verify_ttl",
+    ),
+];
+
+/// Every size setting, likewise.
+const SIZES: &[(&str, &str)] = &[
+    ("SLUICE__QUOTA__DAILY_BYTES", "quota.daily_bytes"),
+    ("SLUICE__QUOTA__STORED_BYTES", "quota.stored_bytes"),
+    ("SLUICE__UPPY__PART_SIZE", "uppy.part_size"),
+    (
+        "SLUICE__PROFILES__DEFAULT__MAX_SIZE",
+        "profiles.default.max_size",
+    ),
+    (
+        "SLUICE__PROFILES__DEFAULT__MULTIPART_THRESHOLD",
+        "profiles.default.multipart_threshold",
+    ),
+    (
+        "SLUICE__PROFILES__DEFAULT__PART_SIZE",
+        "profiles.default.part_size",
+    ),
+    (
+        "SLUICE__PROFILES__DEFAULT__DAILY_BYTES",
+        "profiles.default.daily_bytes",
+    ),
+    (
+        "SLUICE__PROFILES__DEFAULT__STORED_BYTES",
+        "profiles.default.stored_bytes",
+    ),
+];
+
+fn refusal(extra: &[(&str, &str)]) -> String {
+    match load(extra) {
+        Err(e @ (ConfigError::Parse(_) | ConfigError::Invalid(_))) => e.to_string(),
+        other => panic!("{extra:?}: expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_duration_past_ten_years_is_refused_naming_the_setting() {
+    for (var, path) in DURATIONS {
+        assert!(load(&[(var, "3650d")]).is_ok(), "{path} at 3650d");
+        let message = refusal(&[(var, "3650d1s")]);
+        assert!(
+            message.contains(path) && message.contains("3650d"),
+            "{path}: {message}"
+        );
+    }
+    let message = refusal(&[(
+        "SLUICE__QUEUE__RETRY__DELIVER_WEBHOOK",
+        "[\"5s\", \"3651d\"]",
+    )]);
+    assert!(message.contains("queue.retry.deliver_webhook"), "{message}");
+    // The presign lifetimes stop at a week, as before.
+    for (var, path) in [
+        ("SLUICE__PROFILES__DEFAULT__UPLOAD_TTL", "upload_ttl"),
+        ("SLUICE__PROFILES__DEFAULT__DOWNLOAD_TTL", "download_ttl"),
+        ("SLUICE__CLEANUP__LATE_PUT_GRACE", "late_put_grace"),
+    ] {
+        let verify = ("SLUICE__PROFILES__DEFAULT__VERIFY_TTL", "8d");
+        assert!(load(&[(var, "7d"), verify]).is_ok(), "{path} at 7d");
+        assert!(refusal(&[(var, "7d1s"), verify]).contains(path));
+    }
+}
+
+#[test]
+fn every_size_past_its_bound_is_refused_naming_the_setting() {
+    for (var, path) in SIZES {
+        let message = refusal(&[(var, "1048577TiB")]);
+        assert!(message.contains(path), "{path}: {message}");
+    }
+    for (var, path) in &SIZES[..2] {
+        assert!(load(&[(var, "1048576TiB")]).is_ok(), "{path} at 1EiB");
+    }
+    assert!(refusal(&[("SLUICE__PROFILES__DEFAULT__MAX_SIZE", "5TiB1")]).contains("max_size"));
+    assert!(load(&[("SLUICE__PROFILES__DEFAULT__MAX_SIZE", "5TiB")]).is_ok());
+}
+
+#[test]
+fn counts_that_size_pools_are_bounded() {
+    for (var, path) in [
+        ("SLUICE__SERVER__WORKERS", "server.workers"),
+        ("SLUICE__QUEUE__CONCURRENCY", "queue.concurrency"),
+        (
+            "SLUICE__DATABASE__MAX_CONNECTIONS",
+            "database.max_connections",
+        ),
+    ] {
+        assert!(
+            refusal(&[(var, "18446744073709551615")]).contains(path),
+            "{path}"
+        );
+        assert!(refusal(&[(var, "100000")]).contains(path), "{path}");
+    }
+}
