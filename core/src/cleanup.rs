@@ -40,6 +40,10 @@ const BATCH: u64 = 500;
 /// The lease a batch round holds, so that two workers do not send the same keys twice.
 pub const LEASE: &str = "cleanup";
 
+/// How long a round waits for another worker's batch before its job asks again later.
+const LEASE_WAIT: Duration = Duration::from_secs(10);
+const LEASE_POLL: Duration = Duration::from_millis(25);
+
 /// How long a batch round may hold the lease; a round that takes longer only risks a
 /// second round sending some keys again (deletes are idempotent).
 const LEASE_TTL: Duration = Duration::from_secs(60);
@@ -47,9 +51,9 @@ const LEASE_TTL: Duration = Duration::from_secs(60);
 /// Runs the cleanup round owed by session `id`, if one is due, together with every other
 /// round that is due (up to `BATCH`), under the `cleanup` lease: the first job of a
 /// backlog cleans a thousand keys in one DeleteObjects, and the jobs of the sessions it
-/// cleaned then find nothing due. `Ok(false)` when another worker holds the lease: its
-/// batch may already hold this round, so the job asks again shortly instead of sending
-/// the key alone. An error when `id`'s own round failed, so its job is retried; the
+/// cleaned then find nothing due. While another worker holds the lease (its batch may
+/// already hold this round) the round waits for it, up to `LEASE_WAIT`; `Ok(false)` if
+/// it is still held then, so the job asks again shortly instead of sending the key alone. An error when `id`'s own round failed, so its job is retried; the
 /// others that failed stay owed for their own jobs.
 pub async fn clean(core: &Core, id: UploadId) -> CoreResult<bool> {
     let Some(session) = repo::find(&core.db, id).await? else {
@@ -60,8 +64,20 @@ pub async fn clean(core: &Core, id: UploadId) -> CoreResult<bool> {
         return Ok(true);
     }
     let holder = format!("cleanup-{}", uuid::Uuid::now_v7());
-    if !lease::acquire(&core.db, LEASE, &holder, now, LEASE_TTL).await? {
-        return Ok(false);
+    let mut session = session;
+    let mut waited = Duration::ZERO;
+    while !lease::acquire(&core.db, LEASE, &holder, now, LEASE_TTL).await? {
+        // Another worker's batch is running, likely with this round in it: wait for it
+        // (batches are short) rather than send this key alone, then look again.
+        if waited >= LEASE_WAIT {
+            return Ok(false);
+        }
+        tokio::time::sleep(LEASE_POLL).await;
+        waited += LEASE_POLL;
+        match repo::find(&core.db, id).await? {
+            Some(again) if is_due(&again, now) => session = again,
+            _ => return Ok(true),
+        }
     }
     let mut batch = vec![session];
     let result = match repo::cleanup_overdue(&core.db, now, BATCH).await {

@@ -93,20 +93,25 @@ e2e!(metrics_after_an_uploads_whole_life, |app| {
     );
     assert_eq!(m.value("sluice_presigns_total", &[("kind", "put")]), 1.0);
     assert_eq!(m.value("sluice_presigns_total", &[("kind", "get")]), 1.0);
-    // HEADs: verification, and the cleanup measuring what it frees; no ranged GET.
+    // One HEAD, the verification's: the cleanup sends no HEAD (what it frees comes from
+    // what Sluice recorded), and deletes in one DeleteObjects; no ranged GET.
     assert_eq!(
         m.value(
             "sluice_store_operations_total",
             &[("operation", "head"), ("outcome", "ok")]
         ),
-        2.0
+        1.0
     );
     assert_eq!(
         m.value(
             "sluice_store_operations_total",
-            &[("operation", "delete"), ("outcome", "ok")]
+            &[("operation", "delete_many"), ("outcome", "ok")]
         ),
         1.0
+    );
+    assert_eq!(
+        m.value("sluice_store_operations_total", &[("operation", "delete")]),
+        0.0
     );
     assert_eq!(
         m.value("sluice_store_operations_total", &[("operation", "get")]),
