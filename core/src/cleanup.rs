@@ -34,8 +34,9 @@ use crate::storage::StoreError;
 use crate::upload::repo::{self, CleanupRound};
 use crate::upload::state::is_terminal;
 
-/// The most sessions one round takes: at most two keys each, so one DeleteObjects.
-const BATCH: u64 = 500;
+/// The most sessions one round takes: S3's 1,000 keys of one DeleteObjects (a sealed
+/// session has two keys, so a batch of those takes two requests).
+const BATCH: u64 = 1000;
 
 /// The lease a batch round holds, so that two workers do not send the same keys twice.
 pub const LEASE: &str = "cleanup";
