@@ -90,6 +90,8 @@ fn transitions(c: &mut Criterion) {
         size: 15_521_335,
         verified_size: None,
         checksum_verified: false,
+        sealed: false,
+        held: 0,
     };
     c.bench_function("state::plan over every pair", |b| {
         b.iter(|| {
