@@ -14,9 +14,24 @@ use super::*;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
-/// No scheduled pass after the first (empty) one: each test runs its own passes.
+/// No scheduled pass after the first one: each test runs its own passes (see `hush`).
 fn quiet(b: sluice_tests::Spawn) -> sluice_tests::Spawn {
     b.env("SLUICE__RETENTION__INTERVAL", "3650d")
+}
+
+/// Takes the scheduled passes' turn for ten years (or finds the first, empty, pass took
+/// it): no scheduled pass starts once the test has made something to prune.
+async fn hush(app: &TestApp) {
+    let core = &app.running.core;
+    sluice_core::lease::take_turn(
+        &core.db,
+        sluice_core::retention::LEASE,
+        "tests",
+        core.now(),
+        DAY * 3650,
+    )
+    .await
+    .expect("lease");
 }
 
 fn uuid_of(id: &str) -> uuid::Uuid {
@@ -74,6 +89,7 @@ e2e!(
     old_ended_sessions_go_with_their_trails_and_committed_ones_stay,
     with | b | quiet(b),
     |app| {
+        hush(&app).await;
         let alice = app.token("alice");
         let kept = app
             .upload_verified(&alice, "default", "k.txt", b"keep")
@@ -167,6 +183,7 @@ e2e!(
     a_session_owing_a_cleanup_stays_until_its_key_is_clean,
     with | b | quiet(b),
     |app| {
+        hush(&app).await;
         let alice = app.token("alice");
         let created = app.create_text(&alice, 4).await;
         assert!(app.put(&created, b"abcd".to_vec()).await.is_success());
@@ -208,6 +225,7 @@ e2e!(
     each_guard_alone_keeps_its_session,
     with | b | quiet(b),
     |app| {
+        hush(&app).await;
         let alice = app.token("alice");
         let mut ids = Vec::new();
         for _ in 0..4 {
@@ -265,6 +283,7 @@ e2e!(
             // No scheduled shipping: this test ships itself.
             .env("SLUICE__QUEUE__SWEEP_INTERVAL", "1h"),
     |app| {
+        hush(&app).await;
         let alice = app.token("alice");
         let kept = app
             .upload_verified(&alice, "default", "k.txt", b"keep")
@@ -305,6 +324,7 @@ async fn delivery_retried(leg: sluice_tests::Leg) {
         .env("SLUICE__QUEUE__RETRY__DELIVER_WEBHOOK", "[\"100d\"]")
         .start()
         .await;
+    hush(&app).await;
     let alice = app.token("alice");
     // Never uploaded: it expires, and `upload.expired` meets the 500.
     let retried = app.create_text(&alice, 4).await;
@@ -396,3 +416,89 @@ e2e!(
         no_drift(&app).await;
     }
 );
+
+/// A measurement, not a check: `RETENTION_BENCH_ROWS=200000 cargo test -p sluice-tests
+/// --test it retention::bench -- --ignored --nocapture` (production leg) prunes that many
+/// expired sessions, each with three audit events and one delivery with two attempts.
+#[actix_rt::test]
+#[ignore = "measurement"]
+async fn bench() {
+    use sea_orm::ConnectionTrait;
+    let Some(leg) = sluice_tests::Leg::production() else {
+        return;
+    };
+    let rows: u64 = std::env::var("RETENTION_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let app = quiet(TestApp::build(leg)).start().await;
+    hush(&app).await;
+    let db = &app.running.core.db;
+    let started = std::time::Instant::now();
+    for sql in [
+        format!(
+            "INSERT INTO upload_sessions (id, owner, profile, filename, size, content_type, \
+             metadata, key, method, state, version, one_time, expires_at, created_at, updated_at, \
+             size_exact, checksum_signed, checksum_verified, rewritable, held_bytes) \
+             SELECT gen_random_uuid(), 'owner' || (g % 100), 'default', 'f.txt', 4, 'text/plain', \
+             '{{}}', 'bench/' || g, 'put', 'expired', 2, true, now(), now(), now(), true, false, \
+             false, false, 0 FROM generate_series(1, {rows}) g"
+        ),
+        "INSERT INTO audit_events (upload_id, at, from_state, to_state, actor, detail, kind) \
+         SELECT id, now(), s, 'expired', 'system', '{}', 'transition' FROM upload_sessions, \
+         unnest(ARRAY['pending', 'pending', 'pending']) s"
+            .to_owned(),
+        "INSERT INTO webhook_deliveries (message_id, endpoint, event_type, upload_id, payload, \
+         status, attempts, created_at, finished_at) SELECT 'msg_' || id, 'hook', \
+         'upload.expired', id, '{}', 'delivered', 2, now(), now() FROM upload_sessions"
+            .to_owned(),
+        "INSERT INTO webhook_attempts (delivery_id, at, status, latency_ms) SELECT id, now(), \
+         s, 5 FROM webhook_deliveries, unnest(ARRAY[500, 200]) s"
+            .to_owned(),
+        "ANALYZE".to_owned(),
+    ] {
+        db.execute_unprepared(&sql).await.expect("seed");
+    }
+    eprintln!("seeded {rows} sessions in {:?}", started.elapsed());
+    app.advance(DAY * 31);
+    if std::env::var("RETENTION_BENCH_EXPLAIN").is_ok() {
+        let explain = "EXPLAIN ANALYZE SELECT id FROM upload_sessions WHERE state IN ('rejected',              'aborted', 'expired', 'deleted') AND updated_at < now() + interval '1 day' AND              cleanup_due_at IS NULL AND held_bytes = 0 AND (urls_valid_until IS NULL OR              urls_valid_until < now()) AND (state <> 'deleted' OR (cleaned_at IS NOT NULL AND              created_at < now())) AND NOT EXISTS (SELECT 1 FROM outbox_jobs WHERE              outbox_jobs.upload_id = upload_sessions.id) AND NOT EXISTS (SELECT 1 FROM              webhook_deliveries WHERE webhook_deliveries.upload_id = upload_sessions.id AND              webhook_deliveries.status = 'pending') LIMIT 1000";
+        let plan = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                explain,
+            ))
+            .await
+            .expect("explain");
+        for row in plan {
+            let line: String = row.try_get("", "QUERY PLAN").expect("line");
+            eprintln!("{line}");
+        }
+    }
+    let started = std::time::Instant::now();
+    let pruned = app.running.prune_now().await;
+    let took = started.elapsed();
+    eprintln!(
+        "pruned {pruned:?} in {took:?}: {:.0} sessions/s",
+        pruned.sessions as f64 / took.as_secs_f64()
+    );
+    for table in [
+        "upload_sessions",
+        "audit_events",
+        "webhook_deliveries",
+        "webhook_attempts",
+    ] {
+        let left = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                format!("SELECT count(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count")
+            .expect("row");
+        let n: i64 = left.try_get("", "n").expect("n");
+        eprintln!("{table}: {n} left");
+    }
+    assert_eq!(pruned.sessions, rows);
+    app.stop().await;
+}

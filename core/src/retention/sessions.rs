@@ -11,10 +11,10 @@
 //! - no stored job names it, no webhook delivery of it is pending, and every audit event
 //!   of it has been shipped by every configured sink.
 //!
-//! The candidates are picked without locks, then taken again in the transaction with the
-//! same conditions (on PostgreSQL `FOR UPDATE SKIP LOCKED`: a row another writer holds
-//! is left for the next pass instead of waited for). The trail goes first, then the
-//! rows, so the foreign keys of `audit_events` and `files` are never broken.
+//! The rows are taken with these conditions inside the batch's transaction (on
+//! PostgreSQL `FOR UPDATE SKIP LOCKED`: a row another writer holds is left for later
+//! instead of waited for). The trail goes first, then the rows, so the foreign keys of
+//! `audit_events` and `files` are never broken.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, LockBehavior, LockType, Query};
@@ -108,7 +108,10 @@ fn prunable(
     condition
 }
 
-/// Prunes up to `retention.batch` sessions that are safe to forget, with their trail.
+/// Prunes up to `retention.batch` sessions that are safe to forget, with their trail,
+/// in one transaction: the rows are taken (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so two
+/// passes share the work and no writer is waited for; SQLite: under its one write lock,
+/// taken first so the transaction never reads a snapshot it then cannot write on).
 pub(super) async fn prune_batch(
     core: &Core,
     now: DateTime<Utc>,
@@ -116,30 +119,25 @@ pub(super) async fn prune_batch(
     shipped: Option<i64>,
 ) -> CoreResult<Batch> {
     let batch = core.settings.retention.batch;
-    let candidates: Vec<Uuid> = upload_session::Entity::find()
+    let txn = core.db.begin().await?;
+    let backend = txn.get_database_backend();
+    if backend == DbBackend::Sqlite {
+        // A write that matches nothing still takes the database's write lock.
+        upload_session::Entity::update_many()
+            .col_expr(S::Version, Expr::col(S::Version))
+            .filter(S::Id.eq(Uuid::nil()))
+            .exec(&txn)
+            .await?;
+    }
+    let mut taken = upload_session::Entity::find()
         .select_only()
         .column(S::Id)
         .filter(prunable(core, now, cutoff, shipped))
-        .limit(batch)
-        .into_tuple()
-        .all(&core.db)
-        .await?;
-    if candidates.is_empty() {
-        return Ok(Batch {
-            pruned: Pruned::default(),
-            more: false,
-        });
+        .limit(batch);
+    if backend == DbBackend::Postgres {
+        taken = taken.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    let txn = core.db.begin().await?;
-    let mut again = upload_session::Entity::find()
-        .select_only()
-        .column(S::Id)
-        .filter(S::Id.is_in(candidates))
-        .filter(prunable(core, now, cutoff, shipped));
-    if txn.get_database_backend() == DbBackend::Postgres {
-        again = again.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let ids: Vec<Uuid> = again.into_tuple().all(&txn).await?;
+    let ids: Vec<Uuid> = taken.into_tuple().all(&txn).await?;
     let mut pruned = Pruned::default();
     if !ids.is_empty() {
         pruned.audit_events = audit_event::Entity::delete_many()
