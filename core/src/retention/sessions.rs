@@ -132,12 +132,21 @@ pub(super) async fn prune_batch(
     let mut taken = upload_session::Entity::find()
         .select_only()
         .column(S::Id)
+        .column(S::State)
         .filter(prunable(core, now, cutoff, shipped))
         .limit(batch);
     if backend == DbBackend::Postgres {
         taken = taken.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    let ids: Vec<Uuid> = taken.into_tuple().all(&txn).await?;
+    let rows: Vec<(Uuid, UploadState)> = taken.into_tuple().all(&txn).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
+    // Only a committed session has a file row, and `deleted` is the only ended state
+    // after it: the others need no lookup (an index probe per session otherwise).
+    let deleted: Vec<Uuid> = rows
+        .iter()
+        .filter(|(_, state)| *state == UploadState::Deleted)
+        .map(|(id, _)| *id)
+        .collect();
     let mut pruned = Pruned::default();
     if !ids.is_empty() {
         pruned.audit_events = audit_event::Entity::delete_many()
@@ -153,11 +162,13 @@ pub(super) async fn prune_batch(
         pruned.webhook_deliveries = deliveries;
         pruned.webhook_attempts = attempts;
         // Deleting a file removes its row; one left behind by older versions goes here.
-        pruned.files = file::Entity::delete_many()
-            .filter(file::Column::UploadId.is_in(ids.clone()))
-            .exec(&txn)
-            .await?
-            .rows_affected;
+        if !deleted.is_empty() {
+            pruned.files = file::Entity::delete_many()
+                .filter(file::Column::UploadId.is_in(deleted))
+                .exec(&txn)
+                .await?
+                .rows_affected;
+        }
         pruned.sessions = upload_session::Entity::delete_many()
             .filter(S::Id.is_in(ids.clone()))
             .exec(&txn)
