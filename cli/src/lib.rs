@@ -244,6 +244,13 @@ impl Running {
         sluice_core::sweep::run(&self.core).await.expect("sweep")
     }
 
+    /// Runs one retention pass now (tests), as the scheduled one would.
+    pub async fn prune_now(&self) -> sluice_core::retention::Pruned {
+        sluice_core::retention::prune(&self.core)
+            .await
+            .expect("prune")
+    }
+
     /// Ships the audit stream to its sinks now (tests), as the workers do each turn.
     pub async fn ship_audit_now(&self) -> sluice_core::audit::sink::Shipped {
         sluice_core::audit::sink::ship_turn(&self.core, "tests")

@@ -23,6 +23,7 @@ pub mod naming;
 pub mod outbox;
 pub mod quota;
 pub mod ratelimit;
+pub mod retention;
 pub mod storage;
 pub mod sweep;
 pub mod upload;

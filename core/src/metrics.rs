@@ -40,6 +40,8 @@ pub struct Metrics {
     pub job_seconds: HistogramVec,
     /// Quota counters repaired by reconciliation.
     pub quota_repairs: IntCounter,
+    /// Rows removed by retention, by table.
+    pub retention_pruned: IntCounterVec,
     /// Requests refused by a rate limit, by route class and dimension (`owner`, `ip`).
     pub rate_limited: IntCounterVec,
     /// Requests let through unchecked because the rate limiter's store did not answer.
@@ -133,6 +135,12 @@ impl Default for Metrics {
             ),
             job_seconds: histogram(&r, "sluice_job_duration_seconds", "Job latency", &["kind"]),
             quota_repairs,
+            retention_pruned: counter(
+                &r,
+                "sluice_retention_pruned_total",
+                "Rows removed by retention",
+                &["table"],
+            ),
             rate_limited: counter(
                 &r,
                 "sluice_rate_limited_total",

@@ -23,6 +23,7 @@ mod outages;
 mod pages;
 mod quota;
 mod ratelimit;
+mod retention;
 mod sniff;
 mod store_enforces;
 mod trust_auth;

@@ -105,6 +105,26 @@ fn line(event: &audit_event::Model) -> serde_json::Value {
     })
 }
 
+/// The id up to which every configured sink has shipped the stream: retention never
+/// prunes past it. `None` when no sink is configured (nothing waits to be shipped).
+pub async fn shipped_upto(core: &Core) -> CoreResult<Option<i64>> {
+    let mut upto: Option<i64> = None;
+    if let Some(path) = core.settings.audit.file.clone() {
+        let id = tokio::task::spawn_blocking(move || last_id_in(&path))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        upto = Some(id);
+    }
+    if core.settings.audit.http_url.is_some() {
+        let id = cursor::Entity::find_by_id(HTTP_CURSOR)
+            .one(&core.db)
+            .await?
+            .map_or(0, |c| c.position);
+        upto = Some(upto.map_or(id, |u| u.min(id)));
+    }
+    Ok(upto)
+}
+
 async fn ship_file(core: &Core, path: &Path) -> CoreResult<usize> {
     let owned = path.to_owned();
     let after = tokio::task::spawn_blocking(move || last_id_in(&owned))

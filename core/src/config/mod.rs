@@ -42,6 +42,7 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub audit: AuditSettings,
     pub admin: AdminSettings,
+    pub retention: RetentionSettings,
     pub uppy: UppySettings,
     /// What the unauthenticated `/readyz` and `/metrics` may cost.
     pub ops: OpsSettings,
@@ -391,6 +392,41 @@ impl Default for OpsSettings {
         Self {
             probe_cache: Dur::secs(2),
             metrics_token: None,
+        }
+    }
+}
+
+/// How long finished records are kept before the workers prune them (`0`: forever).
+/// What is not yet safe to forget is always kept, whatever its age (see
+/// `sluice_core::retention`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSettings {
+    /// Sessions that ended without a file (rejected, aborted, expired) or whose file was
+    /// deleted, counted from their last transition, pruned with their audit events,
+    /// webhook deliveries and attempts. Committed sessions are never pruned. Default `30d`.
+    pub sessions: Dur,
+    /// Audit events of any session, counted from the event; never before every configured
+    /// sink has shipped them. Default `90d`.
+    pub audit_events: Dur,
+    /// Webhook deliveries that were delivered or given up, with their attempts, counted
+    /// from when they finished; a pending one is never pruned. Default `30d`.
+    pub webhook_deliveries: Dur,
+    /// How often a pruning pass runs (one process at a time). Default `1h`.
+    pub interval: Dur,
+    /// Rows per statement. Default 1000.
+    #[serde(deserialize_with = "lenient")]
+    pub batch: u64,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            sessions: Dur::secs(30 * 86_400),
+            audit_events: Dur::secs(90 * 86_400),
+            webhook_deliveries: Dur::secs(30 * 86_400),
+            interval: Dur::secs(3600),
+            batch: 1000,
         }
     }
 }

@@ -28,6 +28,7 @@ pub(super) fn problems(s: &Settings) -> Vec<String> {
     cleanup(s, &mut out);
     quota(s, &mut out);
     admin(s, &mut out);
+    retention(s, &mut out);
     webhooks(s, &mut out);
     audit(s, &mut out);
     uppy(s, &mut out);
@@ -126,6 +127,28 @@ fn audit(s: &Settings, out: &mut Vec<String>) {
 fn admin(s: &Settings, out: &mut Vec<String>) {
     if s.admin.stats_interval.get().as_secs() < 1 {
         out.push("admin.stats_interval: must be at least 1s".into());
+    }
+}
+
+fn retention(s: &Settings, out: &mut Vec<String>) {
+    let r = &s.retention;
+    if r.interval.get().as_secs() < 1 {
+        out.push("retention.interval: must be at least 1s".into());
+    }
+    if r.batch == 0 || r.batch > 10_000 {
+        out.push("retention.batch: must be between 1 and 10000".into());
+    }
+    for (name, d) in [
+        ("sessions", r.sessions),
+        ("audit_events", r.audit_events),
+        ("webhook_deliveries", r.webhook_deliveries),
+    ] {
+        // Sub-second periods are typos; `0` means forever. The upper bound is parsing's.
+        if !d.get().is_zero() && d.get().as_secs() < 1 {
+            out.push(format!(
+                "retention.{name}: must be 0 (forever) or at least 1s"
+            ));
+        }
     }
 }
 

@@ -10,11 +10,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use apalis::prelude::{BoxDynError, Data};
 use apalis_cron::Tick;
-use sluice_core::{Core, admin, audit, lease, quota, sweep};
+use sluice_core::{Core, admin, audit, lease, quota, retention, sweep};
 
 /// Set while a sweep runs in this process; also remembers what was last reported.
+/// The fourth flag is set while a retention pass runs (apart from the sweep).
 #[derive(Clone, Debug, Default)]
-pub struct SweepGate(Arc<AtomicBool>, Arc<AtomicU64>, Arc<AtomicBool>);
+pub struct SweepGate(
+    Arc<AtomicBool>,
+    Arc<AtomicU64>,
+    Arc<AtomicBool>,
+    Arc<AtomicBool>,
+);
 
 impl SweepGate {
     /// Claims the gate, or `None` if a sweep holds it.
@@ -101,7 +107,37 @@ pub async fn sweep(
     reconcile_quota_when_due(&core, &instance.0.0).await;
     refresh_stats_when_due(&core, &instance.0.0).await;
     ship_audit(&core, &instance.0.0).await;
+    prune_when_due(&core, &gate, &instance.0.0);
     Ok(())
+}
+
+/// Starts a retention pass once per `retention.interval` across every process, as a
+/// task of its own: a long pass (a backlog of months) must not hold back the sweeps.
+fn prune_when_due(core: &Core, gate: &SweepGate, instance: &str) {
+    if gate.3.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let (core, flag, instance) = (core.clone(), gate.3.clone(), instance.to_owned());
+    tokio::spawn(async move {
+        // Lowered however the task ends (a panic included), so later turns still run.
+        let _reset = Reset(flag);
+        match retention::prune_turn(&core, &instance).await {
+            // `prune` logs what it removed.
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(code = error.code(), %error, "retention pass failed; the next turn retries")
+            }
+        }
+    });
+}
+
+/// Lowers its flag when dropped.
+struct Reset(Arc<AtomicBool>);
+
+impl Drop for Reset {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 /// Ships the audit stream to its sinks, one process at a time.

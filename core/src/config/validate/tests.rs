@@ -146,6 +146,13 @@ const DURATIONS: &[(&str, &str)] = &[
     ("SLUICE__WEBHOOKS__TIMEOUT", "webhooks.timeout"),
     ("SLUICE__ADMIN__STATS_INTERVAL", "admin.stats_interval"),
     ("SLUICE__AUDIT__SETTLE", "audit.settle"),
+    ("SLUICE__RETENTION__SESSIONS", "retention.sessions"),
+    ("SLUICE__RETENTION__AUDIT_EVENTS", "retention.audit_events"),
+    (
+        "SLUICE__RETENTION__WEBHOOK_DELIVERIES",
+        "retention.webhook_deliveries",
+    ),
+    ("SLUICE__RETENTION__INTERVAL", "retention.interval"),
     (
         "SLUICE__PROFILES__DEFAULT__COMMIT_TTL",
         "profiles.default.commit_ttl",
@@ -245,5 +252,28 @@ fn counts_that_size_pools_are_bounded() {
             "{path}"
         );
         assert!(refusal(&[(var, "100000")]).contains(path), "{path}");
+    }
+}
+
+#[test]
+fn retention_keeps_for_ever_at_zero_and_is_bounded() {
+    let defaults = load(&[]).expect("defaults load");
+    let r = &defaults.retention;
+    assert_eq!(r.sessions.get().as_secs(), 30 * 86_400);
+    assert_eq!(r.audit_events.get().as_secs(), 90 * 86_400);
+    assert_eq!(r.webhook_deliveries.get().as_secs(), 30 * 86_400);
+    assert_eq!(r.batch, 1000);
+    for var in [
+        "SLUICE__RETENTION__SESSIONS",
+        "SLUICE__RETENTION__AUDIT_EVENTS",
+        "SLUICE__RETENTION__WEBHOOK_DELIVERIES",
+    ] {
+        assert!(load(&[(var, "0")]).is_ok(), "{var}: 0 is for ever");
+        assert!(refusal(&[(var, "500ms")]).contains("retention."), "{var}");
+    }
+    assert!(refusal(&[("SLUICE__RETENTION__INTERVAL", "0")]).contains("retention.interval"));
+    for batch in ["0", "10001"] {
+        let message = refusal(&[("SLUICE__RETENTION__BATCH", batch)]);
+        assert!(message.contains("retention.batch"), "{message}");
     }
 }
