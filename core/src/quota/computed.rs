@@ -123,8 +123,8 @@ async fn sums<C: ConnectionTrait>(
 /// (of the profile, for a profile scope), always one row.
 pub fn seed(owner: &str, scope: &str, now: DateTime<Utc>) -> SelectStatement {
     let total = |expr: SimpleExpr| -> SimpleExpr {
-        let sum: SimpleExpr = Func::sum(expr).cast_as(Alias::new("BIGINT")).into();
-        let zero: SimpleExpr = Expr::val(0i64).into();
+        let sum: SimpleExpr = Func::sum(expr).cast_as(Alias::new("BIGINT"));
+        let zero: SimpleExpr = Expr::val(0i64);
         Func::coalesce([sum, zero]).into()
     };
     let when = |condition: SimpleExpr, value: SimpleExpr| -> SimpleExpr {
@@ -138,13 +138,13 @@ pub fn seed(owner: &str, scope: &str, now: DateTime<Utc>) -> SelectStatement {
         .expr(Expr::val(owner))
         .expr(Expr::val(scope))
         .expr(Expr::val(day_of(now)))
-        .expr(total(when(counted_today(now), Expr::val(1i64).into())))
-        .expr(total(when(counted_today(now), Expr::col(S::Size).into())))
+        .expr(total(when(counted_today(now), Expr::val(1i64))))
+        .expr(total(when(counted_today(now), Expr::col(S::Size))))
         .expr(
-            total(when(in_states(LIVE), Expr::col(S::Size).into()))
-                .add(total(Expr::col(S::HeldBytes).into())),
+            total(when(in_states(LIVE), Expr::col(S::Size)))
+                .add(total(Expr::col(S::HeldBytes))),
         )
-        .expr(total(when(in_states(STORED), Expr::col(S::Size).into())))
+        .expr(total(when(in_states(STORED), Expr::col(S::Size))))
         .from(upload_session::Entity)
         .and_where(S::Owner.eq(owner));
     if scope != TOTAL {
