@@ -140,10 +140,7 @@ pub fn seed(owner: &str, scope: &str, now: DateTime<Utc>) -> SelectStatement {
         .expr(Expr::val(day_of(now)))
         .expr(total(when(counted_today(now), Expr::val(1i64))))
         .expr(total(when(counted_today(now), Expr::col(S::Size))))
-        .expr(
-            total(when(in_states(LIVE), Expr::col(S::Size)))
-                .add(total(Expr::col(S::HeldBytes))),
-        )
+        .expr(total(when(in_states(LIVE), Expr::col(S::Size))).add(total(Expr::col(S::HeldBytes))))
         .expr(total(when(in_states(STORED), Expr::col(S::Size))))
         .from(upload_session::Entity)
         .and_where(S::Owner.eq(owner));

@@ -71,12 +71,18 @@ pub async fn reserve<C: ConnectionTrait>(
         if take(db, owner, scope, now, size).await? {
             continue;
         }
-        // No row yet, a row of an earlier day, or a limit reached: make the row count
-        // today, then try once more; a second refusal is the limit's.
-        ensure_today(db, owner, &scope.name, now).await?;
-        if !take(db, owner, scope, now, size).await? {
-            return Err(exceeded(db, owner, scope, now, size).await?);
+        // No row yet, a row of an earlier day, or a limit reached. Only the first two
+        // need the row made (seeding reads the owner's sessions: never for a refusal).
+        let row = Entity::find_by_id((owner.to_owned(), scope.name.clone()))
+            .one(db)
+            .await?;
+        if row.is_none_or(|r| r.day != day_of(now)) {
+            ensure_today(db, owner, &scope.name, now).await?;
+            if take(db, owner, scope, now, size).await? {
+                continue;
+            }
         }
+        return Err(exceeded(db, owner, scope, now, size).await?);
     }
     Ok(())
 }
