@@ -3,6 +3,9 @@
 # on PostgreSQL (+ Redis) beside pgbench committing the same seven-statement transaction
 # (bench/create.sql) against the same database in the same run. Bounded and loopback only.
 #   bench/create.sh        OWNERS=100 PG=postgres://postgres@127.0.0.1:5432 REDIS=redis://127.0.0.1:6379/
+#   SQL=bench/create-lean.sql: pgbench runs the lean transaction (no quota rows) instead.
+#   SERVE_ENV="SLUICE__QUOTA__DAILY_UPLOADS=1000000000 …": extra settings for the PostgreSQL
+#   server (limits, so that creates keep counter rows). SKIP_SQLITE=1 skips the SQLite run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "bench: install wrk (apt-get install wrk)" >&2; exit 2; }
@@ -12,6 +15,8 @@ CONNECTIONS=${CONNECTIONS:-32}
 OWNERS=${OWNERS:-1}    # owners the requests are spread over (1: one user's quota rows, hot)
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 REDIS=${REDIS:-redis://127.0.0.1:6379/}
+SQL=${SQL:-bench/create.sql}
+read -r -a serve_env <<< "${SERVE_ENV:-}"
 cargo build --release -q -p sluice
 bin=target/release/sluice
 stamp=$(date +%s)
@@ -41,17 +46,19 @@ load() {
     | grep -E 'Requests/sec|^ +(50|99)%|Non-2xx|Socket errors'
 }
 
-echo "== POST /v1/uploads, SQLite (embedded), $CONNECTIONS connections, $OWNERS owners"
-serve sqlite
-load
-stop
+if [ -z "${SKIP_SQLITE:-}" ]; then
+  echo "== POST /v1/uploads, SQLite (embedded), $CONNECTIONS connections, $OWNERS owners"
+  serve sqlite
+  load
+  stop
+fi
 
 echo "== POST /v1/uploads, PostgreSQL + Redis, $CONNECTIONS connections, $OWNERS owners"
 psql "$PG/postgres" -qc "CREATE DATABASE $db"
 serve pg SLUICE__DATABASE__URL="$PG/$db" SLUICE__QUEUE__REDIS_URL="$REDIS" SLUICE__QUEUE__NAMESPACE="bench-$stamp" \
-  SLUICE__DATABASE__MAX_CONNECTIONS="${POOL:-16}"
+  SLUICE__DATABASE__MAX_CONNECTIONS="${POOL:-16}" "${serve_env[@]}"
 load
 stop
-echo "== pgbench, the same transaction, same database, $CONNECTIONS connections"
-pgbench -n -c"$CONNECTIONS" -j2 -T"${DURATION%s}" -D owners="$OWNERS" -f bench/create.sql "$PG/$db" 2>&1 \
+echo "== pgbench, $SQL, same database, $CONNECTIONS connections"
+pgbench -n -c"$CONNECTIONS" -j2 -T"${DURATION%s}" -D owners="$OWNERS" -f "$SQL" "$PG/$db" 2>&1 \
   | grep -E 'tps|latency average|failed'

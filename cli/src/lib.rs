@@ -140,6 +140,12 @@ pub async fn start_with(settings: Settings, boot: Boot) -> anyhow::Result<Runnin
     sluice_core::db::migrate(&db)
         .await
         .context("cannot migrate the database")?;
+    // Counter rows of scopes this configuration does not limit stop counting now: drop
+    // them, so a limit added back later starts from the true usage.
+    let limited = sluice_core::quota::limited_scopes(&settings);
+    sluice_core::quota::repo::forget_unlimited(&db, &limited)
+        .await
+        .context("cannot drop quota counters no limit needs")?;
 
     let core = Core::with_clock(db, s3, settings.clone(), boot.clock);
     let queues = Queues::connect(&settings)

@@ -20,6 +20,7 @@ mod m20261122_000010_add_size_exact;
 mod m20261201_000001_add_checksum_verified;
 mod m20261203_000001_add_sealing_and_holds;
 mod m20261203_000010_index_retention;
+mod m20261203_000101_index_usage_on_read;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_add_checksum_verified::Migration),
             Box::new(m20261203_000001_add_sealing_and_holds::Migration),
             Box::new(m20261203_000010_index_retention::Migration),
+            Box::new(m20261203_000101_index_usage_on_read::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ mod expiry;
 mod files;
 mod flow;
 mod hostile;
+mod lean_create;
 mod metrics;
 mod multipart;
 mod operations;

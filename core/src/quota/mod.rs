@@ -1,9 +1,16 @@
 //! Quota: per-owner limits on uploads and bytes per UTC day and on bytes stored, per
 //! profile and for the owner's total across profiles (scope `*`).
 //!
-//! Invariants: a reservation happens inside the transaction that writes the session, as
-//! one conditional UPDATE whose WHERE holds the limits, so concurrent creates by one owner
-//! serialise on the counter row and never overshoot (on SQLite and PostgreSQL alike);
+//! Counter rows (`quota_usage`) exist only where a limit needs them: the total `*` when
+//! `[quota]` sets a limit, a profile when the profile sets one. Every other scope's usage
+//! is computed on read from the sessions table (`computed`), so a create that no limit
+//! concerns writes no quota row at all and creates of one owner do not meet on one.
+//!
+//! Invariants: a reservation in a limited scope happens inside the transaction that
+//! writes the session, as one conditional UPDATE whose WHERE holds the limits, so
+//! concurrent creates by one owner serialise on the counter row and never overshoot (on
+//! SQLite and PostgreSQL alike); a missing row is seeded from the tables in that same
+//! transaction, so a limit added later starts from the true usage;
 //! every later change (settle, release) is the `QuotaChange` the state machine's plan
 //! gives, applied by the single writer in the transition's transaction, except the
 //! release of held bytes, applied by the single writer when it records a key cleaned for
@@ -15,6 +22,7 @@
 //! upload URLs can still write its key, and until that key is cleaned for good
 //! (`upload_sessions.held_bytes`): whatever can still land counts against the owner.
 
+pub mod computed;
 pub mod reconcile;
 pub mod repo;
 pub mod service;
@@ -35,6 +43,11 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// No limit at all: the scope keeps no counter row.
+    pub fn is_unlimited(&self) -> bool {
+        *self == Self::default()
+    }
+
     pub fn of_profile(p: &ProfileSettings) -> Self {
         Self {
             daily_uploads: p.daily_uploads,
@@ -73,6 +86,22 @@ pub fn scopes(profile: &str, settings: &ProfileSettings, total: &QuotaSettings) 
             limits: Limits::of_profile(settings),
         },
     ]
+}
+
+/// The scopes some limit of `settings` needs a counter row for: `*` when `[quota]` sets
+/// one, and every profile that sets one.
+pub fn limited_scopes(settings: &crate::config::Settings) -> Vec<String> {
+    let total = (!Limits::of_total(&settings.quota).is_unlimited()).then(|| TOTAL.to_owned());
+    total
+        .into_iter()
+        .chain(
+            settings
+                .profiles
+                .iter()
+                .filter(|(_, p)| !Limits::of_profile(p).is_unlimited())
+                .map(|(name, _)| name.clone()),
+        )
+        .collect()
 }
 
 /// The scope names of an upload in `profile`, in lock order (see `scopes`).

@@ -1,22 +1,32 @@
 //! The `quota_usage` table: reservations (conditional updates that refuse to overshoot),
-//! the changes transitions apply, and reads. The only code that writes the counters.
+//! the changes transitions apply, and reads. The only code that writes the counters
+//! (besides reconcile's repairs).
+//!
+//! Invariant: a counter row exists only for a scope some configuration limits; it starts
+//! from the usage the tables hold and then moves with every reservation and transition.
+//! Rows of scopes that lost their limit are forgotten (`forget_unlimited`), so a limit
+//! added again later starts from the true usage, never from a row that stopped counting.
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use sluice_entity::quota_usage::{Column, Entity, Model};
 
-use super::{Scope, day_of};
+use super::{Scope, computed, day_of};
 use crate::error::{CoreError, CoreResult};
 use crate::upload::state::QuotaChange;
 
-/// Makes sure the row of (owner, scope) exists and counts `today`, resetting the daily
-/// counters when it still counts an earlier day.
+/// Makes sure the counter row of (owner, scope) exists and counts `today`: a missing row
+/// starts from the usage the tables hold (`computed::seed`), so a limit added to a scope
+/// that already has uploads counts them; a row of an earlier day starts the day afresh.
+/// Concurrent first reservations of one scope meet on the primary key: one inserts, the
+/// others wait for it and then take the row's lock.
 async fn ensure_today<C: ConnectionTrait>(
     db: &C,
     owner: &str,
     scope: &str,
-    today: i32,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> CoreResult<()> {
+    let today = day_of(now);
     let statement = Query::insert()
         .into_table(Entity)
         .columns([
@@ -28,15 +38,8 @@ async fn ensure_today<C: ConnectionTrait>(
             Column::ReservedBytes,
             Column::StoredBytes,
         ])
-        .values_panic([
-            owner.into(),
-            scope.into(),
-            today.into(),
-            0i64.into(),
-            0i64.into(),
-            0i64.into(),
-            0i64.into(),
-        ])
+        .select_from(computed::seed(owner, scope, now))
+        .map_err(|e| CoreError::Internal(format!("quota seed: {e}")))?
         .on_conflict(
             OnConflict::columns([Column::Owner, Column::Scope])
                 .value(Column::Day, today)
@@ -50,8 +53,12 @@ async fn ensure_today<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Reserves one upload of `size` bytes created at `now` in every scope, or refuses with
-/// the first limit it would break. Call inside the transaction that writes the session.
+/// Reserves one upload of `size` bytes created at `now` in every scope that has a limit,
+/// or refuses with the first limit it would break. Call inside the transaction that
+/// writes the session. A scope without a limit is not written at all (its usage is
+/// computed on read), so creates that no limit concerns never meet on a row. A limited
+/// scope costs one conditional UPDATE while its row counts today; the first reservation
+/// of a day (or ever) also runs `ensure_today`.
 pub async fn reserve<C: ConnectionTrait>(
     db: &C,
     owner: &str,
@@ -59,37 +66,60 @@ pub async fn reserve<C: ConnectionTrait>(
     now: chrono::DateTime<chrono::Utc>,
     size: u64,
 ) -> CoreResult<()> {
-    let today = day_of(now);
     let size = i64::try_from(size).unwrap_or(i64::MAX);
-    for scope in scopes {
-        ensure_today(db, owner, &scope.name, today).await?;
-        let limits = scope.limits;
-        let mut update = Entity::update_many()
-            .col_expr(Column::UploadsToday, Expr::col(Column::UploadsToday).add(1))
-            .col_expr(Column::BytesToday, Expr::col(Column::BytesToday).add(size))
-            .col_expr(
-                Column::ReservedBytes,
-                Expr::col(Column::ReservedBytes).add(size),
-            )
-            .filter(Column::Owner.eq(owner))
-            .filter(Column::Scope.eq(scope.name.as_str()));
-        if let Some(max) = limits.daily_uploads {
-            update = update.filter(Expr::col(Column::UploadsToday).add(1).lte(as_i64(max)));
+    for scope in scopes.iter().filter(|s| !s.limits.is_unlimited()) {
+        if take(db, owner, scope, now, size).await? {
+            continue;
         }
-        if let Some(max) = limits.daily_bytes {
-            update = update.filter(Expr::col(Column::BytesToday).add(size).lte(as_i64(max)));
+        // No row yet, a row of an earlier day, or a limit reached. Only the first two
+        // need the row made (seeding reads the owner's sessions: never for a refusal).
+        let row = Entity::find_by_id((owner.to_owned(), scope.name.clone()))
+            .one(db)
+            .await?;
+        if row.is_none_or(|r| r.day != day_of(now)) {
+            ensure_today(db, owner, &scope.name, now).await?;
+            if take(db, owner, scope, now, size).await? {
+                continue;
+            }
         }
-        if let Some(max) = limits.stored_bytes {
-            let held = Expr::col(Column::StoredBytes)
-                .add(Expr::col(Column::ReservedBytes))
-                .add(size);
-            update = update.filter(held.lte(as_i64(max)));
-        }
-        if update.exec(db).await?.rows_affected != 1 {
-            return Err(exceeded(db, owner, scope, now, size).await?);
-        }
+        return Err(exceeded(db, owner, scope, now, size).await?);
     }
     Ok(())
+}
+
+/// The conditional UPDATE of one reservation: adds the upload to a row counting today
+/// if every limit of the scope still holds. Whether it did.
+async fn take<C: ConnectionTrait>(
+    db: &C,
+    owner: &str,
+    scope: &Scope,
+    now: chrono::DateTime<chrono::Utc>,
+    size: i64,
+) -> CoreResult<bool> {
+    let limits = scope.limits;
+    let mut update = Entity::update_many()
+        .col_expr(Column::UploadsToday, Expr::col(Column::UploadsToday).add(1))
+        .col_expr(Column::BytesToday, Expr::col(Column::BytesToday).add(size))
+        .col_expr(
+            Column::ReservedBytes,
+            Expr::col(Column::ReservedBytes).add(size),
+        )
+        .filter(Column::Owner.eq(owner))
+        .filter(Column::Scope.eq(scope.name.as_str()))
+        .filter(Column::Day.eq(day_of(now)));
+    if let Some(max) = limits.daily_uploads {
+        update = update.filter(Expr::col(Column::UploadsToday).add(1).lte(as_i64(max)));
+    }
+    if let Some(max) = limits.daily_bytes {
+        update = update.filter(Expr::col(Column::BytesToday).add(size).lte(as_i64(max)));
+    }
+    if let Some(max) = limits.stored_bytes {
+        let held = Expr::col(Column::StoredBytes)
+            .add(Expr::col(Column::ReservedBytes))
+            .add(size);
+        update = update.filter(held.lte(as_i64(max)));
+    }
+    Ok(update.exec(db).await?.rows_affected == 1)
 }
 
 /// Names the limit a refused reservation would have broken.
@@ -148,7 +178,8 @@ async fn exceeded<C: ConnectionTrait>(
     })
 }
 
-/// Applies a transition's quota change to every scope of the session. Daily counters
+/// Applies a transition's quota change to every scope of the session that has a counter
+/// row (a scope without one has no limit: nothing to change, no error). Daily counters
 /// move only while they still count the session's creation day; no counter goes below 0.
 pub async fn apply<C: ConnectionTrait>(
     db: &C,
@@ -202,6 +233,18 @@ pub async fn apply<C: ConnectionTrait>(
 fn moved(column: Column, delta: i64) -> SimpleExpr {
     let sum = Expr::col(column).add(delta);
     Expr::case(sum.clone().lt(0i64), 0i64).finally(sum).into()
+}
+
+/// Deletes the counter rows of scopes `limited` does not name: they have no limit any more,
+/// stop counting (creates skip them), and must not be trusted if a limit comes back.
+/// Run at start and before each reconcile; a process whose configuration still limits
+/// such a scope seeds its row again from the tables. Returns how many rows went.
+pub async fn forget_unlimited<C: ConnectionTrait>(db: &C, limited: &[String]) -> CoreResult<u64> {
+    let mut delete = Entity::delete_many();
+    if !limited.is_empty() {
+        delete = delete.filter(Column::Scope.is_not_in(limited.iter().cloned()));
+    }
+    Ok(delete.exec(db).await?.rows_affected)
 }
 
 /// Every counter row of `owner`, in scope order.

@@ -8,6 +8,10 @@
 //! A declared `sha256` (hex or base64) is stored as lower-case hex; a single PUT signs it
 //! as `x-amz-checksum-sha256` where `storage.checksums` says the store checks it.
 //!
+//! A create commits three rows (session, audit event, expiry job) plus a counter row per
+//! scope a limit needs, and wakes nothing: its only job is due at the upload deadline,
+//! which the relay's timer reaches on its own.
+//!
 //! Invariants: the request can never widen its profile; the key is never built from the
 //! filename; neither side leaks a multipart upload: if the row cannot be written the
 //! store's upload is aborted, and if the process dies in between, the stale-multipart
@@ -130,7 +134,6 @@ pub async fn create_as(
             let scopes = quota::scopes(&session.profile, profile, &core.settings.quota);
             session = repo::insert(&core.db, session, &who.actor, &scopes).await?;
             core.metrics.add_bytes("declared", session.size);
-            core.relay.wake();
             return Ok(CreatedUpload {
                 session: SessionView::from(&session),
                 put: None,
@@ -159,7 +162,6 @@ pub async fn create_as(
     let scopes = quota::scopes(&session.profile, profile, &core.settings.quota);
     session = repo::insert(&core.db, session, &who.actor, &scopes).await?;
     core.metrics.add_bytes("declared", session.size);
-    core.relay.wake();
     Ok(CreatedUpload {
         session: SessionView::from(&session),
         put: Some(put),
@@ -195,7 +197,6 @@ async fn create_multipart(
     match repo::insert(&core.db, session, &who.actor, &scopes).await {
         Ok(session) => {
             core.metrics.add_bytes("declared", session.size);
-            core.relay.wake();
             Ok(CreatedUpload {
                 session: SessionView::from(&session),
                 put: None,

@@ -9,8 +9,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionSession, TransactionTrait,
 };
 use serde_json::json;
 use sluice_entity::audit_event;
@@ -51,8 +51,9 @@ impl Actor {
 }
 
 /// Inserts a new `pending` session with its quota reservation in `scopes` (refused with
-/// `QuotaExceeded` before anything is written), its creation event and the expiry of its
-/// upload deadline (`session.expires_at`).
+/// `QuotaExceeded` before anything is written; scopes without a limit are not written),
+/// its creation event and the expiry of its upload deadline (`session.expires_at`): three
+/// INSERTs when no limit applies.
 pub async fn insert<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     session: Model,
@@ -454,7 +455,7 @@ async fn append_audit<C: ConnectionTrait>(
     actor: &Actor,
     detail: serde_json::Value,
 ) -> CoreResult<()> {
-    audit_event::ActiveModel {
+    let event = audit_event::ActiveModel {
         upload_id: Set(upload_id),
         at: Set(at),
         from_state: Set(from.map(|s| s.as_str().to_owned())),
@@ -462,9 +463,11 @@ async fn append_audit<C: ConnectionTrait>(
         actor: Set(actor.label()),
         detail: Set(detail),
         ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    };
+    // Nothing reads the row back: no RETURNING (or a SELECT after it, on SQLite).
+    audit_event::Entity::insert(event)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

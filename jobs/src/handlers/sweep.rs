@@ -155,7 +155,7 @@ async fn ship_audit(core: &Core, instance: &str) {
 async fn reconcile_quota_when_due(core: &Core, instance: &str) {
     let period = core.settings.quota.reconcile_interval.get();
     match lease::take_turn(&core.db, RECONCILE_LEASE, instance, core.now(), period).await {
-        Ok(true) => match quota::reconcile::reconcile_all(&core.db, core.now()).await {
+        Ok(true) => match reconcile_quota(core).await {
             Ok(repairs) if repairs.is_empty() => {
                 tracing::debug!("quota counters agree with the tables")
             }
@@ -170,6 +170,21 @@ async fn reconcile_quota_when_due(core: &Core, instance: &str) {
         Ok(false) => {}
         Err(error) => tracing::debug!(%error, "quota reconciliation lease unavailable"),
     }
+}
+
+/// Drops counter rows no configured limit needs, then repairs the others.
+async fn reconcile_quota(
+    core: &Core,
+) -> sluice_core::error::CoreResult<Vec<quota::reconcile::Repair>> {
+    let limited = quota::limited_scopes(&core.settings);
+    let forgotten = quota::repo::forget_unlimited(&core.db, &limited).await?;
+    if forgotten > 0 {
+        tracing::info!(
+            forgotten,
+            "quota counters of scopes without a limit dropped"
+        );
+    }
+    quota::reconcile::reconcile_all(&core.db, core.now()).await
 }
 
 /// Recomputes the admin statistics rollup once per `admin.stats_interval`.
