@@ -31,12 +31,15 @@ use crate::upload::state::{Event, has_deadline};
 pub const LEASE: &str = "sweep";
 
 /// How many sessions one step of a pass reads at a time.
-const BATCH: u64 = 500;
+const BATCH: u64 = 1_000;
 
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SweepReport {
     pub expired: usize,
+    /// The expiry step stopped at its time budget with overdue sessions left: the caller
+    /// goes on (`expire_overdue`) while it still holds the lease.
+    pub expiry_unfinished: bool,
     pub cleanups_redriven: usize,
     pub verifications_redriven: usize,
     pub deliveries_redriven: usize,
@@ -48,7 +51,10 @@ pub struct SweepReport {
 
 /// One pass of every step.
 pub async fn run(core: &Core) -> CoreResult<SweepReport> {
-    let expired = expire_overdue(core).await?;
+    let Expiry {
+        expired,
+        unfinished: expiry_unfinished,
+    } = expire_overdue(core).await?;
     let cleanups_redriven = redrive_cleanups(core).await?;
     let verifications_redriven = redrive_verifications(core).await?;
     let deliveries_redriven = redrive_deliveries(core).await?;
@@ -56,6 +62,7 @@ pub async fn run(core: &Core) -> CoreResult<SweepReport> {
     let undecodable_jobs = outbox::backlog(&core.db, core.now()).await?.undecodable;
     Ok(SweepReport {
         expired,
+        expiry_unfinished,
         cleanups_redriven,
         verifications_redriven,
         deliveries_redriven,
@@ -113,12 +120,21 @@ async fn abort_strangers(core: &Core) -> CoreResult<Option<usize>> {
     Ok(Some(aborted))
 }
 
+/// What one expiry step did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Expiry {
+    pub expired: usize,
+    /// Stopped at the time budget with overdue sessions left.
+    pub unfinished: bool,
+}
+
 /// Expires live sessions whose deadline passed, batch after batch until none is left or
-/// the pass has spent `sweep_interval` (half its lease, so a long backlog never lets a
-/// second process start sweeping the same rows); returns how many. Each batch is one
-/// set-based transition (`repo::transition_batch`): one transaction, a few statements,
-/// whatever its size; rows another process moved meanwhile are simply skipped.
-pub async fn expire_overdue(core: &Core) -> CoreResult<usize> {
+/// the step has spent `sweep_interval` (half its lease, so a long backlog never lets a
+/// second process start sweeping the same rows: the caller renews the lease and calls
+/// again while `unfinished`). Each batch is one set-based transition
+/// (`repo::transition_batch`): one transaction, a few statements, whatever its size;
+/// rows another process moved meanwhile are simply skipped.
+pub async fn expire_overdue(core: &Core) -> CoreResult<Expiry> {
     let budget = core.settings.queue.sweep_interval.get();
     let started = std::time::Instant::now();
     let mut expired = 0;
@@ -155,8 +171,17 @@ pub async fn expire_overdue(core: &Core) -> CoreResult<usize> {
         }
         // A batch that expired nothing (every row moved by someone else) would only be
         // read again.
-        if !full || batch == 0 || started.elapsed() >= budget {
-            return Ok(expired);
+        if !full || batch == 0 {
+            return Ok(Expiry {
+                expired,
+                unfinished: false,
+            });
+        }
+        if started.elapsed() >= budget {
+            return Ok(Expiry {
+                expired,
+                unfinished: true,
+            });
         }
     }
 }

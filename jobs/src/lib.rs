@@ -109,6 +109,7 @@ pub async fn start_workers(core: Core, queues: Queues) -> Result<Workers, QueueE
     };
     let gate = SweepGate::default();
     let instance = Instance(setup.instance.clone());
+    let first_pass = sweep::at_start(setup.core.clone(), gate.clone(), instance.clone());
     let monitor = monitor
         .register(move |restarts| {
             let pause = restart_pause(restarts);
@@ -136,6 +137,7 @@ pub async fn start_workers(core: Core, queues: Queues) -> Result<Workers, QueueE
         sweep = %every.expression,
         "job workers starting"
     );
+    tokio::spawn(first_pass);
     let (stop, stopped) = oneshot::channel::<()>();
     let monitor = tokio::spawn(monitor.run_with_signal(async move {
         // A dropped sender (the `Workers` was dropped) stops nothing: only `shutdown` does.

@@ -156,7 +156,8 @@ e2e!(the_sweep_expires_a_backlog_in_batches, |app| {
     app.advance(Duration::from_secs(2 * 3600));
     let expired = sluice_core::sweep::expire_overdue(&app.running.core)
         .await
-        .expect("sweep");
+        .expect("sweep")
+        .expired;
     assert!(expired <= 30);
     for id in &ids {
         assert_eq!(app.session(&alice, id).await["state"], "expired", "{id}");
@@ -171,3 +172,56 @@ e2e!(the_sweep_expires_a_backlog_in_batches, |app| {
         );
     }
 });
+
+e2e!(
+    a_sweep_over_many_owners_moves_each_owners_counters_exactly,
+    |app| {
+        // Four owners with sessions in a limited profile (counter rows, moved by one
+        // set-based UPDATE per scope class) and in an unlimited one (no rows: computed).
+        let owners: Vec<String> = (0..4).map(|n| app.token(&format!("owner{n}"))).collect();
+        let mut ids = Vec::new();
+        for (n, token) in owners.iter().enumerate() {
+            for i in 0..=n {
+                for profile in ["metered", "default"] {
+                    let created = app
+                        .create(
+                            token,
+                            json!({"profile": profile, "filename": format!("{i}.txt"), "size": 7, "content_type": "text/plain"}),
+                        )
+                        .await;
+                    ids.push((token.clone(), created.id));
+                }
+            }
+        }
+        app.advance(Duration::from_secs(2 * 3600));
+        sluice_core::sweep::expire_overdue(&app.running.core)
+            .await
+            .expect("sweep");
+        for (token, id) in &ids {
+            assert_eq!(app.session(token, id).await["state"], "expired", "{id}");
+        }
+        // Their URLs ran out long ago: the cleanups the expiries owe are final rounds,
+        // and each releases what its session held (one set-based UPDATE again).
+        app.drain_jobs().await;
+        for token in &owners {
+            let (_, quota) = app.call(Method::GET, "/v1/quota", Some(token), None).await;
+            let metered = quota["profiles"]
+                .as_array()
+                .expect("profiles")
+                .iter()
+                .find(|p| p["profile"] == "metered")
+                .cloned()
+                .expect("metered");
+            assert_eq!(metered["usage"]["uploads_today"], 0, "{quota}");
+            assert_eq!(metered["usage"]["bytes_today"], 0, "{quota}");
+            assert_eq!(metered["usage"]["reserved_bytes"], 0, "{quota}");
+            assert_eq!(quota["total"]["usage"]["reserved_bytes"], 0, "{quota}");
+        }
+        assert!(app.list_keys().await.is_empty());
+        let core = &app.running.core;
+        let repairs = sluice_core::quota::reconcile::reconcile_all(&core.db, core.now())
+            .await
+            .expect("reconcile");
+        assert!(repairs.is_empty(), "the counters agree with the tables: {repairs:?}");
+    }
+);

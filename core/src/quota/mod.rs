@@ -22,6 +22,7 @@
 //! upload URLs can still write its key, and until that key is cleaned for good
 //! (`upload_sessions.held_bytes`): whatever can still land counts against the owner.
 
+pub mod changes;
 pub mod computed;
 pub mod reconcile;
 pub mod repo;

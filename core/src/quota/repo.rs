@@ -1,19 +1,18 @@
-//! The `quota_usage` table: reservations (conditional updates that refuse to overshoot),
-//! the changes transitions apply, and reads. The only code that writes the counters
-//! (besides reconcile's repairs).
+//! The `quota_usage` table: reservations (conditional updates that refuse to overshoot)
+//! and reads. With `changes` (what transitions apply), the only code that writes the
+//! counters (besides reconcile's repairs).
 //!
 //! Invariant: a counter row exists only for a scope some configuration limits; it starts
 //! from the usage the tables hold and then moves with every reservation and transition.
 //! Rows of scopes that lost their limit are forgotten (`forget_unlimited`), so a limit
 //! added again later starts from the true usage, never from a row that stopped counting.
 
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use sluice_entity::quota_usage::{Column, Entity, Model};
 
 use super::{Scope, computed, day_of};
 use crate::error::{CoreError, CoreResult};
-use crate::upload::state::QuotaChange;
 
 /// Makes sure the counter row of (owner, scope) exists and counts `today`: a missing row
 /// starts from the usage the tables hold (`computed::seed`), so a limit added to a scope
@@ -176,63 +175,6 @@ async fn exceeded<C: ConnectionTrait>(
         value: max.unwrap_or(0),
         retry_after,
     })
-}
-
-/// Applies a transition's quota change to every scope of the session that has a counter
-/// row (a scope without one has no limit: nothing to change, no error). Daily counters
-/// move only while they still count the session's creation day; no counter goes below 0.
-pub async fn apply<C: ConnectionTrait>(
-    db: &C,
-    owner: &str,
-    scopes: &[&str],
-    created_day: i32,
-    change: QuotaChange,
-) -> CoreResult<()> {
-    if change == QuotaChange::default() {
-        return Ok(());
-    }
-    for scope in scopes {
-        let filter = |u: sea_orm::UpdateMany<Entity>| {
-            u.filter(Column::Owner.eq(owner))
-                .filter(Column::Scope.eq(*scope))
-        };
-        filter(
-            Entity::update_many()
-                .col_expr(
-                    Column::ReservedBytes,
-                    moved(Column::ReservedBytes, change.reserved_bytes),
-                )
-                .col_expr(
-                    Column::StoredBytes,
-                    moved(Column::StoredBytes, change.stored_bytes),
-                ),
-        )
-        .exec(db)
-        .await?;
-        if change.uploads_today != 0 || change.bytes_today != 0 {
-            filter(
-                Entity::update_many()
-                    .col_expr(
-                        Column::UploadsToday,
-                        moved(Column::UploadsToday, change.uploads_today),
-                    )
-                    .col_expr(
-                        Column::BytesToday,
-                        moved(Column::BytesToday, change.bytes_today),
-                    ),
-            )
-            .filter(Column::Day.eq(created_day))
-            .exec(db)
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-/// `column + delta`, never below zero.
-fn moved(column: Column, delta: i64) -> SimpleExpr {
-    let sum = Expr::col(column).add(delta);
-    Expr::case(sum.clone().lt(0i64), 0i64).finally(sum).into()
 }
 
 /// Deletes the counter rows of scopes `limited` does not name: they have no limit any more,

@@ -266,8 +266,10 @@ pub async fn record_cleanups<C: ConnectionTrait + TransactionTrait>(
     if rounds.is_empty() {
         return Ok(rounds);
     }
+    // `id IN (…)` first, so PostgreSQL reads the rows by primary key (see batch.rs).
     let guard = |rounds: &[&CleanupRound]| {
-        Expr::tuple([
+        let ids = rounds.iter().map(|r| r.session.id);
+        Column::Id.is_in(ids).and(Expr::tuple([
             Expr::col(Column::Id),
             Expr::col(Column::CleanupDueAt),
             Expr::col(Column::HeldBytes),
@@ -277,7 +279,7 @@ pub async fn record_cleanups<C: ConnectionTrait + TransactionTrait>(
                 .iter()
                 .map(|r| (r.session.id, r.due, r.session.held_bytes))
                 .collect::<Vec<_>>(),
-        )
+        ))
     };
     let (last, again): (Vec<&CleanupRound>, Vec<&CleanupRound>) =
         rounds.iter().partition(|r| r.again_at.is_none());
@@ -315,19 +317,22 @@ pub async fn record_cleanups<C: ConnectionTrait + TransactionTrait>(
         .into_iter()
         .filter(|r| recorded.contains(&r.session.id))
         .collect();
-    // Held bytes of the keys now clean for good, summed per owner, profile and day.
-    let mut releases: std::collections::BTreeMap<(String, String, i32), i64> =
-        std::collections::BTreeMap::new();
+    // Held bytes of the keys now clean for good are released.
+    let mut releases = Vec::new();
     let mut jobs = Vec::new();
     for r in &done {
         match r.again_at {
             None if r.session.held_bytes != 0 => {
-                let key = (
-                    r.session.owner.clone(),
-                    r.session.profile.clone(),
-                    quota::day_of(r.session.created_at),
-                );
-                *releases.entry(key).or_default() += r.session.held_bytes;
+                let owed = quota::changes::Owed {
+                    owner: r.session.owner.clone(),
+                    profile: r.session.profile.clone(),
+                    created_day: quota::day_of(r.session.created_at),
+                };
+                let release = state::QuotaChange {
+                    reserved_bytes: -r.session.held_bytes,
+                    ..Default::default()
+                };
+                releases.push((owed, release));
             }
             None => {}
             Some(at) => {
@@ -336,13 +341,7 @@ pub async fn record_cleanups<C: ConnectionTrait + TransactionTrait>(
             }
         }
     }
-    for ((owner, profile, day), held) in releases {
-        let release = state::QuotaChange {
-            reserved_bytes: -held,
-            ..Default::default()
-        };
-        quota::repo::apply(&txn, &owner, &quota::scope_names(&profile), day, release).await?;
-    }
+    quota::changes::apply_all(&txn, releases).await?;
     outbox::append(&txn, now, &jobs).await?;
     txn.commit().await?;
     Ok(done)

@@ -3,7 +3,10 @@
 //!
 //! Every worker process fires the cron ticks, so a sweep first takes the database lease
 //! `sweep`: one process sweeps at a time across replicas. Within one process a tick that
-//! arrives while the previous sweep still runs is skipped instead of piling up.
+//! arrives while the previous sweep still runs is skipped instead of piling up. A pass
+//! also runs as soon as the workers start (`at_start`), and a backlog of overdue sessions
+//! bigger than one step's budget is expired on without waiting for the next tick, the
+//! lease renewed between steps.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -60,25 +63,42 @@ pub async fn sweep(
     gate: Data<SweepGate>,
     instance: Data<Instance>,
 ) -> Result<(), BoxDynError> {
+    pass(&core, &gate, &instance).await;
+    Ok(())
+}
+
+/// The pass a process runs as soon as its workers start, before the first tick: after
+/// an outage the backlog of overdue sessions is expired from the moment Sluice is back,
+/// not from the next tick of the wall clock (up to `sweep_interval` later).
+pub async fn at_start(core: Core, gate: SweepGate, instance: Instance) {
+    pass(&core, &gate, &instance).await;
+}
+
+/// One sweep under the `sweep` lease, then the turn-paced tasks (reconcile, statistics,
+/// audit shipping, retention).
+async fn pass(core: &Core, gate: &SweepGate, instance: &Instance) {
     let Some(_running) = gate.enter() else {
         tracing::debug!("previous sweep still running; tick skipped");
-        return Ok(());
+        return;
     };
     // Held for two periods at most: a holder that dies frees it soon enough.
     let ttl = core.settings.queue.sweep_interval.get() * 2;
-    match lease::acquire(&core.db, sweep::LEASE, &instance.0.0, core.now(), ttl).await {
+    match lease::acquire(&core.db, sweep::LEASE, &instance.0, core.now(), ttl).await {
         Ok(true) => {}
         Ok(false) => {
             tracing::debug!("another process is sweeping");
-            return Ok(());
+            return;
         }
         Err(error) => {
             tracing::warn!(%error, "sweep lease unavailable");
-            return Ok(());
+            return;
         }
     }
-    match sweep::run(&core).await {
+    match sweep::run(core).await {
         Ok(report) => {
+            if report.expiry_unfinished {
+                expire_backlog(core, &instance.0, ttl).await;
+            }
             let aborted = report.strangers_aborted.unwrap_or(0);
             let redriven = report.cleanups_redriven
                 + report.verifications_redriven
@@ -101,14 +121,37 @@ pub async fn sweep(
         // The next tick is the retry; a cron job has nothing to re-deliver.
         Err(error) => tracing::warn!(code = error.code(), error = %error, "sweep failed"),
     }
-    if let Err(error) = lease::release(&core.db, sweep::LEASE, &instance.0.0).await {
+    if let Err(error) = lease::release(&core.db, sweep::LEASE, &instance.0).await {
         tracing::debug!(%error, "sweep lease not released; it runs out by itself");
     }
-    reconcile_quota_when_due(&core, &instance.0.0).await;
-    refresh_stats_when_due(&core, &instance.0.0).await;
-    ship_audit(&core, &instance.0.0).await;
-    prune_when_due(&core, &gate, &instance.0.0);
-    Ok(())
+    reconcile_quota_when_due(core, &instance.0).await;
+    refresh_stats_when_due(core, &instance.0).await;
+    ship_audit(core, &instance.0).await;
+    prune_when_due(core, gate, &instance.0);
+}
+
+/// A backlog bigger than one step's time budget: renews the lease and expires on, step
+/// after step, until nothing overdue is left (or the lease went to another process,
+/// which then goes on). No tick is waited for in between.
+async fn expire_backlog(core: &Core, instance: &str, ttl: std::time::Duration) {
+    loop {
+        match lease::acquire(&core.db, sweep::LEASE, instance, core.now(), ttl).await {
+            Ok(true) => {}
+            Ok(false) | Err(_) => return,
+        }
+        match sweep::expire_overdue(core).await {
+            Ok(step) => {
+                tracing::info!(expired = step.expired, "sweep: backlog of overdue sessions");
+                if !step.unfinished {
+                    return;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(code = error.code(), %error, "sweep failed");
+                return;
+            }
+        }
+    }
 }
 
 /// Starts a retention pass once per `retention.interval` across every process, as a

@@ -8,8 +8,8 @@
 //! notices of the rows that moved commit together. The state change is one `UPDATE …
 //! RETURNING` per group of rows whose plans set the same columns (per-row values such as
 //! a settled size go through `CASE`), so a batch of expiries is one or a few statements,
-//! never one per row. Quota changes are summed per owner and profile and applied in
-//! (owner, scope) order, the order every writer takes the counter rows in.
+//! never one per row. Quota changes are summed per counter row and applied set-based,
+//! owners' totals before their profiles, the order every writer takes the rows in.
 
 use std::collections::BTreeMap;
 
@@ -23,7 +23,7 @@ use serde_json::json;
 use sluice_entity::audit_event;
 use sluice_entity::upload_session::{Column, Entity, Failure, Model, UploadState};
 
-use super::super::state::{self, Event, Plan, PlanContext, QuotaChange};
+use super::super::state::{self, Event, Plan, PlanContext};
 use super::{Actor, notice_payload, owed_jobs};
 use crate::config::WebhookSettings;
 use crate::error::CoreResult;
@@ -209,7 +209,11 @@ async fn update_group<C: ConnectionTrait>(
     let guards = rows
         .iter()
         .map(|(item, _)| (item.session.id, item.session.version));
+    // `id IN (…)` first: PostgreSQL reads the rows by primary key and checks the tuple
+    // guard on those only (a tuple IN list alone can turn into a scan of the table).
+    let ids = rows.iter().map(|(item, _)| item.session.id);
     Ok(update
+        .filter(Column::Id.is_in(ids))
         .filter(Column::State.eq(shape.from))
         .filter(Expr::tuple([Expr::col(Column::Id), Expr::col(Column::Version)]).in_tuples(guards))
         .exec_with_returning(db)
@@ -231,28 +235,19 @@ fn per_row(
     case.into()
 }
 
-/// The quota changes of the moved rows, summed per (owner, profile, creation day) and
-/// applied in (owner, scope) order.
+/// The quota changes of the moved rows, applied in a few set-based statements
+/// (`quota::changes`).
 async fn apply_quota<C: ConnectionTrait>(
     db: &C,
     moved: &[(Model, BatchItem, Plan)],
 ) -> CoreResult<()> {
-    let mut sums: BTreeMap<(String, String, i32), QuotaChange> = BTreeMap::new();
-    for (row, _, plan) in moved {
-        let key = (
-            row.owner.clone(),
-            row.profile.clone(),
-            quota::day_of(row.created_at),
-        );
-        let sum = sums.entry(key).or_default();
-        sum.reserved_bytes += plan.quota.reserved_bytes;
-        sum.stored_bytes += plan.quota.stored_bytes;
-        sum.uploads_today += plan.quota.uploads_today;
-        sum.bytes_today += plan.quota.bytes_today;
-    }
-    for ((owner, profile, day), change) in sums {
-        let scopes = quota::scope_names(&profile);
-        quota::repo::apply(db, &owner, &scopes, day, change).await?;
-    }
-    Ok(())
+    let changes = moved.iter().map(|(row, _, plan)| {
+        let owed = quota::changes::Owed {
+            owner: row.owner.clone(),
+            profile: row.profile.clone(),
+            created_day: quota::day_of(row.created_at),
+        };
+        (owed, plan.quota)
+    });
+    quota::changes::apply_all(db, changes).await
 }
