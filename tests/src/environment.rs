@@ -56,6 +56,9 @@ pub async fn environment(
         ("SLUICE__QUEUE__SWEEP_INTERVAL", "2s".to_owned()),
         ("SLUICE__QUEUE__VERIFY_DELAY", "1s".to_owned()),
         ("SLUICE__QUEUE__NAMESPACE", format!("test-{unique}")),
+        // Only tests reconcile quota: every app takes the workers' turn as it starts
+        // (`TestApp::hold_reconcile`), and a ten-year turn outlasts every clock jump.
+        ("SLUICE__QUOTA__RECONCILE_INTERVAL", "3650d".to_owned()),
     ]
     .into_iter()
     .chain(PROFILES.iter().map(|(k, v)| (*k, v.to_string())))

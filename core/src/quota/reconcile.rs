@@ -23,6 +23,10 @@ use super::computed::{self, Counters};
 use super::day_of;
 use crate::error::CoreResult;
 
+/// The lease whose turns pace the workers' scheduled reconciliation (one per
+/// `quota.reconcile_interval` across every process).
+pub const LEASE: &str = "quota_reconcile";
+
 /// One counter that was wrong, and what it is now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Repair {

@@ -67,20 +67,33 @@ pub async fn sweep(
     Ok(())
 }
 
-/// The pass a process runs as soon as its workers start, before the first tick: after
+/// The sweep a process runs as soon as its workers start, before the first tick: after
 /// an outage the backlog of overdue sessions is expired from the moment Sluice is back,
-/// not from the next tick of the wall clock (up to `sweep_interval` later).
+/// not from the next tick of the wall clock (up to `sweep_interval` later). The
+/// turn-paced tasks wait for the ticks.
 pub async fn at_start(core: Core, gate: SweepGate, instance: Instance) {
-    pass(&core, &gate, &instance).await;
+    let Some(_running) = gate.enter() else {
+        return;
+    };
+    sweep_under_lease(&core, &gate, &instance).await;
 }
 
-/// One sweep under the `sweep` lease, then the turn-paced tasks (reconcile, statistics,
-/// audit shipping, retention).
+/// A tick: one sweep under the `sweep` lease, then the turn-paced tasks (reconcile,
+/// statistics, audit shipping, retention).
 async fn pass(core: &Core, gate: &SweepGate, instance: &Instance) {
     let Some(_running) = gate.enter() else {
         tracing::debug!("previous sweep still running; tick skipped");
         return;
     };
+    sweep_under_lease(core, gate, instance).await;
+    reconcile_quota_when_due(core, &instance.0).await;
+    refresh_stats_when_due(core, &instance.0).await;
+    ship_audit(core, &instance.0).await;
+    prune_when_due(core, gate, &instance.0);
+}
+
+/// `sweep::run` under the `sweep` lease (given back after), and what it found reported.
+async fn sweep_under_lease(core: &Core, gate: &SweepGate, instance: &Instance) {
     // Held for two periods at most: a holder that dies frees it soon enough.
     let ttl = core.settings.queue.sweep_interval.get() * 2;
     match lease::acquire(&core.db, sweep::LEASE, &instance.0, core.now(), ttl).await {
@@ -124,10 +137,6 @@ async fn pass(core: &Core, gate: &SweepGate, instance: &Instance) {
     if let Err(error) = lease::release(&core.db, sweep::LEASE, &instance.0).await {
         tracing::debug!(%error, "sweep lease not released; it runs out by itself");
     }
-    reconcile_quota_when_due(core, &instance.0).await;
-    refresh_stats_when_due(core, &instance.0).await;
-    ship_audit(core, &instance.0).await;
-    prune_when_due(core, gate, &instance.0);
 }
 
 /// A backlog bigger than one step's time budget: renews the lease and expires on, step
@@ -248,7 +257,7 @@ async fn refresh_stats_when_due(core: &Core, instance: &str) {
 const STATS_LEASE: &str = "stats_rollup";
 
 /// The lease whose turns pace quota reconciliation.
-const RECONCILE_LEASE: &str = "quota_reconcile";
+const RECONCILE_LEASE: &str = quota::reconcile::LEASE;
 
 #[cfg(test)]
 mod tests {
