@@ -136,6 +136,14 @@ pub(crate) fn queue_name(namespace: &str, separator: char, queue: &str) -> Strin
     format!("{namespace}{separator}{queue}")
 }
 
+/// The Redis queue name of a job type: `{namespace:queue}`, braces included. apalis-redis
+/// prefixes every key of a queue with its name and its scripts take several of them at
+/// once (active list, data hash, scheduled set…); the braces are a Redis Cluster hash tag,
+/// so all of one queue's keys hash to one slot and every script stays legal on a cluster.
+pub(crate) fn redis_queue_name(namespace: &str, queue: &str) -> String {
+    format!("{{{}}}", queue_name(namespace, ':', queue))
+}
+
 /// The apalis task of one dispatch: due now, run once (a failed run is retried through the
 /// job table, never by the queue), deduplicated by its idempotency key.
 pub(crate) fn task(dispatch: Dispatch, idempotency_key: &str) -> Task<Dispatch> {
@@ -164,6 +172,10 @@ mod tests {
         assert_eq!(
             queue_name("t1", ':', "cleanup_session"),
             "t1:cleanup_session"
+        );
+        assert_eq!(
+            redis_queue_name("t1", "cleanup_session"),
+            "{t1:cleanup_session}"
         );
     }
 }

@@ -222,6 +222,9 @@ e2e!(
         let repairs = sluice_core::quota::reconcile::reconcile_all(&core.db, core.now())
             .await
             .expect("reconcile");
-        assert!(repairs.is_empty(), "the counters agree with the tables: {repairs:?}");
+        assert!(
+            repairs.is_empty(),
+            "the counters agree with the tables: {repairs:?}"
+        );
     }
 );

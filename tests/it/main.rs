@@ -24,6 +24,7 @@ mod outages;
 mod pages;
 mod quota;
 mod ratelimit;
+mod redis_keys;
 mod retention;
 mod sniff;
 mod store_enforces;

@@ -105,7 +105,10 @@ pub async fn apply_all<C: ConnectionTrait>(
         .map(|((owner, scope), c)| (owner, scope, c))
         .collect();
     for class in [totals, profiles] {
-        let rows: Vec<_> = class.into_iter().filter(|(.., c)| !c.is_nothing()).collect();
+        let rows: Vec<_> = class
+            .into_iter()
+            .filter(|(.., c)| !c.is_nothing())
+            .collect();
         for chunk in rows.chunks(CHUNK) {
             db.execute_raw(statement(db.get_database_backend(), chunk))
                 .await?;
@@ -191,7 +194,10 @@ mod tests {
         assert_eq!(row.day, 12);
         assert_eq!(row.uploads_today, -2);
         assert_eq!(row.bytes_today, -8);
-        assert_eq!(row.reserved_bytes, -22, "reservations move whatever the day");
+        assert_eq!(
+            row.reserved_bytes, -22,
+            "reservations move whatever the day"
+        );
     }
 
     #[test]
@@ -209,7 +215,11 @@ mod tests {
     fn placeholders_follow_the_backend() {
         let rows = vec![("o".to_owned(), "*".to_owned(), RowChange::default())];
         let pg = statement(DatabaseBackend::Postgres, &rows);
-        assert!(pg.sql.contains("($1, $2, $3, $4, $5, $6, $7)"), "{}", pg.sql);
+        assert!(
+            pg.sql.contains("($1, $2, $3, $4, $5, $6, $7)"),
+            "{}",
+            pg.sql
+        );
         let lite = statement(DatabaseBackend::Sqlite, &rows);
         assert!(lite.sql.contains("(?, ?, ?, ?, ?, ?, ?)"), "{}", lite.sql);
         assert_eq!(lite.values.map(|v| v.0.len()), Some(7));

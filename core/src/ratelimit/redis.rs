@@ -1,5 +1,5 @@
 //! The shared store: every bucket is one Redis key holding its TAT in microseconds, under
-//! `{queue.namespace}:ratelimit:`, and one Lua script decides a request against all of its
+//! `{queue.namespace:ratelimit}:` (braces included: a Redis Cluster hash tag), and one Lua script decides a request against all of its
 //! buckets atomically (the arithmetic of `gcra.rs`, line for line).
 //!
 //! Time is Redis's own (`TIME`), not the replica's: every replica then judges by one
@@ -80,7 +80,10 @@ impl RedisStore {
             client,
             conn: OnceLock::new(),
             script: redis::Script::new(SCRIPT),
-            prefix: format!("{namespace}:ratelimit:"),
+            // A hash tag: the script takes every bucket of a request at once, so on a
+            // Redis Cluster they must share a slot (all of them do: one shard serves the
+            // limiter, a few hundred thousand script calls a second).
+            prefix: format!("{{{namespace}:ratelimit}}:"),
             secrets,
         })
     }

@@ -269,17 +269,19 @@ pub async fn record_cleanups<C: ConnectionTrait + TransactionTrait>(
     // `id IN (…)` first, so PostgreSQL reads the rows by primary key (see batch.rs).
     let guard = |rounds: &[&CleanupRound]| {
         let ids = rounds.iter().map(|r| r.session.id);
-        Column::Id.is_in(ids).and(Expr::tuple([
-            Expr::col(Column::Id),
-            Expr::col(Column::CleanupDueAt),
-            Expr::col(Column::HeldBytes),
-        ])
-        .in_tuples(
-            rounds
-                .iter()
-                .map(|r| (r.session.id, r.due, r.session.held_bytes))
-                .collect::<Vec<_>>(),
-        ))
+        Column::Id.is_in(ids).and(
+            Expr::tuple([
+                Expr::col(Column::Id),
+                Expr::col(Column::CleanupDueAt),
+                Expr::col(Column::HeldBytes),
+            ])
+            .in_tuples(
+                rounds
+                    .iter()
+                    .map(|r| (r.session.id, r.due, r.session.held_bytes))
+                    .collect::<Vec<_>>(),
+            ),
+        )
     };
     let (last, again): (Vec<&CleanupRound>, Vec<&CleanupRound>) =
         rounds.iter().partition(|r| r.again_at.is_none());

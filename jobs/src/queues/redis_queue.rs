@@ -1,6 +1,7 @@
 //! The production queue: apalis-redis on one multiplexed connection manager shared by every
-//! typed storage. Keys live under `{namespace}:{queue}`, so deployments and test runs that
-//! share one Redis never see each other's jobs.
+//! typed storage. Keys live under `{namespace:queue}:` (a hash tag: one queue's keys share a
+//! Redis Cluster slot, see `redis_queue_name`), so deployments and test runs that share one
+//! Redis never see each other's jobs.
 //!
 //! Invariant: the URL (and so the password) is never formatted into an error or a log; only
 //! the address (`host:port`) is.
@@ -17,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sluice_core::config::QueueSettings;
 use sluice_core::jobs::{Dispatch, Job};
 
-use super::{HEARTBEAT, MISSED_HEARTBEATS, QueueError, queue_name, task, unknown_kind};
+use super::{HEARTBEAT, MISSED_HEARTBEATS, QueueError, redis_queue_name, task, unknown_kind};
 
 /// How long `connect` waits for Redis before reporting it unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -75,7 +76,7 @@ impl RedisQueues {
 
         let config = |queue: &str| {
             Config::default()
-                .queue(queue_name(&settings.namespace, ':', queue))
+                .queue(redis_queue_name(&settings.namespace, queue))
                 .heartbeat_interval(HEARTBEAT)
                 .missed_heartbeats(MISSED_HEARTBEATS)
                 .batch_size(settings.concurrency.max(1))
