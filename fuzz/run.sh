@@ -4,6 +4,7 @@
 #
 #   FUZZ_SECONDS   seconds per target (default 20)
 #   FUZZ_TARGETS   space-separated targets (default: all of them)
+#   FUZZ_BUILD_ONLY=1  build the targets and stop (CI builds them while the tests run)
 #   FUZZ_SANITIZER libFuzzer sanitizer (default none: the workspace forbids unsafe code,
 #                  and ASan roughly doubles the build; `address` works here too)
 #
@@ -27,6 +28,7 @@ fi
 start=$(date +%s)
 cargo fuzz build --sanitizer "$sanitizer"
 echo "fuzz: built in $(( $(date +%s) - start ))s" >&2
+[ "${FUZZ_BUILD_ONLY:-}" = 1 ] && exit 0
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

@@ -12,7 +12,10 @@
 //! - rounds go in batches: the first job of a backlog takes every due round (up to
 //!   `BATCH`, under the `cleanup` lease) and sends their keys in one DeleteObjects; a
 //!   key the store answers as failed keeps exactly its session's round owed; no HEAD
-//!   before a delete (what was freed comes from what Sluice recorded);
+//!   before a delete (what was freed comes from what Sluice recorded). A batch
+//!   transition writes one job per `BATCH` rounds it owes, and a full batch gives the
+//!   next due round a job if it has none (`follow_up`): a backlog costs a job per
+//!   thousand rounds, and every owed round still has a job or a batch coming;
 //! - a round that fails is retried by the job system forever, with capped backoff;
 //! - a key is cleaned once more after the last upload URL issued for it expired, plus
 //!   `cleanup.late_put_grace`, because a PUT can land until the URL expires (a slow
@@ -28,15 +31,17 @@ use crate::Core;
 use crate::audit;
 use crate::error::CoreResult;
 use crate::ids::UploadId;
+use crate::jobs::{CleanupSession, JobKind};
 use crate::lease;
 use crate::naming;
+use crate::outbox;
 use crate::storage::StoreError;
 use crate::upload::repo::{self, CleanupRound};
 use crate::upload::state::is_terminal;
 
 /// The most sessions one round takes: S3's 1,000 keys of one DeleteObjects (a sealed
 /// session has two keys, so a batch of those takes two requests).
-const BATCH: u64 = 1000;
+pub const BATCH: u64 = 1000;
 
 /// The lease a batch round holds, so that two workers do not send the same keys twice.
 pub const LEASE: &str = "cleanup";
@@ -81,8 +86,10 @@ pub async fn clean(core: &Core, id: UploadId) -> CoreResult<bool> {
         }
     }
     let mut batch = vec![session];
+    let mut full = false;
     let result = match repo::cleanup_overdue(&core.db, now, BATCH).await {
         Ok(due) => {
+            full = due.len() as u64 >= BATCH;
             batch.extend(due.into_iter().filter(|s| s.id != id.0));
             clean_batch(core, batch, now).await
         }
@@ -91,10 +98,30 @@ pub async fn clean(core: &Core, id: UploadId) -> CoreResult<bool> {
     if let Err(e) = lease::release(&core.db, LEASE, &holder).await {
         tracing::warn!(error = %e, "cleanup lease not given back; it runs out by itself");
     }
+    if full {
+        follow_up(core, now).await?;
+    }
     match result?.into_iter().find(|(failed, _)| *failed == id) {
         Some((_, why)) => Err(why.into()),
         None => Ok(true),
     }
+}
+
+/// After a full batch more rounds may be due, some of them without a job of their own (a
+/// batch transition gives one job per `BATCH` rounds it owes): the oldest due round is
+/// given a job if it has none, so a backlog is cleaned batch after batch, never left to
+/// the sweep's redrive.
+async fn follow_up(core: &Core, now: DateTime<Utc>) -> CoreResult<()> {
+    let Some(next) = repo::cleanup_overdue(&core.db, now, 1).await?.pop() else {
+        return Ok(());
+    };
+    let next = UploadId(next.id);
+    let covered = outbox::uploads_with_job(&core.db, CleanupSession::KIND, &[next]).await?;
+    if !covered.contains(&next) {
+        outbox::append_one(&core.db, now, CleanupSession { upload_id: next }).await?;
+        core.relay.wake();
+    }
+    Ok(())
 }
 
 /// Whether `session` owes a round now.

@@ -68,6 +68,19 @@ e2e!(
         let mut want: Vec<String> = ids[3..].to_vec();
         want.sort();
         assert_eq!(moved_ids, want, "exactly the rows nobody else moved");
+        // One cleanup job for the batch's seven owed rounds: its batch cleans them all.
+        {
+            use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+            use sluice_entity::outbox_job;
+            let jobs = outbox_job::Entity::find()
+                .filter(outbox_job::Column::Job.eq("cleanup_session"))
+                .filter(outbox_job::Column::UploadId.is_in(moved.iter().map(|m| m.id)))
+                .count(&core.db)
+                .await
+                .expect("count");
+            // A worker may already have run it (and removed its row): never more than one.
+            assert!(jobs <= 1, "{jobs} cleanup jobs for one batch");
+        }
         for m in &moved {
             assert_eq!(m.state.as_str(), "expired");
             assert_eq!(m.held_bytes, 5, "its URL can still write: held");
@@ -134,9 +147,20 @@ e2e!(
         .await
         .expect("batch");
         assert!(moved.is_empty());
-        // The cleanups the plans owe run and the bucket stays clean.
+        // The cleanups the plans owe run (all seven through the one job) and the bucket
+        // stays clean; each round is recorded, the late one owed after the URLs expire.
+        // (The batch ran at `past`, the deadline: the rounds are due from then.)
+        let ahead = (past - core.now()).to_std().unwrap_or_default();
+        app.advance(ahead + Duration::from_secs(1));
         app.drain_jobs().await;
         assert!(app.list_keys().await.is_empty());
+        for id in &ids[3..] {
+            let trail = app.audit_trail(id).await;
+            assert!(
+                trail.iter().any(|e| e["detail"]["final"].is_boolean()),
+                "{id}: no cleanup round recorded: {trail:?}"
+            );
+        }
     }
 );
 

@@ -199,6 +199,10 @@ impl TestApp {
             api: running.api_url.clone().expect("api url"),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                // Shorter than the server's keep-alive (actix: 5 s), so an idle connection
+                // is never reused just as the server closes it (a test that drained jobs
+                // for seconds then saw `IncompleteMessage`).
+                .pool_idle_timeout(Duration::from_secs(2))
                 .build()
                 .expect("client"),
             running,

@@ -20,7 +20,7 @@ pub mod batch;
 
 pub use batch::{BatchItem, transition_batch};
 
-use super::state::{self, Event, OwedJob, Plan, PlanContext};
+use super::state::{self, Event, OwedJob, PlanContext};
 use crate::auth::Principal;
 use crate::config::WebhookSettings;
 use crate::error::{CoreError, CoreResult};
@@ -212,9 +212,8 @@ fn notice_payload(
 }
 
 /// The job rows a plan owes.
-fn owed_jobs(upload_id: UploadId, plan: &Plan, now: DateTime<Utc>) -> Vec<NewJob> {
-    plan.jobs
-        .iter()
+fn owed_jobs(upload_id: UploadId, owed: &[OwedJob], now: DateTime<Utc>) -> Vec<NewJob> {
+    owed.iter()
         .map(|owed| match *owed {
             OwedJob::ExpireAt(at) => NewJob::at(ExpireSession { upload_id }, at),
             OwedJob::VerifyAt(at) => NewJob::at(VerifyUpload { upload_id }, at),

@@ -23,7 +23,7 @@ use serde_json::json;
 use sluice_entity::audit_event;
 use sluice_entity::upload_session::{Column, Entity, Failure, Model, UploadState};
 
-use super::super::state::{self, Event, Plan, PlanContext};
+use super::super::state::{self, Event, OwedJob, Plan, PlanContext};
 use super::{Actor, notice_payload, owed_jobs};
 use crate::config::WebhookSettings;
 use crate::error::CoreResult;
@@ -106,6 +106,7 @@ pub async fn transition_batch<C: ConnectionTrait + TransactionTrait>(
     apply_quota(&txn, &moved).await?;
     let mut audits = Vec::with_capacity(moved.len());
     let mut jobs = Vec::new();
+    let mut cleanups = 0usize;
     let ids: Vec<UploadId> = moved.iter().map(|(m, ..)| UploadId(m.id)).collect();
     for (row, item, plan) in &moved {
         let detail = audit_detail(event, plan, item.detail.clone());
@@ -118,7 +119,17 @@ pub async fn transition_batch<C: ConnectionTrait + TransactionTrait>(
             detail: Set(detail.clone()),
             ..Default::default()
         });
-        jobs.extend(owed_jobs(UploadId(row.id), plan, now));
+        let mut owed = plan.jobs.clone();
+        if owed.contains(&OwedJob::CleanupNow) {
+            // One cleanup job per batch's worth of owed rounds: the job of the first
+            // round of each share cleans every due round with it (`cleanup::clean`), so
+            // a backlog of 100,000 expiries is 100 jobs, not 100,000 that find nothing.
+            if cleanups % crate::cleanup::BATCH as usize != 0 {
+                owed.retain(|job| *job != OwedJob::CleanupNow);
+            }
+            cleanups += 1;
+        }
+        jobs.extend(owed_jobs(UploadId(row.id), &owed, now));
         if let Some(notice) = plan.notify {
             let endpoints = webhooks::subscribers(webhooks_settings, notice, &row.profile);
             if !endpoints.is_empty() {
