@@ -48,7 +48,7 @@ pub const LEASE: &str = "cleanup";
 
 /// How long a round waits for another worker's batch before its job asks again later.
 const LEASE_WAIT: Duration = Duration::from_secs(10);
-const LEASE_POLL: Duration = Duration::from_millis(25);
+const LEASE_POLL: Duration = Duration::from_millis(100);
 
 /// How long a batch round may hold the lease; a round that takes longer only risks a
 /// second round sending some keys again (deletes are idempotent).
