@@ -1,6 +1,6 @@
 """Measures what one upload's whole life costs, for docs/CAPACITY.md: the statements, rows
 and WAL bytes it writes on PostgreSQL (pg_stat_statements, pg_stat_wal), the Redis
-commands (INFO commandstats), the store requests Sluice sends (its `sluice_store_ops_total`
+commands (INFO commandstats), the store requests Sluice sends (its `sluice_store_operations_total`
 metric) and the ones the client sends on presigned URLs, and the bytes each table grows by.
 
 Two lives are measured, each on its own: a single PUT (create, PUT, complete, verify,
@@ -130,9 +130,9 @@ def store_ops():
     c.request("GET", "/metrics", headers={"authorization": f"Bearer {SERVICE_KEY}"})
     ops = {}
     for line in c.getresponse().read().decode().splitlines():
-        if line.startswith("sluice_store_ops_total{"):
+        if line.startswith("sluice_store_operations_total{"):
             labels, value = line.rsplit(" ", 1)
-            ops[labels[len("sluice_store_ops_total"):]] = float(value)
+            ops[labels[len("sluice_store_operations_total"):]] = float(value)
     return ops
 
 
