@@ -43,6 +43,9 @@ use crate::upload::state::is_terminal;
 /// session has two keys, so a batch of those takes two requests).
 pub const BATCH: u64 = 1000;
 
+/// Batches one lease cleans at once (`by_owner`).
+const LANES: usize = 2;
+
 /// The lease a batch round holds, so that two workers do not send the same keys twice.
 pub const LEASE: &str = "cleanup";
 
@@ -87,11 +90,17 @@ pub async fn clean(core: &Core, id: UploadId) -> CoreResult<bool> {
     }
     let mut batch = vec![session];
     let mut full = false;
-    let result = match repo::cleanup_overdue(&core.db, now, BATCH).await {
+    let take = BATCH * LANES as u64;
+    let result = match repo::cleanup_overdue(&core.db, now, take).await {
         Ok(due) => {
-            full = due.len() as u64 >= BATCH;
+            full = due.len() as u64 >= take;
             batch.extend(due.into_iter().filter(|s| s.id != id.0));
-            clean_batch(core, batch, now).await
+            let lanes = by_owner(batch)
+                .into_iter()
+                .map(|lane| clean_batch(core, lane, now));
+            futures::future::try_join_all(lanes)
+                .await
+                .map(|failed| failed.into_iter().flatten().collect::<Vec<_>>())
         }
         Err(e) => Err(e),
     };
@@ -122,6 +131,22 @@ async fn follow_up(core: &Core, now: DateTime<Utc>) -> CoreResult<()> {
         core.relay.wake();
     }
     Ok(())
+}
+
+/// Splits the rounds of one lease into `LANES` batches cleaned at once (their
+/// DeleteObjects and their recording overlap), by owner, so no two batches release held
+/// bytes on the same quota counter row.
+fn by_owner(sessions: Vec<Model>) -> Vec<Vec<Model>> {
+    let mut lanes: Vec<Vec<Model>> = (0..LANES).map(|_| Vec::new()).collect();
+    for session in sessions {
+        let hash = session
+            .owner
+            .bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+        lanes[hash as usize % LANES].push(session);
+    }
+    lanes.retain(|lane| !lane.is_empty());
+    lanes
 }
 
 /// Whether `session` owes a round now.

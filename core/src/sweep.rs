@@ -30,8 +30,11 @@ use crate::upload::state::{Event, has_deadline};
 /// The lease every sweeping process competes for.
 pub const LEASE: &str = "sweep";
 
-/// How many sessions one step of a pass reads at a time.
+/// How many sessions one step of a pass reads at a time (per lane, for the expiry).
 const BATCH: u64 = 1_000;
+
+/// Concurrent transactions of one expiry step (`by_owner`).
+const LANES: usize = 2;
 
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -131,17 +134,18 @@ pub struct Expiry {
 /// Expires live sessions whose deadline passed, batch after batch until none is left or
 /// the step has spent `sweep_interval` (half its lease, so a long backlog never lets a
 /// second process start sweeping the same rows: the caller renews the lease and calls
-/// again while `unfinished`). Each batch is one set-based transition
-/// (`repo::transition_batch`): one transaction, a few statements, whatever its size;
-/// rows another process moved meanwhile are simply skipped.
+/// again while `unfinished`). Each batch is `LANES` set-based transitions at once
+/// (`repo::transition_batch`, split by owner): one transaction each, a few statements
+/// whatever its size; rows another process moved meanwhile are simply skipped.
 pub async fn expire_overdue(core: &Core) -> CoreResult<Expiry> {
     let budget = core.settings.queue.sweep_interval.get();
     let started = std::time::Instant::now();
     let mut expired = 0;
     loop {
         let now = core.now();
-        let overdue = repo::overdue(&core.db, now, BATCH).await?;
-        let full = overdue.len() as u64 == BATCH;
+        let read = BATCH * LANES as u64;
+        let overdue = repo::overdue(&core.db, now, read).await?;
+        let full = overdue.len() as u64 == read;
         let items: Vec<repo::BatchItem> = overdue
             .into_iter()
             .filter(|s| has_deadline(s.state) && s.expires_at <= now)
@@ -155,16 +159,18 @@ pub async fn expire_overdue(core: &Core) -> CoreResult<Expiry> {
                 }
             })
             .collect();
-        let moved = repo::transition_batch(
-            &core.db,
-            items,
-            Event::Expire,
-            &repo::Actor::System,
-            &core.settings.webhooks,
-            now,
-        )
+        let lanes = futures::future::try_join_all(by_owner(items).into_iter().map(|lane| {
+            repo::transition_batch(
+                &core.db,
+                lane,
+                Event::Expire,
+                &repo::Actor::System,
+                &core.settings.webhooks,
+                now,
+            )
+        }))
         .await?;
-        let batch = moved.len();
+        let batch: usize = lanes.iter().map(Vec::len).sum();
         expired += batch;
         if batch > 0 {
             core.relay.wake();
@@ -184,6 +190,24 @@ pub async fn expire_overdue(core: &Core) -> CoreResult<Expiry> {
             });
         }
     }
+}
+
+/// Splits a batch into `LANES` set-based transitions that run at once on their own
+/// connections (one transaction runs its statements one after another: a lane keeps a
+/// second database core busy). Lanes are split by owner, so no two of them touch the
+/// same session or the same quota counter row, and they cannot deadlock.
+fn by_owner(items: Vec<repo::BatchItem>) -> Vec<Vec<repo::BatchItem>> {
+    let mut lanes: Vec<Vec<repo::BatchItem>> = (0..LANES).map(|_| Vec::new()).collect();
+    for item in items {
+        let hash = item
+            .session
+            .owner
+            .bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+        lanes[hash as usize % LANES].push(item);
+    }
+    lanes.retain(|lane| !lane.is_empty());
+    lanes
 }
 
 /// Gives a `CleanupSession` job to every session whose owed cleanup is overdue by more than
