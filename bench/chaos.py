@@ -1,18 +1,28 @@
 """The chaos run: many clients, honest and not (lying about size, type and
 checksum), against two API processes and two workers on
-PostgreSQL + Redis + Ceph, while each process is SIGKILLed and restarted and Redis is
-restarted (losing every queued job: it keeps nothing on disk). Then the clients stop, every
-deadline passes, the workers sweep, and the run checks what must hold whatever happened:
+PostgreSQL + Redis + Ceph, while each process is SIGKILLed and restarted, Redis is
+restarted (losing every queued job: it keeps nothing on disk), PostgreSQL (a cluster of the
+run's own) crashes and restarts, and the store is away for STORE_AWAY seconds (30 by
+default: a backlog of cleanups and verifications forms and must drain while the clients
+keep going). Retention is short (sessions and deliveries pruned seconds after they end,
+audit events after AUDIT_KEEP seconds), so pruning runs all through. Then the clients stop,
+every deadline passes, the workers sweep, and the run checks what must hold whatever
+happened:
 
   1. bucket bytes = committed bytes (+ bytes of sessions still inside their deadline: none
      once the run has waited past every deadline), and no multipart upload left open;
   2. every session terminal, none owing a cleanup;
-  3. every transition audited exactly once: each session's trail is one unbroken chain from
-     creation to its state, as many links as its version says;
-  4. quota counters equal to what the tables say (`sluice quota reconcile` repairs nothing);
-  5. no webhook lost: every transition that announces one has a delivery, delivered, and the
-     receiver heard its message id.
-It also fails on any 5xx answered by Sluice, and on an honest client that could not finish.
+  3. every transition audited exactly once: each session's trail is one unbroken chain
+     ending at its state, as many links as its version says; a trail may lack a prefix only
+     where retention pruned it (the session's first transition older than AUDIT_KEEP), and a
+     pruned session leaves no trail behind;
+  4. quota counters equal to what the tables say (`sluice quota reconcile` repairs nothing,
+     though retention pruned sessions under it);
+  5. no webhook lost: every announcing transition still audited was heard by the receiver
+     exactly once (by message id and payload), and every delivery row left is delivered.
+It also fails on any 5xx answered by Sluice other than a 503 `storage_unavailable` /
+`database_unavailable` / `busy` while that component is away, on an honest client that could
+not finish unless an outage explains it, and when retention pruned nothing.
 
 Run by bench/chaos.sh (which builds the binary and checks the services); stdlib only.
 Loopback only, bounded: DURATION seconds of load (default 60), then at most SETTLE_MAX
@@ -38,9 +48,12 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import s3seed  # noqa: E402  (the hand-signed S3 calls of the other bench scripts)
+from outage import PrivatePostgres, TcpProxy  # noqa: E402
 
 BIN = os.environ.get("SLUICE_BIN", "target/release/sluice")
-DURATION = float(os.environ.get("DURATION", "60"))
+DURATION = float(os.environ.get("DURATION", "90"))
+STORE_AWAY = float(os.environ.get("STORE_AWAY", "30"))
+AUDIT_KEEP = 40  # seconds: audit events of live and committed sessions pruned mid-run
 SETTLE_MAX = float(os.environ.get("SETTLE_MAX", "180"))
 CLIENTS = int(os.environ.get("CLIENTS", "12"))
 SEED = int(os.environ.get("SEED", str(int(time.time()))))
@@ -54,7 +67,7 @@ LATE_PUT_GRACE = 3
 
 S3 = (os.environ["SLUICE_TEST_S3_ENDPOINT"], os.environ.get("SLUICE_TEST_S3_REGION", "us-east-1"),
       os.environ["SLUICE_TEST_S3_ACCESS_KEY_ID"], os.environ["SLUICE_TEST_S3_SECRET_ACCESS_KEY"])
-PG = os.environ.get("CHAOS_PG", "postgres://postgres@127.0.0.1:5432")
+PG = None  # the run's own PostgreSQL (PrivatePostgres), set by main()
 
 stamp = f"{int(time.time())}{os.getpid()}"
 DB = f"sluice_chaos_{stamp}"
@@ -74,6 +87,41 @@ def fail(message):
     with tally_lock:
         failures.append(message)
     print(f"chaos: FAIL {message}", flush=True)
+
+
+# What was away and when: (what, since, until or None while still away).
+outages = []
+OUTAGE_SLACK = 20  # seconds after a component is back during which its effects may show
+client_state = threading.local()
+
+
+def away(what, since, until=None):
+    with tally_lock:
+        outages.append([what, since, until])
+        return len(outages) - 1
+
+
+def back(index):
+    with tally_lock:
+        outages[index][2] = time.time()
+
+
+def outage_explains(since, kinds=("store", "postgres")):
+    """Whether a component in `kinds` was away (or just back) at some moment since `since`."""
+    now = time.time()
+    with tally_lock:
+        return any(what in kinds and start <= now and (until is None or until + OUTAGE_SLACK >= since)
+                   for what, start, until in outages)
+
+
+def soft_fail(message):
+    """A client outcome an outage can explain (an honest upload not finished, a download
+    that broke): a failure unless the store or the database was away during this client's
+    operation."""
+    if outage_explains(getattr(client_state, "since", time.time())):
+        count("outcomes_explained_by_an_outage")
+    else:
+        fail(message)
 
 
 def free_port():
@@ -141,7 +189,7 @@ def wait_redis(port, timeout=30):
 
 # ---------------------------------------------------------------- webhook receiver
 
-heard = set()
+heard = {}  # message id -> (upload id, event type), from the signed payload
 heard_lock = threading.Lock()
 
 
@@ -159,8 +207,15 @@ class Hook(http.server.BaseHTTPRequestHandler):
             self.send_response(503)
             self.end_headers()
             return
+        try:
+            event = json.loads(body)
+            about = (event["data"]["upload"]["id"], event["type"])
+        except (ValueError, KeyError, TypeError):
+            fail(f"webhook {mid} carries an unreadable payload: {body[:200]!r}")
+            about = ("", "")
         with heard_lock:
-            heard.add(mid)
+            if heard.setdefault(mid, about) != about:
+                fail(f"webhook {mid} carried two different payloads")
         self.send_response(204)
         self.end_headers()
 
@@ -170,6 +225,9 @@ class Hook(http.server.BaseHTTPRequestHandler):
 
 # ---------------------------------------------------------------- talking to Sluice
 
+UNAVAILABLE = {"storage_unavailable": ("store",), "database_unavailable": ("postgres",), "busy": ()}
+
+
 class Api:
     """Round-robins over the API processes; a connection refused or reset (a killed
     process) is retried on the other one, as a load balancer would."""
@@ -177,7 +235,7 @@ class Api:
     def __init__(self, ports):
         self.ports = ports
 
-    def call(self, method, path, owner, body=None, admin=False, tries=40):
+    def call(self, method, path, owner, body=None, admin=False, tries=80):
         data = json.dumps(body).encode() if body is not None else None
         headers = {"authorization": f"Bearer {ADMIN_KEY if admin else SERVICE_KEY}"}
         if not admin:
@@ -197,12 +255,19 @@ class Api:
                 count("api_connection_errors")
                 time.sleep(0.25)
                 continue
-            if status >= 500:
-                fail(f"{method} {path} answered {status}: {text[:300]!r}")
             try:
                 payload = json.loads(text) if text else None
             except ValueError:
                 payload = text
+            code = payload.get("code") if isinstance(payload, dict) else None
+            if status == 503 and code in UNAVAILABLE and (code == "busy" or outage_explains(
+                    time.time() - 1, UNAVAILABLE[code])):
+                # What a polite client does with a 503 and its Retry-After.
+                count(f"api_503_{code}")
+                time.sleep(float(r.getheader("retry-after") or 1))
+                continue
+            if status >= 500:
+                fail(f"{method} {path} answered {status}: {text[:300]!r}")
             return status, payload, location
         raise RuntimeError(f"{method} {path}: no API process answered")
 
@@ -231,7 +296,10 @@ def put_headers(signed, length, **replace):
 def crash_put(url, headers, body):
     """Sends the headers and half the body, then drops the connection (a client that died)."""
     u = urllib.parse.urlsplit(url)
-    s = socket.create_connection((u.hostname, u.port), timeout=10)
+    try:
+        s = socket.create_connection((u.hostname, u.port), timeout=10)
+    except OSError:
+        return  # the store is away: this client died before it could even connect
     lines = [f"PUT {u.path}?{u.query} HTTP/1.1", f"host: {u.netloc}"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
     s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body[: len(body) // 2])
@@ -243,6 +311,8 @@ def crash_put(url, headers, body):
 def create(api, owner, size, ctype="application/octet-stream", name="f.bin"):
     status, body, _ = api.call("POST", "/v1/uploads", owner,
                                {"profile": "default", "filename": name, "size": size, "content_type": ctype})
+    if status == 201:
+        count("sessions_created")
     if status != 201:
         fail(f"create answered {status}: {body}")
         return None
@@ -263,6 +333,8 @@ def finish(api, owner, sid):
             return "rejected"
         if status == 409 and isinstance(body, dict) and body.get("code") == "not_uploaded":
             return "not_uploaded"
+        if status == 410:
+            return "expired"
         if status == 200 and state:
             return state
         time.sleep(0.5)
@@ -289,11 +361,11 @@ def honest_put(api, owner, rng):
         return
     status, _, _ = store_request("PUT", up["put"]["url"], put_headers(up["put"]["headers"], size), data)
     if status != 200:
-        fail(f"honest PUT answered {status}")
+        soft_fail(f"honest PUT answered {status}")
         return
     state = finish(api, owner, up["id"])
     if state != "uploaded":
-        fail(f"honest upload {up['id']} ended {state}")
+        soft_fail(f"honest upload {up['id']} ended {state}")
         return
     file = commit(api, owner, up["id"])
     if not file:
@@ -302,7 +374,9 @@ def honest_put(api, owner, rng):
     if file.get("id") and rng.random() < 0.3:
         status, _, location = api.call("GET", f"/v1/files/{file['id']}/download", owner)
         got = store_request("GET", location, {}, None) if status == 302 else (None, b"", None)
-        if got[0] != 200 or got[1] != data:
+        if got[0] is None and status == 302:
+            soft_fail(f"download of {file['id']}: the store did not answer")
+        elif got[0] != 200 or got[1] != data:
             fail(f"download of {file['id']} gave {status}/{got[0]}, {len(got[1])} bytes")
         else:
             count("downloads_checked")
@@ -333,11 +407,11 @@ def honest_multipart(api, owner, rng):
         chunk = data[(n - 1) * part_size: n * part_size]
         status, _, _ = store_request("PUT", part["url"], put_headers(part.get("headers", {}), len(chunk)), chunk)
         if status != 200:
-            fail(f"honest part {n} answered {status}")
+            soft_fail(f"honest part {n} answered {status}")
             return
     state = finish(api, owner, up["id"])
     if state != "uploaded":
-        fail(f"honest multipart {up['id']} ended {state}")
+        soft_fail(f"honest multipart {up['id']} ended {state}")
         return
     if commit(api, owner, up["id"]):
         count("honest_multipart_committed")
@@ -385,7 +459,7 @@ def liar(api, owner, rng):
         fail(f"the store accepted a {lie} lie ({status})")
     state = finish(api, owner, up["id"])
     if state not in ("not_uploaded", "rejected"):
-        fail(f"a {lie} lie ended {state}")
+        soft_fail(f"a {lie} lie ended {state}")
     if rng.random() < 0.5:
         api.call("POST", f"/v1/uploads/{up['id']}/abort", owner)
     count(f"lie_{lie}_refused")
@@ -433,12 +507,15 @@ def replayer(api, owner, rng):
     h = put_headers(up["put"]["headers"], size)
     first, _, _ = store_request("PUT", up["put"]["url"], h, data)
     second, _, _ = store_request("PUT", up["put"]["url"], h, rng.randbytes(size))
+    if second is not None and 200 <= second < 300:
+        fail(f"the store took a replayed PUT ({second})")
     if first != 200 or second not in (412, 409, 403):
-        fail(f"replayed PUT: first {first}, second {second}")
+        soft_fail(f"replayed PUT: first {first}, second {second}")
+        return
     s1 = finish(api, owner, up["id"])
     s2 = finish(api, owner, up["id"])
     if s1 != "uploaded" or s2 != "uploaded":
-        fail(f"complete twice gave {s1}, {s2}")
+        soft_fail(f"complete twice gave {s1}, {s2}")
         return
     if commit(api, owner, up["id"]):
         count("replay_committed")
@@ -480,6 +557,7 @@ def client_loop(api, index, stop):
     kinds, weights = zip(*KINDS)
     while not stop.is_set():
         kind = rng.choices(kinds, weights)[0]
+        client_state.since = time.time()
         try:
             kind(api, owner, rng)
         except Exception as e:  # a client bug must not pass unseen
@@ -556,25 +634,40 @@ def check():
     if owing:
         fail(f"{owing} sessions still owe a cleanup")
 
-    # 3. Every transition audited once: an unbroken chain of version + 1 links.
-    sessions = {sid: (state, int(version)) for sid, state, version in psql("SELECT id, state, version FROM upload_sessions")}
+    # 3. Every transition audited once: an unbroken chain of version + 1 links, of which
+    # retention may have pruned a prefix, never a link younger than AUDIT_KEEP.
+    sessions = {sid: (state, int(version), float(age)) for sid, state, version, age in psql(
+        "SELECT id, state, version, extract(epoch FROM now() - created_at) FROM upload_sessions")}
     trails = {}
     for sid, frm, to in psql("SELECT upload_id, coalesce(from_state, ''), to_state FROM audit_events "
                              "WHERE kind = 'transition' ORDER BY id"):
         trails.setdefault(sid, []).append((frm, to))
-    broken = 0
-    for sid, (state, version) in sessions.items():
+    broken, partial, complete = 0, 0, set()
+    for sid, (state, version, age) in sessions.items():
         trail = trails.get(sid, [])
-        chain_ok = bool(trail) and trail[0][0] == "" and all(trail[i][0] == trail[i - 1][1] for i in range(1, len(trail)))
-        if not chain_ok or trail[-1][1] != state or len(trail) != version + 1:
+        linked = all(trail[i][0] == trail[i - 1][1] for i in range(1, len(trail)))
+        whole = bool(trail) and trail[0][0] == ""
+        if whole:
+            ok = linked and trail[-1][1] == state and len(trail) == version + 1
+            complete.add(sid)
+        else:
+            # A pruned prefix: only of a session older than the audit retention, and the
+            # links left still end at its state (none left: every link was old enough).
+            partial += 1
+            ok = age > AUDIT_KEEP and linked and len(trail) < version + 1 and (not trail or trail[-1][1] == state)
+        if not ok:
             broken += 1
             if broken <= 3:
-                fail(f"session {sid} ({state}, version {version}) has the trail {trail}")
+                fail(f"session {sid} ({state}, version {version}, {age:.0f}s old) has the trail {trail}")
     orphans = set(trails) - set(sessions)
     if orphans:
         fail(f"{len(orphans)} audit trails of sessions that do not exist")
-    print(f"chaos: {sum(len(t) for t in trails.values())} transitions audited over {len(sessions)} sessions; "
-          f"{broken} broken trails")
+    created = tally.get("sessions_created", 0)
+    print(f"chaos: {sum(len(t) for t in trails.values())} transitions audited over {len(sessions)} sessions "
+          f"({len(complete)} whole trails, {partial} with a pruned prefix); {broken} broken trails; "
+          f"{created} sessions created, {created - len(sessions)} pruned")
+    if created - len(sessions) <= 0 or partial == 0:
+        fail("retention pruned no session or no audit event during the run")
 
     # 4. Quota counters equal to what the tables say.
     env = dict(os.environ, **base_env())
@@ -593,14 +686,22 @@ def check():
     deliveries = {}
     for sid, kind, mid, status in psql("SELECT upload_id, event_type, message_id, status FROM webhook_deliveries"):
         deliveries.setdefault((sid, kind), []).append((mid, status))
-    lost = [k for k, n in owed.items() if len(deliveries.get(k, [])) != n]
-    undelivered = [d for ds in deliveries.values() for d in ds if d[1] != "delivered"]
     with heard_lock:
+        messages = {}
+        for sid, kind in heard.values():
+            messages[(sid, kind)] = messages.get((sid, kind), 0) + 1
         unheard = [d for ds in deliveries.values() for d in ds if d[0] not in heard]
-    print(f"chaos: webhooks owed {sum(owed.values())}, deliveries {sum(len(d) for d in deliveries.values())}, "
-          f"heard {len(heard)}; lost {len(lost)}, undelivered {len(undelivered)}, unheard {len(unheard)}")
+    # Heard exactly as often as audited where the whole trail is kept; at least as often
+    # where retention pruned a prefix of it.
+    lost = [k for k, n in owed.items()
+            if messages.get(k, 0) != n and not (k[0] not in complete and messages.get(k, 0) >= n)]
+    undelivered = [d for ds in deliveries.values() for d in ds if d[1] != "delivered"]
+    print(f"chaos: webhooks owed {sum(owed.values())} (by the audit trails kept), delivery rows kept "
+          f"{sum(len(d) for d in deliveries.values())}, messages heard {len(heard)}; lost {len(lost)}, "
+          f"undelivered {len(undelivered)}, unheard {len(unheard)}")
     if lost:
-        fail(f"{len(lost)} announced transitions without exactly one delivery, e.g. {lost[:3]}")
+        fail(f"{len(lost)} announced transitions not heard exactly once, e.g. "
+             f"{[(k, owed[k], messages.get(k, 0)) for k in lost[:3]]}")
     if undelivered or unheard:
         fail(f"webhooks not delivered: {undelivered[:3]} unheard: {unheard[:3]}")
 
@@ -610,6 +711,8 @@ def check():
 REDIS_PORT = free_port()
 HOOK_PORT = free_port()
 API_PORTS = [free_port(), free_port()]
+PG_PORT = free_port()
+STORE_PROXY_PORT = free_port()
 
 
 def base_env():
@@ -625,7 +728,8 @@ def base_env():
         "SLUICE__QUEUE__DISPATCH_LEASE": "10s",
         "SLUICE__QUEUE__RETRY__DELIVER_WEBHOOK": '["1s", "1s", "2s", "2s", "2s", "2s", "2s", "2s"]',
         "SLUICE__QUEUE__RETRY__CLEANUP_SESSION": '["1s", "2s"]',
-        "SLUICE__STORAGE__ENDPOINT": S3[0],
+        # Sluice and the URLs it signs reach the store through the proxy the run cuts.
+        "SLUICE__STORAGE__ENDPOINT": f"http://127.0.0.1:{STORE_PROXY_PORT}",
         "SLUICE__STORAGE__REGION": S3[1],
         "SLUICE__STORAGE__ACCESS_KEY_ID": S3[2],
         "SLUICE__STORAGE__SECRET_ACCESS_KEY": S3[3],
@@ -649,15 +753,27 @@ def base_env():
         "SLUICE__WEBHOOKS__ENDPOINTS__CHAOS__URL": f"http://127.0.0.1:{HOOK_PORT}/hook",
         "SLUICE__WEBHOOKS__ENDPOINTS__CHAOS__SECRET": "whsec_" + base64.b64encode(WEBHOOK_KEY).decode(),
         "SLUICE__WEBHOOKS__TIMEOUT": "2s",
+        # Short enough that pruning runs all through the run (see the module header).
+        "SLUICE__RETENTION__SESSIONS": "5s",
+        "SLUICE__RETENTION__AUDIT_EVENTS": f"{AUDIT_KEEP}s",
+        "SLUICE__RETENTION__WEBHOOK_DELIVERIES": "5s",
+        "SLUICE__RETENTION__INTERVAL": "2s",
+        "SLUICE__RETENTION__BATCH": "200",
         "SLUICE_LOG": os.environ.get("SLUICE_LOG", "warn"),
     }
 
 
 def main():
+    global PG
     print(f"chaos: seed {SEED}, {CLIENTS} clients for {DURATION:.0f}s; database {DB}, bucket {BUCKET}, logs {RUN}",
           flush=True)
+    postgres = PrivatePostgres(tempfile.mkdtemp(prefix="sluice-chaos-pg-"), PG_PORT)
+    postgres.init()
+    PG = postgres.url
     subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {DB}"], check=True)
     s3seed.call(*S3, "PUT", f"/{BUCKET}")
+    store = urllib.parse.urlsplit(S3[0])
+    store_proxy = TcpProxy(STORE_PROXY_PORT, (store.hostname, store.port or 80))
     redis = Proc("redis", ["redis-server", "--port", str(REDIS_PORT), "--bind", "127.0.0.1", "--save", "",
                            "--appendonly", "no"], dict(os.environ))
     redis.start()
@@ -689,18 +805,45 @@ def main():
             proc.kill9()
             time.sleep(after)
             proc.start()
+            if proc is not redis:
+                count("sigkills")
+
+        def store_away():
+            index = away("store", time.time())
+            store_proxy.cut()
+            print(f"chaos: the store is away for {STORE_AWAY:.0f}s", flush=True)
+            time.sleep(STORE_AWAY)
+            store_proxy.restore()
+            back(index)
+            print("chaos: the store is back", flush=True)
+            count("store_outages")
+
+        def postgres_crash():
+            index = away("postgres", time.time())
+            postgres.crash()
+            print("chaos: PostgreSQL crashed (immediate stop)", flush=True)
+            time.sleep(3)
+            postgres.start()
+            back(index)
+            print("chaos: PostgreSQL is back", flush=True)
+            count("postgres_restarts")
 
         started = time.time()
-        step = DURATION / 6
-        plan = [(apis[0], step), (workers[0], 2 * step), (redis, 3 * step), (apis[1], 4 * step), (workers[1], 5 * step)]
-        for proc, at in plan:
-            time.sleep(max(0.0, started + at - time.time()))
-            restart(proc)
-            if proc is redis:
-                wait_redis(REDIS_PORT)
-                count("redis_restarts")
-            else:
-                count("sigkills")
+        # In fractions of the run: the store is away from 0.2 to 0.2 + STORE_AWAY (the other
+        # faults go on meanwhile), PostgreSQL crashes at 0.6, once the store is back.
+        plan = [(0.1, lambda: restart(apis[0])), (0.2, store_away), (0.3, lambda: restart(workers[0])),
+                (0.45, lambda: (restart(redis), wait_redis(REDIS_PORT), count("redis_restarts"))),
+                (0.6, postgres_crash), (0.7, lambda: restart(apis[1])), (0.85, lambda: restart(workers[1]))]
+        faults = []
+        for at, fault in plan:
+            time.sleep(max(0.0, started + at * DURATION - time.time()))
+            # Each fault in its own thread, so that a long one (the store away) overlaps
+            # the next.
+            t = threading.Thread(target=fault)
+            t.start()
+            faults.append(t)
+        for t in faults:
+            t.join()
         time.sleep(max(0.0, started + DURATION - time.time()))
         stop.set()
         for t in clients:
@@ -724,15 +867,17 @@ def main():
         for p in everything + [redis]:
             p.stop()
         hooks.shutdown()
+        store_proxy.cut()
     if failures:
-        print(f"chaos: FAILED ({len(failures)} failures); logs kept in {RUN}")
+        print(f"chaos: FAILED ({len(failures)} failures); logs kept in {RUN}, PostgreSQL left running on "
+              f"{PG}/{DB} (stop it: {postgres.as_user} pg_ctl -D {postgres.data} stop)")
         return 1
     print(f"chaos: PASS (seed {SEED})")
     # The database and the committed objects are dropped so that runs do not pile up.
     for key in bucket_objects():
         s3seed.call(*S3, "DELETE", f"/{BUCKET}/{key}")
     s3seed.call(*S3, "DELETE", f"/{BUCKET}")
-    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE {DB} WITH (FORCE)"], check=False)
+    postgres.destroy()
     shutil.rmtree(RUN, ignore_errors=True)
     return 0
 

@@ -135,7 +135,10 @@ fn complete_operation(path: &str, op: &mut Value) {
     }
     if path.starts_with("/v1/") || companion {
         add("500", "internal_error");
-        add("503", "storage_unavailable, busy: retry later");
+        add(
+            "503",
+            "storage_unavailable, busy, database_unavailable: retry later",
+        );
     }
     for (status, response) in responses.iter_mut() {
         if response

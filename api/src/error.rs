@@ -143,7 +143,9 @@ fn core_status(e: &CoreError) -> StatusCode {
         // readable, in state `expired`).
         CoreError::Expired => StatusCode::GONE,
         CoreError::PartOutOfRange { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        CoreError::Storage(_) | CoreError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+        CoreError::Storage(_) | CoreError::Busy(_) | CoreError::DatabaseUnavailable(_) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         CoreError::Db(_)
         | CoreError::Queue(_)
         | CoreError::WebhookFailed(_)
@@ -175,6 +177,9 @@ impl ResponseError for ApiError {
                     "the object store is unavailable; retry later"
                 }
                 ApiError::Core(CoreError::Busy(_)) => "the database is busy; retry",
+                ApiError::Core(CoreError::DatabaseUnavailable(_)) => {
+                    "the database is unavailable; retry later"
+                }
                 _ => "an internal error occurred",
             };
             (detail.to_owned(), None, None)
@@ -212,7 +217,9 @@ impl ResponseError for ApiError {
                 }),
                 *retry_after,
             ),
-            ApiError::Core(CoreError::Busy(_)) => (None, Some(1)),
+            ApiError::Core(CoreError::Busy(_) | CoreError::DatabaseUnavailable(_)) => {
+                (None, Some(1))
+            }
             ApiError::RateLimited { retry_after, .. } => (None, Some((*retry_after).max(1))),
             _ => (None, None),
         };

@@ -682,7 +682,7 @@ export interface components {
          * @description The stable `code` of a problem+json error
          * @enum {string}
          */
-        ErrorCode: "busy" | "checksum_mismatch" | "checksum_required" | "conflict" | "cross_site_refused" | "expired" | "extension_not_allowed" | "forbidden" | "illegal_transition" | "internal_error" | "invalid_part_number" | "invalid_query" | "invalid_type" | "malformed_json" | "method_not_allowed" | "missing_field" | "not_found" | "not_multipart" | "not_pending" | "not_uploaded" | "owner_required" | "parts_missing" | "payload_too_large" | "profile_not_allowed" | "quota_exceeded" | "rate_limited" | "route_not_found" | "size_mismatch" | "storage_unavailable" | "too_large" | "type_mismatch" | "type_not_allowed" | "unauthorized" | "unknown_field" | "unknown_profile" | "unsupported_media_type" | "validation_failed";
+        ErrorCode: "busy" | "checksum_mismatch" | "checksum_required" | "conflict" | "cross_site_refused" | "database_unavailable" | "expired" | "extension_not_allowed" | "forbidden" | "illegal_transition" | "internal_error" | "invalid_part_number" | "invalid_query" | "invalid_type" | "malformed_json" | "method_not_allowed" | "missing_field" | "not_found" | "not_multipart" | "not_pending" | "not_uploaded" | "owner_required" | "parts_missing" | "payload_too_large" | "profile_not_allowed" | "quota_exceeded" | "rate_limited" | "route_not_found" | "size_mismatch" | "storage_unavailable" | "too_large" | "type_mismatch" | "type_not_allowed" | "unauthorized" | "unknown_field" | "unknown_profile" | "unsupported_media_type" | "validation_failed";
         /** @description A committed file. */
         FileResponse: {
             /**
@@ -1381,7 +1381,7 @@ export interface operations {
                     "application/json": components["schemas"]["CompanionProblem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1530,7 +1530,7 @@ export interface operations {
                     "application/json": components["schemas"]["CompanionProblem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1650,7 +1650,7 @@ export interface operations {
                     "application/json": components["schemas"]["CompanionProblem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1767,7 +1767,7 @@ export interface operations {
                     "application/json": components["schemas"]["CompanionProblem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1891,7 +1891,7 @@ export interface operations {
                     "application/json": components["schemas"]["CompanionProblem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1970,7 +1970,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2072,7 +2072,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2140,7 +2140,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2217,7 +2217,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2276,7 +2276,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2333,7 +2333,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2420,7 +2420,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2531,7 +2531,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2578,7 +2578,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2632,7 +2632,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2668,7 +2668,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2936,7 +2936,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3013,7 +3013,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3151,7 +3151,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3279,7 +3279,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description storage_unavailable, busy: retry later */
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -70,6 +70,11 @@ pub enum CoreError {
     /// serialisation failure, SQLite's lock timeout); the same request may pass now.
     #[error("the database is busy: {0}")]
     Busy(String),
+    /// The database could not be reached (a restart, a failover, a pool exhausted for
+    /// longer than its acquire timeout): nothing was done that needs undoing, and the
+    /// same request may pass in a moment.
+    #[error("the database is unavailable: {0}")]
+    DatabaseUnavailable(String),
     #[error("the job queue failed: {0}")]
     Queue(String),
     /// A webhook endpoint did not take a delivery (retried on the delivery schedule).
@@ -104,6 +109,7 @@ impl CoreError {
         "type_mismatch",
         "storage_unavailable",
         "busy",
+        "database_unavailable",
         "internal_error",
     ];
 
@@ -130,6 +136,7 @@ impl CoreError {
             CoreError::Rejected { failure, .. } => failure.code(),
             CoreError::Storage(_) => "storage_unavailable",
             CoreError::Busy(_) => "busy",
+            CoreError::DatabaseUnavailable(_) => "database_unavailable",
             CoreError::Db(_)
             | CoreError::Queue(_)
             | CoreError::WebhookFailed(_)
@@ -142,6 +149,7 @@ impl CoreError {
         match self {
             CoreError::Conflict
             | CoreError::Busy(_)
+            | CoreError::DatabaseUnavailable(_)
             | CoreError::Queue(_)
             | CoreError::WebhookFailed(_) => true,
             CoreError::Storage(e) => e.is_transient(),
@@ -200,9 +208,37 @@ impl From<sea_orm::DbErr> for CoreError {
         ];
         if CONTENTION.iter().any(|c| text.contains(c)) {
             CoreError::Busy(text)
+        } else if unreachable(&e) {
+            CoreError::DatabaseUnavailable(text)
         } else {
             CoreError::Db(e)
         }
+    }
+}
+
+/// Whether the error says the database could not be reached, rather than that it refused
+/// the statement: no connection from the pool in time, a connection refused or broken,
+/// or the server shutting down or starting (SQLSTATE classes 08 and 57P) while a statement
+/// ran.
+fn unreachable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    let runtime = match e {
+        // Anything in making or keeping a connection: refused, reset, a TLS or protocol
+        // exchange cut short.
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(r) | DbErr::Query(r) => r,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(sqlx) = runtime else {
+        return false;
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+        Sqlx::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
     }
 }
 

@@ -157,3 +157,66 @@ e2e!(
         assert!(!app.object_exists(&created.key).await);
     }
 );
+
+/// PostgreSQL away (a restart, a failover): every request answers 503
+/// `database_unavailable` with `Retry-After`, never a 500, and the same requests pass once
+/// it is back, on fresh connections (the pool's broken ones are not handed out again).
+#[actix_rt::test]
+async fn the_database_away_answers_503_database_unavailable_and_passes_once_back() {
+    let Some(leg) = Leg::production() else {
+        return;
+    };
+    let app = TestApp::build(leg).database_behind_proxy().start().await;
+    let alice = app.token("alice");
+    let created = app.create_text(&alice, 3).await;
+
+    app.database_proxy().cut();
+    let create =
+        json!({"profile": "default", "filename": "a.txt", "size": 3, "content_type": "text/plain"});
+    for (method, path, body) in [
+        (Method::POST, "/v1/uploads".to_owned(), Some(create.clone())),
+        (Method::GET, format!("/v1/uploads/{}", created.id), None),
+        (
+            Method::POST,
+            format!("/v1/uploads/{}/complete", created.id),
+            None,
+        ),
+        (Method::GET, "/v1/quota".to_owned(), None),
+    ] {
+        let mut req = app
+            .http
+            .request(method.clone(), format!("{}{path}", app.api))
+            .bearer_auth(&alice);
+        if let Some(b) = &body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.expect("request reaches sluice");
+        let status = resp.status();
+        let retry_after = resp.headers().get("retry-after").cloned();
+        let problem: Value = resp.json().await.expect("problem+json");
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("database_unavailable")
+            ),
+            "{method} {path}: {problem}"
+        );
+        assert_eq!(retry_after.as_ref().map(|v| v.as_bytes()), Some(&b"1"[..]));
+        assert!(
+            !problem["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("127.0.0.1"),
+            "no connection detail leaks: {problem}"
+        );
+    }
+
+    app.database_proxy().restore();
+    let (status, body) = app
+        .call(Method::POST, "/v1/uploads", Some(&alice), Some(create))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(app.session(&alice, &created.id).await["state"], "pending");
+    app.stop().await;
+}

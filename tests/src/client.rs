@@ -33,6 +33,8 @@ pub struct TestApp {
     pub proxy: Option<StoreProxy>,
     /// Turns injected store faults on and off.
     pub faults: FaultSwitch,
+    /// In front of PostgreSQL, when built `database_behind_proxy` (production leg).
+    pub database_proxy: Option<StoreProxy>,
     /// The embedded store this test started itself (behind the proxy, embedded leg).
     own_store: Option<EmbeddedStore>,
 }
@@ -42,6 +44,7 @@ pub struct Spawn {
     leg: Leg,
     env: Vec<(String, String)>,
     behind_proxy: bool,
+    database_behind_proxy: bool,
     role: Role,
 }
 
@@ -63,6 +66,14 @@ impl Spawn {
     /// leg the test starts the embedded store itself, as an external store.
     pub fn behind_proxy(mut self) -> Self {
         self.behind_proxy = true;
+        self
+    }
+
+    /// Puts a TCP proxy between Sluice and PostgreSQL, so that the test can take the
+    /// database away (a restart, a failover) and bring it back: `database_proxy()`.
+    /// Production leg only (SQLite has no connection to cut).
+    pub fn database_behind_proxy(mut self) -> Self {
+        self.database_behind_proxy = true;
         self
     }
 
@@ -113,12 +124,49 @@ impl Spawn {
             proxy = Some(started);
         }
         let extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let settings = TestApp::settings_with(&self.leg, &data_dir, &extra).await;
+        let mut settings = TestApp::settings_with(&self.leg, &data_dir, &extra).await;
+        let mut database_proxy = None;
+        if self.database_behind_proxy {
+            let (proxied, started) = proxied_database(&settings).await;
+            settings.database.url = Some(proxied.into());
+            database_proxy = Some(started);
+        }
         let mut app = TestApp::spawn_as(self.leg, settings, data_dir, direct, self.role).await;
         app.proxy = proxy;
+        app.database_proxy = database_proxy;
         app.own_store = own_store;
         app
     }
+}
+
+/// The settings' PostgreSQL URL rewritten to a proxy in front of its server.
+async fn proxied_database(settings: &Settings) -> (String, StoreProxy) {
+    let url = settings
+        .database
+        .url
+        .as_ref()
+        .expect("database_behind_proxy needs the production leg")
+        .expose_secret()
+        .to_owned();
+    let (scheme, rest) = url.split_once("://").expect("a database URL");
+    let (user, rest) = rest.rsplit_once('@').map_or(("", rest), |(u, r)| (u, r));
+    let (authority, path) = rest.split_once('/').expect("a database name");
+    let target = tokio::net::lookup_host(authority)
+        .await
+        .expect("resolve the database")
+        .next()
+        .expect("an address");
+    let proxy = StoreProxy::start(target).await;
+    let at = if user.is_empty() {
+        String::new()
+    } else {
+        format!("{user}@")
+    };
+    let proxied = format!(
+        "{scheme}://{at}{}/{path}",
+        proxy.endpoint().trim_start_matches("http://")
+    );
+    (proxied, proxy)
 }
 
 const OWN_STORE_KEY: &str = "ownstorekey";
@@ -159,6 +207,7 @@ impl TestApp {
             leg,
             env: Vec::new(),
             behind_proxy: false,
+            database_behind_proxy: false,
             role: Role::All,
         }
     }
@@ -210,6 +259,7 @@ impl TestApp {
             data_dir,
             clock,
             proxy: None,
+            database_proxy: None,
             faults,
             own_store: None,
         };
@@ -261,6 +311,13 @@ impl TestApp {
     pub async fn advance_and_drain(&self, by: Duration) {
         self.advance(by);
         self.drain_jobs().await;
+    }
+
+    /// The proxy in front of PostgreSQL (built `database_behind_proxy`).
+    pub fn database_proxy(&self) -> &StoreProxy {
+        self.database_proxy
+            .as_ref()
+            .expect("built with database_behind_proxy")
     }
 
     /// The proxy in front of the store (built `behind_proxy`).

@@ -55,6 +55,9 @@ impl ResponseError for CompanionError {
                     "the object store is unavailable; retry later"
                 }
                 ApiError::Core(CoreError::Busy(_)) => "the database is busy; retry",
+                ApiError::Core(CoreError::DatabaseUnavailable(_)) => {
+                    "the database is unavailable; retry later"
+                }
                 _ => "an internal error occurred",
             };
             let code = if status == StatusCode::INTERNAL_SERVER_ERROR {
@@ -77,7 +80,7 @@ impl ResponseError for CompanionError {
             }) => {
                 response.insert_header(("Retry-After", s.to_string()));
             }
-            ApiError::Core(CoreError::Busy(_)) => {
+            ApiError::Core(CoreError::Busy(_) | CoreError::DatabaseUnavailable(_)) => {
                 response.insert_header(("Retry-After", "1"));
             }
             ApiError::RateLimited { retry_after, .. } => {
