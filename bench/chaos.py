@@ -28,6 +28,7 @@ Run by bench/chaos.sh (which builds the binary and checks the services); stdlib 
 Loopback only, bounded: DURATION seconds of load (default 60), then at most SETTLE_MAX
 seconds of waiting (default 180).
 """
+import atexit
 import base64
 import hashlib
 import hmac
@@ -53,7 +54,10 @@ from outage import PrivatePostgres, TcpProxy  # noqa: E402
 BIN = os.environ.get("SLUICE_BIN", "target/release/sluice")
 DURATION = float(os.environ.get("DURATION", "90"))
 STORE_AWAY = float(os.environ.get("STORE_AWAY", "30"))
-AUDIT_KEEP = 40  # seconds: audit events of live and committed sessions pruned mid-run
+# Audit events are pruned AUDIT_KEEP seconds after they happened: by the checks (15 s to a
+# minute after the clients stop) those of the run's first part are gone, those of its last
+# part are all there, so both kinds of trail are checked.
+AUDIT_KEEP = round(DURATION)
 SETTLE_MAX = float(os.environ.get("SETTLE_MAX", "180"))
 CLIENTS = int(os.environ.get("CLIENTS", "12"))
 SEED = int(os.environ.get("SEED", str(int(time.time()))))
@@ -569,7 +573,8 @@ def client_loop(api, index, stop):
 def bucket_objects():
     objects, token = {}, None
     while True:
-        query = "list-type=2&max-keys=1000" + (f"&continuation-token={urllib.parse.quote(token, safe='')}" if token else "")
+        # SigV4 signs the query sorted by name: the token goes first.
+        query = (f"continuation-token={urllib.parse.quote(token, safe='')}&" if token else "") + "list-type=2&max-keys=1000"
         body = s3seed.call(*S3, "GET", f"/{BUCKET}", query).decode()
         for entry in body.split("<Contents>")[1:]:
             key = entry.split("<Key>")[1].split("</Key>")[0]
@@ -668,6 +673,8 @@ def check():
           f"{created} sessions created, {created - len(sessions)} pruned")
     if created - len(sessions) <= 0 or partial == 0:
         fail("retention pruned no session or no audit event during the run")
+    if len(complete) < 100:
+        fail(f"only {len(complete)} whole trails are left to check: retention outran the checks")
 
     # 4. Quota counters equal to what the tables say.
     env = dict(os.environ, **base_env())
@@ -699,6 +706,8 @@ def check():
     print(f"chaos: webhooks owed {sum(owed.values())} (by the audit trails kept), delivery rows kept "
           f"{sum(len(d) for d in deliveries.values())}, messages heard {len(heard)}; lost {len(lost)}, "
           f"undelivered {len(undelivered)}, unheard {len(unheard)}")
+    if sum(owed.values()) < 100:
+        fail(f"only {sum(owed.values())} announcing transitions are left to check")
     if lost:
         fail(f"{len(lost)} announced transitions not heard exactly once, e.g. "
              f"{[(k, owed[k], messages.get(k, 0)) for k in lost[:3]]}")
@@ -769,6 +778,9 @@ def main():
           flush=True)
     postgres = PrivatePostgres(tempfile.mkdtemp(prefix="sluice-chaos-pg-"), PG_PORT)
     postgres.init()
+    # Whatever happens, the run's PostgreSQL does not outlive it (its files stay when the
+    # run failed, for a look: `pg_ctl -D <dir> start`).
+    atexit.register(postgres.stop)
     PG = postgres.url
     subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {DB}"], check=True)
     s3seed.call(*S3, "PUT", f"/{BUCKET}")
@@ -857,6 +869,8 @@ def main():
             state = settled()
             if state == (0, 0, 0, 0):
                 break
+            print(f"chaos: {time.time() - started - DURATION:.0f}s after the clients stopped: (live, owing "
+                  f"cleanup, jobs, undelivered webhooks) = {state}", flush=True)
             time.sleep(2)
         print(f"chaos: settled in {time.time() - started - DURATION:.0f}s after the clients stopped "
               f"(live, owing cleanup, jobs, undelivered webhooks) = {settled()}", flush=True)
@@ -869,8 +883,8 @@ def main():
         hooks.shutdown()
         store_proxy.cut()
     if failures:
-        print(f"chaos: FAILED ({len(failures)} failures); logs kept in {RUN}, PostgreSQL left running on "
-              f"{PG}/{DB} (stop it: {postgres.as_user} pg_ctl -D {postgres.data} stop)")
+        print(f"chaos: FAILED ({len(failures)} failures); logs kept in {RUN}, the database's files in "
+              f"{postgres.data}")
         return 1
     print(f"chaos: PASS (seed {SEED})")
     # The database and the committed objects are dropped so that runs do not pile up.

@@ -58,6 +58,10 @@ class PrivatePostgres:
         """Stops at once, as a crash would: the next start runs crash recovery."""
         self._run(_pg_bin("pg_ctl"), "-D", self.data, "-m", "immediate", "-w", "stop")
 
+    def stop(self):
+        subprocess.run(self.as_user + [_pg_bin("pg_ctl"), "-D", self.data, "-m", "fast", "stop"],
+                       capture_output=True)
+
     def destroy(self):
         subprocess.run(self.as_user + [_pg_bin("pg_ctl"), "-D", self.data, "-m", "immediate", "stop"],
                        capture_output=True)

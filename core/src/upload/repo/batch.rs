@@ -124,7 +124,7 @@ pub async fn transition_batch<C: ConnectionTrait + TransactionTrait>(
             // One cleanup job per batch's worth of owed rounds: the job of the first
             // round of each share cleans every due round with it (`cleanup::clean`), so
             // a backlog of 100,000 expiries is 100 jobs, not 100,000 that find nothing.
-            if cleanups % crate::cleanup::BATCH as usize != 0 {
+            if !cleanups.is_multiple_of(crate::cleanup::BATCH as usize) {
                 owed.retain(|job| *job != OwedJob::CleanupNow);
             }
             cleanups += 1;
