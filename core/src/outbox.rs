@@ -217,16 +217,25 @@ pub async fn postpone<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Makes parked rows due now (what they waited for has ended). A row due already is left
-/// alone, so its place in line is kept.
+/// Makes parked rows due now (what they waited for has ended). A row due already keeps
+/// its time, so its place in line is kept.
+///
+/// Every row named is written, even one left as it is: the write takes the row's lock
+/// until the waker's transaction ends. A job that is running and about to park (its
+/// `postpone`) then waits for that transaction, so its look after the park
+/// (`JobKind::still_parked`) sees the ended wait. With a filtered write instead, the
+/// park and that look could both fall between the wake and its commit, and the
+/// wake-up would be lost until the park's backstop.
 pub async fn wake<C: ConnectionTrait>(db: &C, ids: &[i64], now: DateTime<Utc>) -> CoreResult<()> {
     if ids.is_empty() {
         return Ok(());
     }
+    let earliest = sea_orm::sea_query::CaseStatement::new()
+        .case(Column::RunAt.gt(now), Expr::value(now))
+        .finally(Expr::col(Column::RunAt));
     Entity::update_many()
-        .col_expr(Column::RunAt, Expr::value(now))
+        .col_expr(Column::RunAt, earliest.into())
         .filter(Column::Id.is_in(ids.iter().copied()))
-        .filter(Column::RunAt.gt(now))
         .exec(db)
         .await?;
     Ok(())
