@@ -130,3 +130,50 @@ on_both_legs!(
     webhooks_waiting_behind_a_down_endpoint_are_parked_not_polled,
     waiting_deliveries_cost_nothing_until_the_head_settles
 );
+
+/// A wake-up is never lost to a park that races it. The one ahead settles in a
+/// transaction that wakes the delivery behind it; that delivery's job, running at the
+/// same moment, parks (`postpone`) and then looks once more. A wake that left the row
+/// untouched (it was due already: the job was running) took no lock, so the park and the
+/// look could both fall before the waker's commit, and the delivery slept for the park's
+/// whole backstop (the chaos run found four). The wake must hold the row until its
+/// transaction ends, so the park waits for it.
+async fn a_wake_holds_the_row_until_its_transaction_ends(leg: Leg) {
+    use sea_orm::TransactionTrait;
+    use sluice_core::outbox;
+    let app = TestApp::build(leg).without_workers().start().await;
+    let core = app.running.core.clone();
+    let now = core.now();
+    let job = sluice_core::jobs::DeliverWebhook {
+        delivery_id: 1,
+        upload_id: Some(sluice_core::ids::UploadId(uuid::Uuid::new_v4())),
+    };
+    outbox::append_one(&core.db, now, job).await.expect("job");
+    let claimed = outbox::claim_due(&core.db, now, Duration::from_secs(60), "running", 10)
+        .await
+        .expect("claim");
+    let row = claimed
+        .into_iter()
+        .next()
+        .expect("the job is due and claimed");
+
+    let waker = core.db.begin().await.expect("begin");
+    outbox::wake(&waker, &[row.id], now).await.expect("wake");
+    let parker = {
+        let (core, row) = (core.clone(), row.clone());
+        let backstop = now + chrono::Duration::minutes(30);
+        tokio::spawn(async move { outbox::postpone(&core.db, &row, "running", backstop).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !parker.is_finished(),
+        "the park went through while the waker's transaction was open"
+    );
+    waker.commit().await.expect("commit");
+    parker.await.expect("task").expect("park");
+    app.stop().await;
+}
+on_both_legs!(
+    wakes_are_never_lost_to_a_racing_park,
+    a_wake_holds_the_row_until_its_transaction_ends
+);
