@@ -51,8 +51,19 @@ def main():
             list(pool.map(lambda k: call(endpoint, region, access, secret, "PUT", f"/{bucket}/{k}", body=b"x"), keys))
         print(len(keys))
     elif what == "count":
-        body = call(endpoint, region, access, secret, "GET", f"/{bucket}", "list-type=2&max-keys=1000").decode()
-        print(len(re.findall(r"<Key>", body)))
+        # Every page: a listing holds at most 1,000 keys. SigV4 signs the query sorted by
+        # name, so the continuation token goes first.
+        total, token = 0, None
+        while True:
+            query = (f"continuation-token={urllib.parse.quote(token, safe='')}&" if token else "") + \
+                "list-type=2&max-keys=1000"
+            body = call(endpoint, region, access, secret, "GET", f"/{bucket}", query).decode()
+            total += len(re.findall(r"<Key>", body))
+            found = re.search(r"<NextContinuationToken>(.*?)</NextContinuationToken>", body)
+            if "<IsTruncated>true</IsTruncated>" not in body or not found:
+                break
+            token = found.group(1)
+        print(total)
 
 
 if __name__ == "__main__":
