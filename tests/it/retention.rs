@@ -180,6 +180,42 @@ e2e!(
 );
 
 e2e!(
+    /// A pass walks the sessions in batches, each after the last one's greatest id: with
+    /// batches of two and the sessions that stay between those that go, one pass still
+    /// prunes every one that may go, and a second finds nothing.
+    one_pass_prunes_across_batches_past_the_sessions_that_stay,
+    with | b | quiet(b).env("SLUICE__RETENTION__BATCH", "2"),
+    |app| {
+        hush(&app).await;
+        let alice = app.token("alice");
+        let mut going = Vec::new();
+        let mut staying = Vec::new();
+        for (n, stays) in [false, true, false, true, false, false, true, false].into_iter().enumerate() {
+            if stays {
+                let kept = app
+                    .upload_verified(&alice, "default", &format!("k{n}.txt"), b"keep")
+                    .await;
+                assert_eq!(app.commit(&alice, &kept.id).await.0, StatusCode::OK);
+                staying.push(kept.id);
+            } else {
+                going.push(app.create_text(&alice, 4).await.id);
+            }
+        }
+        age(&app, 31).await;
+        let pruned = app.running.prune_now().await;
+        assert_eq!(pruned.sessions, going.len() as u64, "{pruned:?}");
+        for id in &going {
+            assert!(row(&app, id).await.is_none(), "{id} pruned");
+        }
+        for id in &staying {
+            assert!(row(&app, id).await.is_some(), "{id} kept");
+        }
+        assert_eq!(app.running.prune_now().await.sessions, 0);
+        no_drift(&app).await;
+    }
+);
+
+e2e!(
     a_session_owing_a_cleanup_stays_until_its_key_is_clean,
     with | b | quiet(b),
     |app| {

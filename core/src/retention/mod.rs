@@ -94,12 +94,14 @@ async fn pass(core: &Core, now: DateTime<Utc>, pruned: &mut Pruned) -> CoreResul
     // Read once per pass: events shipped later wait for the next pass.
     let shipped = crate::audit::sink::shipped_upto(core).await?;
     if let Some(cutoff) = cutoff(now, r.sessions) {
+        let mut after = None;
         loop {
-            let batch = sessions::prune_batch(core, now, cutoff, shipped).await?;
+            let batch = sessions::prune_batch(core, now, cutoff, shipped, after).await?;
             pruned.add(batch.pruned);
             if !batch.more {
                 break;
             }
+            after = batch.last;
         }
     }
     if let Some(cutoff) = cutoff(now, r.audit_events) {

@@ -19,7 +19,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
 };
 use sluice_entity::upload_session::{self, Column as S, UploadState};
@@ -31,10 +31,12 @@ use crate::Core;
 use crate::error::CoreResult;
 use crate::webhooks::repo::PENDING;
 
-/// What one batch removed, and whether another may find more.
+/// What one batch removed, and whether another may find more after `last`.
 pub(super) struct Batch {
     pub pruned: Pruned,
     pub more: bool,
+    /// The greatest id the batch took: the next batch of the pass starts after it.
+    pub last: Option<Uuid>,
 }
 
 const ENDED: [UploadState; 4] = [
@@ -50,6 +52,7 @@ fn prunable(
     now: DateTime<Utc>,
     cutoff: DateTime<Utc>,
     shipped: Option<i64>,
+    after: Option<Uuid>,
 ) -> Condition {
     let late_puts_end = now - core.settings.cleanup.late_put_grace.chrono();
     let today = now
@@ -57,12 +60,12 @@ fn prunable(
         .and_hms_opt(0, 0, 0)
         .map_or(now, |t| t.and_utc());
     let session_id = || Expr::col((upload_session::Entity, S::Id));
-    let jobs = Query::select()
+    let mut jobs = Query::select()
         .expr(Expr::val(1))
         .from(outbox_job::Entity)
         .and_where(Expr::col((outbox_job::Entity, outbox_job::Column::UploadId)).eq(session_id()))
         .to_owned();
-    let pending = Query::select()
+    let mut pending = Query::select()
         .expr(Expr::val(1))
         .from(webhook_delivery::Entity)
         .and_where(
@@ -73,6 +76,14 @@ fn prunable(
             Expr::col((webhook_delivery::Entity, webhook_delivery::Column::Status)).eq(PENDING),
         )
         .to_owned();
+    if let Some(after) = after {
+        // Said again inside the subqueries (it follows from the join), so that PostgreSQL
+        // starts their index scans at the cursor too instead of at the first row.
+        jobs.and_where(Expr::col((outbox_job::Entity, outbox_job::Column::UploadId)).gt(after));
+        pending.and_where(
+            Expr::col((webhook_delivery::Entity, webhook_delivery::Column::UploadId)).gt(after),
+        );
+    }
     let mut condition = Condition::all()
         .add(S::State.is_in(ENDED.map(|s| s.as_str())))
         .add(S::UpdatedAt.lt(cutoff))
@@ -94,6 +105,9 @@ fn prunable(
         )
         .add(Expr::not_exists(jobs))
         .add(Expr::not_exists(pending));
+    if let Some(after) = after {
+        condition = condition.add(S::Id.gt(after));
+    }
     if let Some(upto) = shipped {
         let unshipped = Query::select()
             .expr(Expr::val(1))
@@ -112,11 +126,17 @@ fn prunable(
 /// in one transaction: the rows are taken (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so two
 /// passes share the work and no writer is waited for; SQLite: under its one write lock,
 /// taken first so the transaction never reads a snapshot it then cannot write on).
+///
+/// A pass walks the table once in id order, each batch after the last one's greatest id
+/// (`after`). Without the cursor every batch would read from the first row again, past
+/// every session that stays (committed ones stay for ever) and past the dead rows of the
+/// batches before it: a pass would cost the square of the table.
 pub(super) async fn prune_batch(
     core: &Core,
     now: DateTime<Utc>,
     cutoff: DateTime<Utc>,
     shipped: Option<i64>,
+    after: Option<Uuid>,
 ) -> CoreResult<Batch> {
     let batch = core.settings.retention.batch;
     let txn = core.db.begin().await?;
@@ -133,7 +153,8 @@ pub(super) async fn prune_batch(
         .select_only()
         .column(S::Id)
         .column(S::State)
-        .filter(prunable(core, now, cutoff, shipped))
+        .filter(prunable(core, now, cutoff, shipped, after))
+        .order_by_asc(S::Id)
         .limit(batch);
     if backend == DbBackend::Postgres {
         taken = taken.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
@@ -179,5 +200,6 @@ pub(super) async fn prune_batch(
     Ok(Batch {
         pruned,
         more: ids.len() as u64 == batch,
+        last: ids.last().copied(),
     })
 }
