@@ -25,7 +25,8 @@ data=$(mktemp -d)
 port=${PORT:-18795}
 server=0
 cleanup() {
-  kill -TERM $server 2>/dev/null || true; wait $server 2>/dev/null || true
+  # `kill 0` would signal this script's whole process group: only a started server.
+  if [ "$server" -gt 0 ]; then kill -TERM $server 2>/dev/null || true; wait $server 2>/dev/null || true; fi
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
   rm -rf "$data"
 }

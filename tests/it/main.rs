@@ -1,6 +1,7 @@
 //! End-to-end tests through the real HTTP API, on both legs (see `sluice_tests::e2e!`).
 
 mod admin;
+mod architecture;
 mod audit;
 mod audit_sink;
 mod batch_cleanup;
