@@ -58,12 +58,13 @@ const LEASE_POLL: Duration = Duration::from_millis(100);
 const LEASE_TTL: Duration = Duration::from_secs(60);
 
 /// Runs the cleanup round owed by session `id`, if one is due, together with every other
-/// round that is due (up to `BATCH`), under the `cleanup` lease: the first job of a
-/// backlog cleans a thousand keys in one DeleteObjects, and the jobs of the sessions it
-/// cleaned then find nothing due. While another worker holds the lease (its batch may
-/// already hold this round) the round waits for it, up to `LEASE_WAIT`; `Ok(false)` if
-/// it is still held then, so the job asks again shortly instead of sending the key alone. An error when `id`'s own round failed, so its job is retried; the
-/// others that failed stay owed for their own jobs.
+/// round that is due (up to `BATCH` per lane, `LANES` lanes at once), under the `cleanup`
+/// lease: the first job of a backlog cleans a thousand keys per lane in one DeleteObjects
+/// each, and the jobs of the sessions it cleaned then find nothing due. While another
+/// worker holds the lease (its batch may already hold this round) the round waits for it,
+/// up to `LEASE_WAIT`; `Ok(false)` if it is still held then, so the job asks again shortly
+/// instead of sending the key alone. An error when `id`'s own round failed, so its job is
+/// retried; the others that failed stay owed for their own jobs.
 pub async fn clean(core: &Core, id: UploadId) -> CoreResult<bool> {
     let Some(session) = repo::find(&core.db, id).await? else {
         return Ok(true);

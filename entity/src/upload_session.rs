@@ -7,7 +7,8 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// The lifecycle of an upload; see DESIGN.md for the diagram.
+/// The lifecycle of an upload; `plan()` in `sluice_core::upload::state` says which events
+/// move it where (the team's design notes, `../shared/DESIGN.md`, draw it).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
