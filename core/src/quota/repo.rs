@@ -77,9 +77,13 @@ pub async fn reserve<C: ConnectionTrait>(
             .await?;
         if row.is_none_or(|r| r.day != day_of(now)) {
             ensure_today(db, owner, &scope.name, now).await?;
-            if take(db, owner, scope, now, size).await? {
-                continue;
-            }
+        }
+        // Taken again even when the row was there: on PostgreSQL the first UPDATE's
+        // snapshot may predate the commit of a concurrent first reservation that made the
+        // row, which this read then sees. Only an UPDATE that sees the row and finds a
+        // limit broken is a refusal.
+        if take(db, owner, scope, now, size).await? {
+            continue;
         }
         return Err(exceeded(db, owner, scope, now, size).await?);
     }
