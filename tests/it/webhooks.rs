@@ -198,3 +198,50 @@ on_both_legs!(
     an_endpoint_that_keeps_failing_is_given_up_alone,
     a_failing_endpoint_is_given_up_and_blocks_no_other
 );
+
+/// A commit's `upload.committed` webhook leaves at once, without any job drained by the
+/// test and with the relay's own timer a minute long: committing wakes the relay, so the
+/// delivery never waits for the timer.
+async fn the_committed_webhook_leaves_within_a_second(leg: Leg) {
+    let receiver = WebhookReceiver::start(&[]).await;
+    let app = TestApp::build(leg)
+        .env("SLUICE__WEBHOOKS__ENDPOINTS__HOOK__URL", &receiver.url)
+        .env("SLUICE__WEBHOOKS__ENDPOINTS__HOOK__SECRET", WEBHOOK_SECRET)
+        .env("SLUICE__QUEUE__RELAY_INTERVAL", "60s")
+        .start()
+        .await;
+    assert_eq!(
+        app.running.core.settings.queue.relay_interval.get(),
+        Duration::from_secs(60)
+    );
+    let alice = app.token("alice");
+    let created = app
+        .upload_verified(&alice, "default", "a.txt", b"abc")
+        .await;
+    app.drain_jobs().await;
+    // Whatever woke the relay before (the verification, the first delivery) has been
+    // spent: only the commit can wake it now.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, _) = app.commit(&alice, &created.id).await;
+    assert_eq!(status, StatusCode::OK);
+    let committed_at = std::time::Instant::now();
+    let heard = loop {
+        let committed = receiver
+            .received()
+            .into_iter()
+            .find(|r| r.body["type"] == "upload.committed" && r.answered < 300);
+        if committed.is_some() || committed_at.elapsed() > Duration::from_secs(1) {
+            break committed;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let heard = heard.expect("upload.committed delivered within a second of the commit");
+    assert_eq!(heard.body["data"]["upload"]["id"], created.id);
+    assert!(heard.signature_valid);
+    app.stop().await;
+    receiver.stop().await;
+}
+on_both_legs!(
+    committing_wakes_the_relay,
+    the_committed_webhook_leaves_within_a_second
+);

@@ -83,6 +83,9 @@ async fn commit_once(core: &Core, who: &Principal, session: &SessionModel) -> Co
     )
     .await?;
     txn.commit().await?;
+    // The transition owes the `upload.committed` delivery now: the relay takes it at
+    // once instead of at its next timer.
+    core.relay.wake();
     core.metrics.add_bytes("committed", file.size);
     Ok(FileView::from(&file))
 }
