@@ -187,8 +187,12 @@ e2e!(
         app.advance_and_drain(3 * HOUR).await;
         assert!(app.object_exists(&created.key).await, "no job, no cleanup");
 
+        // A sweep gives the job back and the key is cleaned. Usually the one run here;
+        // on a loaded machine the start-up sweep (a task of its own) may run late, after
+        // the rows were deleted, and give it back first: then this one finds nothing lost.
         let report = app.running.sweep_now().await;
-        assert_eq!(report.cleanups_redriven, 1, "{report:?}");
+        assert!(report.cleanups_redriven <= 1, "{report:?}");
+        app.drain_jobs().await;
         app.assert_cleaned(&created.key).await;
     }
 );
