@@ -143,13 +143,19 @@ async fn a_wake_holds_the_row_until_its_transaction_ends(leg: Leg) {
     use sluice_core::outbox;
     let app = TestApp::build(leg).without_workers().start().await;
     let core = app.running.core.clone();
+    // The job is due in an hour of the app's clock, so the app's own relay (it runs in
+    // every process) leaves it alone; the test claims it as a relay an hour on would, and
+    // wakes it later still, when it is due already: a wake that changes nothing.
+    let hour = chrono::Duration::hours(1);
     let now = core.now();
     let job = sluice_core::jobs::DeliverWebhook {
         delivery_id: 1,
         upload_id: Some(sluice_core::ids::UploadId(uuid::Uuid::new_v4())),
     };
-    outbox::append_one(&core.db, now, job).await.expect("job");
-    let claimed = outbox::claim_due(&core.db, now, Duration::from_secs(60), "running", 10)
+    let due = sluice_core::jobs::NewJob::at(job, now + hour);
+    outbox::append(&core.db, now, &[due]).await.expect("job");
+    let lease = Duration::from_secs(60);
+    let claimed = outbox::claim_due(&core.db, now + hour, lease, "running", 10)
         .await
         .expect("claim");
     let row = claimed
@@ -158,10 +164,12 @@ async fn a_wake_holds_the_row_until_its_transaction_ends(leg: Leg) {
         .expect("the job is due and claimed");
 
     let waker = core.db.begin().await.expect("begin");
-    outbox::wake(&waker, &[row.id], now).await.expect("wake");
+    outbox::wake(&waker, &[row.id], now + hour * 2)
+        .await
+        .expect("wake");
     let parker = {
         let (core, row) = (core.clone(), row.clone());
-        let backstop = now + chrono::Duration::minutes(30);
+        let backstop = now + hour * 3;
         tokio::spawn(async move { outbox::postpone(&core.db, &row, "running", backstop).await })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
