@@ -421,12 +421,7 @@ async fn an_unreachable_redis_fails_open_and_is_counted() {
         .nth(1)
         .unwrap_or_default()
         .trim_end_matches('/');
-    let target = tokio::net::lookup_host(authority)
-        .await
-        .expect("resolve Redis")
-        .next()
-        .expect("an address");
-    let proxy = StoreProxy::start(target).await;
+    let proxy = StoreProxy::in_front_of(authority).await;
     let redis_url = proxy.endpoint().replace("http://", "redis://");
     let app = TestApp::build(leg.clone())
         .env("SLUICE__QUEUE__REDIS_URL", &redis_url)

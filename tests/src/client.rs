@@ -151,12 +151,7 @@ async fn proxied_database(settings: &Settings) -> (String, StoreProxy) {
     let (scheme, rest) = url.split_once("://").expect("a database URL");
     let (user, rest) = rest.rsplit_once('@').map_or(("", rest), |(u, r)| (u, r));
     let (authority, path) = rest.split_once('/').expect("a database name");
-    let target = tokio::net::lookup_host(authority)
-        .await
-        .expect("resolve the database")
-        .next()
-        .expect("an address");
-    let proxy = StoreProxy::start(target).await;
+    let proxy = StoreProxy::in_front_of(authority).await;
     let at = if user.is_empty() {
         String::new()
     } else {

@@ -45,6 +45,16 @@ impl StoreProxy {
         }
     }
 
+    /// A proxy in front of `authority` (`host:port`), resolved here.
+    pub async fn in_front_of(authority: &str) -> StoreProxy {
+        let target = tokio::net::lookup_host(authority)
+            .await
+            .unwrap_or_else(|e| panic!("resolve {authority}: {e}"))
+            .next()
+            .unwrap_or_else(|| panic!("no address for {authority}"));
+        StoreProxy::start(target).await
+    }
+
     /// `http://127.0.0.1:port` of the proxy.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
