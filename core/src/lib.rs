@@ -81,6 +81,11 @@ impl Core {
             Arc::new(storage::MeteredStore::new(store, metrics.clone()));
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(5))
+            // A pooled connection is dropped after 2 s idle, before the receiver's own
+            // keep-alive closes it (5 s in Node and actix-web). Reusing one the receiver
+            // is closing at that moment fails the attempt ("request failed") and costs a
+            // retry hours later; CI saw it under load, deliveries ~5 s apart.
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
