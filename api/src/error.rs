@@ -1,12 +1,16 @@
 //! `ApiError`: the one place errors become HTTP. Every error is RFC 9457
-//! `application/problem+json` with a stable `code`; client mistakes are 4xx, and a 5xx
-//! body says only `internal_error` while the cause goes to the log.
+//! `application/problem+json` with a stable `code` (core's [`ErrorCode`], whose status
+//! sits beside it); client mistakes are 4xx, and a 5xx body says only what kind of
+//! trouble Sluice has while the cause goes to the log.
+//!
+//! [`Answer`] is what every error writer tells the client: the `/v1` problem+json here
+//! and the Companion body of the `/s3` routes share its wording and its headers.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use serde::Serialize;
-use sluice_core::CoreError;
 use sluice_core::auth::AuthError;
+use sluice_core::{CoreError, ErrorCode};
 use utoipa::ToSchema;
 
 /// The problem+json body.
@@ -18,8 +22,9 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// Stable snake_case cause; see the `ErrorCode` schema for every value.
-    pub code: &'static str,
+    /// Stable snake_case cause.
+    #[schema(value_type = crate::openapi::ErrorCodeSchema)]
+    pub code: ErrorCode,
     /// The offending field, for validation errors.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
@@ -55,11 +60,10 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("a service key must name the owner it acts for in X-Sluice-Owner")]
     OwnerRequired,
-    /// The request body or query could not be read; `code` says how.
+    /// The request body or query could not be read; `code` says how (and its status).
     #[error("{detail}")]
     BadRequest {
-        status: StatusCode,
-        code: &'static str,
+        code: ErrorCode,
         detail: String,
         field: Option<String>,
     },
@@ -78,170 +82,146 @@ pub enum ApiError {
     },
 }
 
-/// Codes only the HTTP layer produces (the core's are in `CoreError::CODES`).
-pub const API_CODES: &[&str] = &[
-    "unauthorized",
-    "forbidden",
-    "owner_required",
-    "cross_site_refused",
-    "malformed_json",
-    "unknown_field",
-    "missing_field",
-    "invalid_type",
-    "unsupported_media_type",
-    "payload_too_large",
-    "invalid_query",
-    "route_not_found",
-    "method_not_allowed",
-    "rate_limited",
-];
-
 impl ApiError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             ApiError::Core(e) => e.code(),
-            ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::Forbidden(_) => "forbidden",
-            ApiError::OwnerRequired => "owner_required",
-            ApiError::CrossSiteRefused => "cross_site_refused",
-            ApiError::BadRequest { code, .. } => code,
-            ApiError::NoRoute => "route_not_found",
-            ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ApiError::Forbidden(_) => ErrorCode::Forbidden,
+            ApiError::OwnerRequired => ErrorCode::OwnerRequired,
+            ApiError::CrossSiteRefused => ErrorCode::CrossSiteRefused,
+            ApiError::BadRequest { code, .. } => *code,
+            ApiError::NoRoute => ErrorCode::RouteNotFound,
+            ApiError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
         }
     }
 
     pub fn invalid(field: &str, detail: impl Into<String>) -> Self {
         ApiError::BadRequest {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "validation_failed",
+            code: ErrorCode::ValidationFailed,
             detail: detail.into(),
             field: Some(field.to_owned()),
         }
     }
+
+    /// What the client is told, by every error writer. A 5xx is logged here, once, with
+    /// its cause; its answer names only the kind of trouble.
+    pub fn answer(&self) -> Answer {
+        let code = self.code();
+        let detail = if code.is_server_error() {
+            tracing::error!(error = %self, code = %code, "request failed");
+            match code {
+                ErrorCode::StorageUnavailable => "the object store is unavailable; retry later",
+                ErrorCode::Busy => "the database is busy; retry",
+                ErrorCode::DatabaseUnavailable => "the database is unavailable; retry later",
+                _ => "an internal error occurred",
+            }
+            .to_owned()
+        } else {
+            self.to_string()
+        };
+        let retry_after = match self {
+            ApiError::Core(CoreError::QuotaExceeded { retry_after, .. }) => *retry_after,
+            ApiError::Core(CoreError::Busy(_) | CoreError::DatabaseUnavailable(_)) => Some(1),
+            ApiError::RateLimited { retry_after, .. } => Some((*retry_after).max(1)),
+            _ => None,
+        };
+        Answer {
+            status: status_of(code),
+            code,
+            detail,
+            retry_after,
+        }
+    }
+
+    /// The offending field, for a 4xx about one.
+    fn field(&self) -> Option<String> {
+        match self {
+            ApiError::Core(CoreError::Invalid { field, .. }) => Some(field.clone()),
+            ApiError::Core(CoreError::ChecksumRequired(_)) => Some("sha256".to_owned()),
+            ApiError::BadRequest { field, .. } => field.clone(),
+            _ => None,
+        }
+    }
 }
 
-fn core_status(e: &CoreError) -> StatusCode {
-    match e {
-        CoreError::NotFound(_) | CoreError::UnknownProfile(_) => StatusCode::NOT_FOUND,
-        CoreError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
-        CoreError::ProfileNotAllowed(_) => StatusCode::FORBIDDEN,
-        CoreError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        CoreError::TypeNotAllowed(_) | CoreError::ExtensionNotAllowed(_) => {
-            StatusCode::UNSUPPORTED_MEDIA_TYPE
+/// What a refused request is answered: status, code, a sentence safe to show, and when
+/// to try again.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub code: ErrorCode,
+    /// The error's own sentence for a 4xx; for a 5xx only the kind of trouble.
+    pub detail: String,
+    /// Seconds, for `Retry-After` (a daily quota, a rate limit, a busy database).
+    pub retry_after: Option<u64>,
+}
+
+impl Answer {
+    /// A response with the status and the headers every error body shares:
+    /// `Retry-After` when waiting helps, `WWW-Authenticate` on a 401.
+    pub fn response(&self) -> HttpResponseBuilder {
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header(("Retry-After", seconds.to_string()));
         }
-        CoreError::Invalid { .. } | CoreError::ChecksumRequired(_) | CoreError::Rejected { .. } => {
-            StatusCode::UNPROCESSABLE_ENTITY
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
         }
-        CoreError::IllegalTransition(_)
-        | CoreError::Conflict
-        | CoreError::NotUploaded
-        | CoreError::PartsMissing(_)
-        | CoreError::NotMultipart
-        | CoreError::NotPending(_) => StatusCode::CONFLICT,
-        // As tus answers an expired upload: the session is gone for good (its row stays
-        // readable, in state `expired`).
-        CoreError::Expired => StatusCode::GONE,
-        CoreError::PartOutOfRange { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        CoreError::Storage(_) | CoreError::Busy(_) | CoreError::DatabaseUnavailable(_) => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        CoreError::Db(_)
-        | CoreError::Queue(_)
-        | CoreError::WebhookFailed(_)
-        | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        response
     }
+}
+
+fn status_of(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::Core(e) => core_status(e),
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) | ApiError::CrossSiteRefused => StatusCode::FORBIDDEN,
-            ApiError::OwnerRequired => StatusCode::BAD_REQUEST,
-            ApiError::BadRequest { status, .. } => *status,
-            ApiError::NoRoute => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        }
+        status_of(self.code())
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        let (detail, field, state) = if status.is_server_error() {
-            // Log the cause once, here; the client learns nothing about internals.
-            tracing::error!(error = %self, code = self.code(), "request failed");
-            let detail = match self {
-                ApiError::Core(CoreError::Storage(_)) => {
-                    "the object store is unavailable; retry later"
-                }
-                ApiError::Core(CoreError::Busy(_)) => "the database is busy; retry",
-                ApiError::Core(CoreError::DatabaseUnavailable(_)) => {
-                    "the database is unavailable; retry later"
-                }
-                _ => "an internal error occurred",
-            };
-            (detail.to_owned(), None, None)
-        } else {
-            let field = match self {
-                ApiError::Core(CoreError::Invalid { field, .. }) => Some(field.clone()),
-                ApiError::Core(CoreError::ChecksumRequired(_)) => Some("sha256".to_owned()),
-                ApiError::BadRequest { field, .. } => field.clone(),
-                _ => None,
-            };
-            let state = match self {
-                ApiError::Core(e) => e.state().map(|s| s.as_str()),
-                _ => None,
-            };
-            (self.to_string(), field, state)
+        let answer = self.answer();
+        let client_side = !answer.code.is_server_error();
+        let state = match self {
+            ApiError::Core(e) if client_side => e.state().map(|s| s.as_str()),
+            _ => None,
         };
-        let code = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            "internal_error"
-        } else {
-            self.code()
-        };
-        let (quota, retry_after) = match self {
+        let quota = match self {
             ApiError::Core(CoreError::QuotaExceeded {
                 limit,
                 scope,
                 usage,
                 value,
-                retry_after,
-            }) => (
-                Some(QuotaProblem {
-                    limit,
-                    profile: (scope != sluice_core::quota::TOTAL).then(|| scope.clone()),
-                    usage: *usage,
-                    value: *value,
-                }),
-                *retry_after,
-            ),
-            ApiError::Core(CoreError::Busy(_) | CoreError::DatabaseUnavailable(_)) => {
-                (None, Some(1))
-            }
-            ApiError::RateLimited { retry_after, .. } => (None, Some((*retry_after).max(1))),
-            _ => (None, None),
+                ..
+            }) => Some(QuotaProblem {
+                limit,
+                profile: (scope != sluice_core::quota::TOTAL).then(|| scope.clone()),
+                usage: *usage,
+                value: *value,
+            }),
+            _ => None,
         };
         let problem = Problem {
             kind: "about:blank",
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: status.as_u16(),
-            detail,
-            code,
-            field,
+            title: answer
+                .status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_owned(),
+            status: answer.status.as_u16(),
+            detail: answer.detail.clone(),
+            code: answer.code,
+            field: self.field().filter(|_| client_side),
             state,
             quota,
         };
-        let mut response = HttpResponse::build(status);
-        response.content_type("application/problem+json");
-        if let Some(seconds) = retry_after {
-            response.insert_header(("Retry-After", seconds.to_string()));
-        }
-        if status == StatusCode::UNAUTHORIZED {
-            response.insert_header(("WWW-Authenticate", "Bearer"));
-        }
-        response.json(problem)
+        answer
+            .response()
+            .content_type("application/problem+json")
+            .json(problem)
     }
 }
 

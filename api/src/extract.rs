@@ -2,9 +2,9 @@
 //! a code saying exactly what was wrong, never actix's plain-text 400.
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use serde::de::DeserializeOwned;
+use sluice_core::ErrorCode;
 
 use crate::error::ApiError;
 
@@ -27,8 +27,7 @@ pub fn path_config() -> web::PathConfig {
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req| {
         ApiError::BadRequest {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_query",
+            code: ErrorCode::InvalidQuery,
             detail: err.to_string(),
             field: None,
         }
@@ -39,23 +38,20 @@ pub fn query_config() -> web::QueryConfig {
 fn json_error(err: JsonPayloadError) -> ApiError {
     match err {
         JsonPayloadError::ContentType => ApiError::BadRequest {
-            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            code: "unsupported_media_type",
+            code: ErrorCode::UnsupportedMediaType,
             detail: "send the body as application/json".into(),
             field: None,
         },
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
             ApiError::BadRequest {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                code: "payload_too_large",
+                code: ErrorCode::PayloadTooLarge,
                 detail: format!("JSON bodies are limited to {JSON_LIMIT} bytes"),
                 field: None,
             }
         }
         JsonPayloadError::Deserialize(e) => serde_error(&e),
         other => ApiError::BadRequest {
-            status: StatusCode::BAD_REQUEST,
-            code: "malformed_json",
+            code: ErrorCode::MalformedJson,
             detail: other.to_string(),
             field: None,
         },
@@ -66,25 +62,18 @@ fn json_error(err: JsonPayloadError) -> ApiError {
 pub fn serde_error(e: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     let message = e.to_string();
-    let (status, code) = match e.classify() {
-        Category::Syntax | Category::Eof | Category::Io => {
-            (StatusCode::BAD_REQUEST, "malformed_json")
-        }
-        Category::Data if message.starts_with("unknown field") => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "unknown_field")
-        }
-        Category::Data if message.starts_with("missing field") => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "missing_field")
-        }
-        Category::Data => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_type"),
+    let code = match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => ErrorCode::MalformedJson,
+        Category::Data if message.starts_with("unknown field") => ErrorCode::UnknownField,
+        Category::Data if message.starts_with("missing field") => ErrorCode::MissingField,
+        Category::Data => ErrorCode::InvalidType,
     };
     let field = message
         .split('`')
         .nth(1)
-        .filter(|_| code == "unknown_field" || code == "missing_field")
+        .filter(|_| matches!(code, ErrorCode::UnknownField | ErrorCode::MissingField))
         .map(str::to_owned);
     ApiError::BadRequest {
-        status,
         code,
         detail: message,
         field,

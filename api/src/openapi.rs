@@ -1,13 +1,13 @@
 //! The OpenAPI 3.1 document: paths collected from the registered handlers, plus the
 //! bearer security scheme and the `ErrorCode` enum listing every stable error code.
 
-use sluice_core::CoreError;
-use utoipa::OpenApi as _;
-use utoipa::openapi::OpenApi;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use std::borrow::Cow;
 
-use crate::error::API_CODES;
+use sluice_core::ErrorCode;
+use utoipa::OpenApi as _;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi, RefOr};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -29,12 +29,33 @@ use crate::error::API_CODES;
 )]
 struct ApiDoc;
 
-/// Every stable error code, core's and the HTTP layer's, sorted and deduplicated.
+/// Every stable error code, sorted.
 pub fn error_codes() -> Vec<&'static str> {
-    let mut codes: Vec<&'static str> = CoreError::CODES.iter().chain(API_CODES).copied().collect();
+    let mut codes: Vec<&'static str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
     codes.sort_unstable();
-    codes.dedup();
     codes
+}
+
+/// The `ErrorCode` schema: a string enum of [`ErrorCode::ALL`], which the problem bodies'
+/// `code` fields reference (core's enum knows nothing of OpenAPI).
+pub struct ErrorCodeSchema;
+
+impl utoipa::PartialSchema for ErrorCodeSchema {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "The stable `code` of an error; its HTTP status never changes",
+            ))
+            .enum_values(Some(error_codes()))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorCodeSchema {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ErrorCode")
+    }
 }
 
 /// The base document that route collection adds paths to.
@@ -59,14 +80,6 @@ pub fn base() -> OpenApi {
             crate::auth::SESSION_COOKIE,
             "The upload token that `POST /v1/session` put into a cookie; `/s3/*` routes only, same origin only",
         ))),
-    );
-    components.schemas.insert(
-        "ErrorCode".to_owned(),
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some("The stable `code` of a problem+json error"))
-            .enum_values(Some(error_codes()))
-            .into(),
     );
     doc
 }

@@ -56,6 +56,7 @@ export function createSluiceClient(options: SluiceOptions): SluiceClient {
 }
 
 export { SluiceError, unwrap } from "./errors.js";
+export type { SluiceErrorCode } from "./errors.js";
 export {
   Upload,
   type UploadOptions,

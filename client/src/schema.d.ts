@@ -542,8 +542,8 @@ export interface components {
         };
         /** @description The error body of the `/s3/*` routes. */
         CompanionProblem: {
-            /** @description Stable snake_case cause; see the `ErrorCode` schema for every value. */
-            code: string;
+            /** @description Stable snake_case cause, as on `/v1`. */
+            code: components["schemas"]["ErrorCode"];
             /** @description A human sentence (Uppy 5 shows it). */
             message: string;
         };
@@ -679,7 +679,7 @@ export interface components {
             url: string;
         };
         /**
-         * @description The stable `code` of a problem+json error
+         * @description The stable `code` of an error; its HTTP status never changes
          * @enum {string}
          */
         ErrorCode: "busy" | "checksum_mismatch" | "checksum_required" | "conflict" | "cross_site_refused" | "database_unavailable" | "expired" | "extension_not_allowed" | "forbidden" | "illegal_transition" | "internal_error" | "invalid_part_number" | "invalid_query" | "invalid_type" | "malformed_json" | "method_not_allowed" | "missing_field" | "not_found" | "not_multipart" | "not_pending" | "not_uploaded" | "owner_required" | "parts_missing" | "payload_too_large" | "profile_not_allowed" | "quota_exceeded" | "rate_limited" | "route_not_found" | "size_mismatch" | "storage_unavailable" | "too_large" | "type_mismatch" | "type_not_allowed" | "unauthorized" | "unknown_field" | "unknown_profile" | "unsupported_media_type" | "validation_failed";
@@ -769,8 +769,8 @@ export interface components {
         };
         /** @description The problem+json body. */
         Problem: {
-            /** @description Stable snake_case cause; see the `ErrorCode` schema for every value. */
-            code: string;
+            /** @description Stable snake_case cause. */
+            code: components["schemas"]["ErrorCode"];
             detail: string;
             /** @description The offending field, for validation errors. */
             field?: string | null;

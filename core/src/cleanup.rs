@@ -38,6 +38,7 @@ use crate::outbox;
 use crate::storage::StoreError;
 use crate::upload::repo::{self, CleanupRound};
 use crate::upload::state::is_terminal;
+use crate::write::Write;
 
 /// The most sessions one round takes: S3's 1,000 keys of one DeleteObjects (a sealed
 /// session has two keys, so a batch of those takes two requests).
@@ -128,8 +129,9 @@ async fn follow_up(core: &Core, now: DateTime<Utc>) -> CoreResult<()> {
     let next = UploadId(next.id);
     let covered = outbox::uploads_with_job(&core.db, CleanupSession::KIND, &[next]).await?;
     if !covered.contains(&next) {
-        outbox::append_one(&core.db, now, CleanupSession { upload_id: next }).await?;
-        core.relay.wake();
+        outbox::append_one(&core.db, now, CleanupSession { upload_id: next })
+            .await?
+            .wake(&core.relay);
     }
     Ok(())
 }
@@ -203,7 +205,9 @@ pub async fn clean_batch(
             again_at,
         });
     }
-    let recorded = repo::record_cleanups(&core.db, rounds, now).await?;
+    let write = Write::begin(core).await?;
+    let recorded = repo::record_cleanups(&write, rounds, now).await?;
+    write.commit().await?;
     let mut notes = Vec::with_capacity(recorded.len());
     let mut freed = 0i64;
     for round in &recorded {

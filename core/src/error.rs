@@ -4,6 +4,7 @@
 
 use sluice_entity::upload_session::{Failure, UploadState};
 
+use crate::error_code::ErrorCode;
 use crate::storage::StoreError;
 use crate::upload::state::IllegalTransition;
 
@@ -85,62 +86,34 @@ pub enum CoreError {
 }
 
 impl CoreError {
-    /// Every code `code()` can return, for the OpenAPI spec and the uniqueness test.
-    pub const CODES: &'static [&'static str] = &[
-        "not_found",
-        "quota_exceeded",
-        "unknown_profile",
-        "profile_not_allowed",
-        "too_large",
-        "type_not_allowed",
-        "extension_not_allowed",
-        "validation_failed",
-        "checksum_required",
-        "illegal_transition",
-        "conflict",
-        "expired",
-        "not_uploaded",
-        "parts_missing",
-        "not_multipart",
-        "not_pending",
-        "invalid_part_number",
-        "size_mismatch",
-        "checksum_mismatch",
-        "type_mismatch",
-        "storage_unavailable",
-        "busy",
-        "database_unavailable",
-        "internal_error",
-    ];
-
-    /// Stable snake_case code, one per cause.
-    pub fn code(&self) -> &'static str {
+    /// The stable code of this cause (its HTTP status sits beside it).
+    pub fn code(&self) -> ErrorCode {
         match self {
-            CoreError::NotFound(_) => "not_found",
-            CoreError::QuotaExceeded { .. } => "quota_exceeded",
-            CoreError::UnknownProfile(_) => "unknown_profile",
-            CoreError::ProfileNotAllowed(_) => "profile_not_allowed",
-            CoreError::TooLarge { .. } => "too_large",
-            CoreError::TypeNotAllowed(_) => "type_not_allowed",
-            CoreError::ExtensionNotAllowed(_) => "extension_not_allowed",
-            CoreError::Invalid { .. } => "validation_failed",
-            CoreError::ChecksumRequired(_) => "checksum_required",
-            CoreError::IllegalTransition(_) => "illegal_transition",
-            CoreError::Conflict => "conflict",
-            CoreError::Expired => "expired",
-            CoreError::NotUploaded => "not_uploaded",
-            CoreError::PartsMissing(_) => "parts_missing",
-            CoreError::NotMultipart => "not_multipart",
-            CoreError::NotPending(_) => "not_pending",
-            CoreError::PartOutOfRange { .. } => "invalid_part_number",
-            CoreError::Rejected { failure, .. } => failure.code(),
-            CoreError::Storage(_) => "storage_unavailable",
-            CoreError::Busy(_) => "busy",
-            CoreError::DatabaseUnavailable(_) => "database_unavailable",
+            CoreError::NotFound(_) => ErrorCode::NotFound,
+            CoreError::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
+            CoreError::UnknownProfile(_) => ErrorCode::UnknownProfile,
+            CoreError::ProfileNotAllowed(_) => ErrorCode::ProfileNotAllowed,
+            CoreError::TooLarge { .. } => ErrorCode::TooLarge,
+            CoreError::TypeNotAllowed(_) => ErrorCode::TypeNotAllowed,
+            CoreError::ExtensionNotAllowed(_) => ErrorCode::ExtensionNotAllowed,
+            CoreError::Invalid { .. } => ErrorCode::ValidationFailed,
+            CoreError::ChecksumRequired(_) => ErrorCode::ChecksumRequired,
+            CoreError::IllegalTransition(_) => ErrorCode::IllegalTransition,
+            CoreError::Conflict => ErrorCode::Conflict,
+            CoreError::Expired => ErrorCode::Expired,
+            CoreError::NotUploaded => ErrorCode::NotUploaded,
+            CoreError::PartsMissing(_) => ErrorCode::PartsMissing,
+            CoreError::NotMultipart => ErrorCode::NotMultipart,
+            CoreError::NotPending(_) => ErrorCode::NotPending,
+            CoreError::PartOutOfRange { .. } => ErrorCode::InvalidPartNumber,
+            CoreError::Rejected { failure, .. } => ErrorCode::from(*failure),
+            CoreError::Storage(_) => ErrorCode::StorageUnavailable,
+            CoreError::Busy(_) => ErrorCode::Busy,
+            CoreError::DatabaseUnavailable(_) => ErrorCode::DatabaseUnavailable,
             CoreError::Db(_)
             | CoreError::Queue(_)
             | CoreError::WebhookFailed(_)
-            | CoreError::Internal(_) => "internal_error",
+            | CoreError::Internal(_) => ErrorCode::InternalError,
         }
     }
 
@@ -251,19 +224,12 @@ fn scope_name(scope: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_are_unique_snake_case() {
-        let mut seen = std::collections::HashSet::new();
-        for code in CoreError::CODES {
-            assert!(seen.insert(code), "duplicate code {code}");
-            assert!(
-                code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
-                "{code}"
-            );
+impl From<Failure> for ErrorCode {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::SizeMismatch => ErrorCode::SizeMismatch,
+            Failure::ChecksumMismatch => ErrorCode::ChecksumMismatch,
+            Failure::TypeMismatch => ErrorCode::TypeMismatch,
         }
     }
 }

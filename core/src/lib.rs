@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod error_code;
 pub mod file;
 pub mod ids;
 pub mod jobs;
@@ -29,6 +30,7 @@ pub mod sweep;
 pub mod upload;
 pub mod uppy;
 pub mod webhooks;
+pub mod write;
 
 use std::sync::Arc;
 
@@ -36,6 +38,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 pub use error::{CoreError, CoreResult};
+pub use error_code::ErrorCode;
 
 use clock::{Clock, SystemClock};
 use config::{ProfileSettings, Settings};

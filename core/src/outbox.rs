@@ -44,12 +44,39 @@ impl RelaySignal {
     }
 }
 
-/// Appends jobs (call inside the transaction of the state change).
+/// What a write to the job table left due, for whoever commits it: whether a job is due
+/// now, so the relay must be woken after the commit instead of leaving the job to its
+/// timer. Inside a state change [`crate::write::Write`] keeps it; a write on a bare
+/// connection (autocommit) wakes at once with [`Due::wake`].
+#[must_use = "after the commit, `.wake(&core.relay)`, or the job waits for the relay's timer"]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Due(bool);
+
+impl Due {
+    /// A job is due now.
+    pub const NOW: Due = Due(true);
+    /// Nothing is due before the relay's own schedule finds it.
+    pub const LATER: Due = Due(false);
+
+    pub fn is_now(self) -> bool {
+        self.0
+    }
+
+    /// Wakes the relay if a job is due now (call after the commit).
+    pub fn wake(self, relay: &RelaySignal) {
+        if self.0 {
+            relay.wake();
+        }
+    }
+}
+
+/// Appends jobs (call inside the transaction of the state change; a `Write` does).
+/// Returns whether one of them is due by `now`.
 pub async fn append<C: ConnectionTrait>(
     db: &C,
     now: DateTime<Utc>,
     jobs: &[NewJob],
-) -> CoreResult<()> {
+) -> CoreResult<Due> {
     // One INSERT per chunk: a batch transition owes hundreds of jobs at once. Bounded so
     // the statement's parameters stay far below every backend's limit.
     for chunk in jobs.chunks(500) {
@@ -67,7 +94,7 @@ pub async fn append<C: ConnectionTrait>(
         });
         Entity::insert_many(rows).exec_without_returning(db).await?;
     }
-    Ok(())
+    Ok(Due(jobs.iter().any(|job| job.run_at <= now)))
 }
 
 /// Deletes the waiting (not dispatched) jobs of `upload` that its state owed: it is
@@ -226,9 +253,9 @@ pub async fn postpone<C: ConnectionTrait>(
 /// (`JobKind::still_parked`) sees the ended wait. With a filtered write instead, the
 /// park and that look could both fall between the wake and its commit, and the
 /// wake-up would be lost until the park's backstop.
-pub async fn wake<C: ConnectionTrait>(db: &C, ids: &[i64], now: DateTime<Utc>) -> CoreResult<()> {
+pub async fn wake<C: ConnectionTrait>(db: &C, ids: &[i64], now: DateTime<Utc>) -> CoreResult<Due> {
     if ids.is_empty() {
-        return Ok(());
+        return Ok(Due::LATER);
     }
     let earliest = sea_orm::sea_query::CaseStatement::new()
         .case(Column::RunAt.gt(now), Expr::value(now))
@@ -238,7 +265,7 @@ pub async fn wake<C: ConnectionTrait>(db: &C, ids: &[i64], now: DateTime<Utc>) -
         .filter(Column::Id.is_in(ids.iter().copied()))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(Due::NOW)
 }
 
 /// The rows of jobs of `kind` about `upload`, with their payloads (to find one job).
@@ -403,7 +430,7 @@ pub async fn append_one<C: ConnectionTrait>(
     db: &C,
     now: DateTime<Utc>,
     job: impl Into<Job>,
-) -> CoreResult<()> {
+) -> CoreResult<Due> {
     append(db, now, &[NewJob::at(job, now)]).await
 }
 

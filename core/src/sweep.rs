@@ -26,6 +26,7 @@ use crate::storage::StoreError;
 use crate::upload::repo;
 use crate::upload::service::plan_context;
 use crate::upload::state::{Event, has_deadline};
+use crate::write::Write;
 
 /// The lease every sweeping process competes for.
 pub const LEASE: &str = "sweep";
@@ -160,22 +161,24 @@ pub async fn expire_overdue(core: &Core) -> CoreResult<Expiry> {
                 }
             })
             .collect();
-        let lanes = futures::future::try_join_all(by_owner(items).into_iter().map(|lane| {
-            repo::transition_batch(
-                &core.db,
-                lane,
-                Event::Expire,
-                &repo::Actor::System,
-                &core.settings.webhooks,
-                now,
-            )
-        }))
-        .await?;
+        let lanes =
+            futures::future::try_join_all(by_owner(items).into_iter().map(|lane| async move {
+                let write = Write::begin(core).await?;
+                let moved = repo::transition_batch(
+                    &write,
+                    lane,
+                    Event::Expire,
+                    &repo::Actor::System,
+                    &core.settings.webhooks,
+                    now,
+                )
+                .await?;
+                write.commit().await?;
+                CoreResult::Ok(moved)
+            }))
+            .await?;
         let batch: usize = lanes.iter().map(Vec::len).sum();
         expired += batch;
-        if batch > 0 {
-            core.relay.wake();
-        }
         // A batch that expired nothing (every row moved by someone else) would only be
         // read again.
         if !full || batch == 0 {
@@ -260,7 +263,9 @@ async fn redrive_deliveries(core: &Core) -> CoreResult<usize> {
             delivery_id: delivery.id,
             upload_id: delivery.upload_id.map(UploadId),
         };
-        outbox::append_one(&core.db, now, job).await?;
+        outbox::append_one(&core.db, now, job)
+            .await?
+            .wake(&core.relay);
         redriven += 1;
     }
     Ok(redriven)
@@ -278,11 +283,10 @@ async fn redrive(
     let mut redriven = 0;
     for id in ids.iter().filter(|id| !covered.contains(id)) {
         tracing::warn!(upload_id = %id, kind, "job lost; the sweep writes it again");
-        outbox::append_one(&core.db, now, job(*id)).await?;
+        outbox::append_one(&core.db, now, job(*id))
+            .await?
+            .wake(&core.relay);
         redriven += 1;
-    }
-    if redriven > 0 {
-        core.relay.wake();
     }
     Ok(redriven)
 }

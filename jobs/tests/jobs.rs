@@ -159,7 +159,7 @@ async fn relay_dispatches_due_rows_once_and_leaves_later_ones() {
         NewJob::at(expire_job(), now),
         NewJob::at(expire_job(), now + chrono::Duration::hours(1)),
     ];
-    outbox::append(&core.db, now, &jobs).await.expect("append");
+    let _ = outbox::append(&core.db, now, &jobs).await.expect("append");
 
     let relay = start_relay(core.clone(), queues.clone());
     drain(&relay).await;
@@ -198,7 +198,7 @@ async fn a_row_of_an_unknown_kind_survives_relay_passes_and_is_reported() {
     .insert(&core.db)
     .await
     .expect("insert");
-    outbox::append(&core.db, now, &[NewJob::at(expire_job(), now)])
+    let _ = outbox::append(&core.db, now, &[NewJob::at(expire_job(), now)])
         .await
         .expect("append");
 
@@ -247,10 +247,11 @@ async fn relay_wakes_on_the_core_signal() {
     drain(&relay).await;
 
     let now = core.now();
+    // What every committer does with what it appended (see `sluice_core::write`).
     outbox::append(&core.db, now, &[NewJob::at(expire_job(), now)])
         .await
-        .expect("append");
-    core.relay.wake();
+        .expect("append")
+        .wake(&core.relay);
     let give_up = Instant::now() + Duration::from_secs(10);
     while waiting(&queues, "expire_session").await == 0 {
         assert!(Instant::now() < give_up, "the relay did not wake");
@@ -280,7 +281,7 @@ async fn jobs_run_and_lost_dispatches_come_back(settings: Settings) {
     };
 
     let now = core.now();
-    outbox::append(&core.db, now, &[NewJob::at(expire_job(), now)])
+    let _ = outbox::append(&core.db, now, &[NewJob::at(expire_job(), now)])
         .await
         .expect("append");
     wait_until_no_due().await;
@@ -294,7 +295,7 @@ async fn jobs_run_and_lost_dispatches_come_back(settings: Settings) {
 
     // A dispatch the queue lost: claimed by a relay that died before pushing it.
     let now = core.now();
-    outbox::append(&core.db, now, &[NewJob::at(expire_job(), now)])
+    let _ = outbox::append(&core.db, now, &[NewJob::at(expire_job(), now)])
         .await
         .expect("append");
     let lease = core.settings.queue.dispatch_lease.get();

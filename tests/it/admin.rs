@@ -15,11 +15,7 @@ e2e!(admin_routes_take_admin_keys_only, |app| {
     let alice = app.token("alice");
     for path in ["/v1/admin/uploads", "/v1/admin/stats"] {
         let (status, problem) = app.call(Method::GET, path, Some(&alice), None).await;
-        assert_eq!(
-            (status, problem["code"].as_str()),
-            (StatusCode::FORBIDDEN, Some("forbidden")),
-            "{path}"
-        );
+        assert_problem!(status, &problem, ErrorCode::Forbidden, "{path}");
         let resp = app
             .http
             .get(format!("{}{path}", app.api))
@@ -184,10 +180,7 @@ e2e!(filters_combine_and_bad_ones_are_refused, |app| {
         "/v1/admin/uploads?created_after=yesterday",
     )
     .await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_query"))
-    );
+    assert_problem!(status, &problem, ErrorCode::InvalidQuery);
 });
 
 e2e!(
@@ -235,10 +228,7 @@ e2e!(
             &format!("/v1/admin/uploads/{}/expire", created.id),
         )
         .await;
-        assert_eq!(
-            (status, problem["code"].as_str()),
-            (StatusCode::CONFLICT, Some("illegal_transition"))
-        );
+        assert_problem!(status, &problem, ErrorCode::IllegalTransition);
         let (status, _) = admin(
             &app,
             Method::POST,

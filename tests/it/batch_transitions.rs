@@ -3,6 +3,7 @@
 //! the jobs their plans owe; and the sweep expires a backlog through it.
 
 use super::*;
+use sluice_core::write::Write;
 
 use sluice_core::ids::UploadId;
 use sluice_core::upload::repo::{self, Actor, BatchItem};
@@ -53,8 +54,9 @@ e2e!(
                 }
             })
             .collect();
+        let write = Write::begin(core).await.expect("begin");
         let moved = repo::transition_batch(
-            &core.db,
+            &write,
             items,
             Event::Expire,
             &Actor::System,
@@ -63,6 +65,7 @@ e2e!(
         )
         .await
         .expect("batch");
+        write.commit().await.expect("commit");
         let mut moved_ids: Vec<String> = moved.iter().map(|m| m.id.to_string()).collect();
         moved_ids.sort();
         let mut want: Vec<String> = ids[3..].to_vec();
@@ -136,8 +139,9 @@ e2e!(
             }
             v
         };
+        let write = Write::begin(core).await.expect("begin");
         let moved = repo::transition_batch(
-            &core.db,
+            &write,
             again,
             Event::Expire,
             &Actor::System,
@@ -146,6 +150,7 @@ e2e!(
         )
         .await
         .expect("batch");
+        write.commit().await.expect("commit");
         assert!(moved.is_empty());
         // The cleanups the plans owe run (all seven through the one job) and the bucket
         // stays clean; each round is recorded, the late one owed after the URLs expire.

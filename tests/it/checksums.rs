@@ -49,8 +49,7 @@ e2e!(
         // Neither store reports a digest for these bytes: the URL signed one, so the
         // store did not vouch for them.
         let (status, problem) = app.complete(&alice, &created.id).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-        assert_eq!(problem["code"], "checksum_mismatch", "{problem}");
+        assert_problem!(status, &problem, ErrorCode::ChecksumMismatch);
         let session = app.session(&alice, &created.id).await;
         assert_eq!(session["state"], "rejected");
         assert_eq!(session["failure"], "checksum_mismatch");
@@ -64,8 +63,7 @@ e2e!(
             let honest = app.create(&alice, hello(HELLO_HEX)).await;
             assert!(app.put(&honest, b"hello".to_vec()).await.is_success());
             let (status, problem) = app.complete(&alice, &honest.id).await;
-            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-            assert_eq!(problem["code"], "checksum_mismatch", "{problem}");
+            assert_problem!(status, &problem, ErrorCode::ChecksumMismatch);
         }
     }
 );
@@ -130,8 +128,7 @@ e2e!(
                 Some(json!({"profile": "summed", "filename": "a.txt", "size": 5, "content_type": "text/plain"})),
             )
             .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-        assert_eq!(problem["code"], "checksum_required");
+        assert_problem!(status, &problem, ErrorCode::ChecksumRequired);
         assert_eq!(problem["field"], "sha256");
         let mut body = hello(HELLO_B64);
         body["profile"] = json!("summed");
@@ -152,8 +149,7 @@ e2e!(a_malformed_sha256_is_refused, |app| {
         let (status, problem) = app
             .call(Method::POST, "/v1/uploads", Some(&alice), Some(hello(bad)))
             .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {problem}");
-        assert_eq!(problem["code"], "validation_failed", "{problem}");
+        assert_problem!(status, &problem, ErrorCode::ValidationFailed, "{bad}");
         assert_eq!(problem["field"], "sha256", "{problem}");
     }
 });

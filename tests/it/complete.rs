@@ -8,8 +8,7 @@ e2e!(
         let alice = app.token("alice");
         let created = app.create_text(&alice, 3).await;
         let (status, problem) = app.complete(&alice, &created.id).await;
-        assert_eq!(status, StatusCode::CONFLICT, "{problem}");
-        assert_eq!(problem["code"], "not_uploaded");
+        assert_problem!(status, &problem, ErrorCode::NotUploaded);
         assert_eq!(app.session(&alice, &created.id).await["state"], "pending");
         // The bytes arrive later; completing then works.
         assert!(app.put(&created, b"abc".to_vec()).await.is_success());
@@ -43,16 +42,14 @@ e2e!(complete_with_a_wrong_size_rejects_and_deletes, |app| {
         .await
         .expect("direct put");
     let (status, problem) = app.complete(&alice, &created.id).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-    assert_eq!(problem["code"], "size_mismatch");
+    assert_problem!(status, &problem, ErrorCode::SizeMismatch);
     let session = app.session(&alice, &created.id).await;
     assert_eq!(session["state"], "rejected");
     assert_eq!(session["failure"], "size_mismatch");
     app.assert_cleaned(&created.key).await;
     // Idempotent: the same answer again.
     let (status, problem) = app.complete(&alice, &created.id).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(problem["code"], "size_mismatch");
+    assert_problem!(status, &problem, ErrorCode::SizeMismatch);
 });
 
 e2e!(complete_with_a_wrong_type_rejects, |app| {
@@ -63,8 +60,7 @@ e2e!(complete_with_a_wrong_type_rejects, |app| {
         .await
         .expect("direct put");
     let (status, problem) = app.complete(&alice, &created.id).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-    assert_eq!(problem["code"], "type_mismatch");
+    assert_problem!(status, &problem, ErrorCode::TypeMismatch);
     app.assert_cleaned(&created.key).await;
 });
 
@@ -77,8 +73,7 @@ e2e!(abort_deletes_the_object_and_forbids_completion, |app| {
     assert_eq!(session["state"], "aborted");
     app.assert_cleaned(&created.key).await;
     let (status, problem) = app.complete(&alice, &created.id).await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    assert_eq!(problem["code"], "illegal_transition");
+    assert_problem!(status, &problem, ErrorCode::IllegalTransition);
     assert_eq!(problem["state"], "aborted");
     // Aborting again is idempotent.
     let (status, _) = app.abort(&alice, &created.id).await;
@@ -89,7 +84,6 @@ e2e!(commit_before_upload_is_an_illegal_transition, |app| {
     let alice = app.token("alice");
     let created = app.create_text(&alice, 3).await;
     let (status, problem) = app.commit(&alice, &created.id).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
-    assert_eq!(problem["code"], "illegal_transition");
+    assert_problem!(status, &problem, ErrorCode::IllegalTransition);
     assert_eq!(problem["state"], "pending");
 });

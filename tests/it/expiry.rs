@@ -22,8 +22,7 @@ e2e!(
         assert!(!app.object_exists(&created.key).await);
         // Refused as a request past the deadline is, whoever expired the session.
         let (status, problem) = app.complete(&alice, &created.id).await;
-        assert_eq!(status, StatusCode::GONE);
-        assert_eq!(problem["code"], "expired");
+        assert_problem!(status, &problem, ErrorCode::Expired);
         assert_eq!(problem["state"], "expired");
     }
 );

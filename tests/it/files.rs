@@ -38,10 +38,10 @@ e2e!(
             "inline; filename=\"a_b.txt\"; filename*=UTF-8''a%22b.txt"
         );
         for (body, code) in [
-            (json!({"ttl_seconds": 31}), "validation_failed"),
-            (json!({"ttl_seconds": 0}), "validation_failed"),
-            (json!({"disposition": "sideways"}), "invalid_type"),
-            (json!({"colour": "red"}), "unknown_field"),
+            (json!({"ttl_seconds": 31}), ErrorCode::ValidationFailed),
+            (json!({"ttl_seconds": 0}), ErrorCode::ValidationFailed),
+            (json!({"disposition": "sideways"}), ErrorCode::InvalidType),
+            (json!({"colour": "red"}), ErrorCode::UnknownField),
         ] {
             let (status, problem) = app
                 .call(
@@ -51,12 +51,7 @@ e2e!(
                     Some(body.clone()),
                 )
                 .await;
-            assert_eq!(
-                status,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "{body}: {problem}"
-            );
-            assert_eq!(problem["code"], code, "{body}");
+            assert_problem!(status, &problem, code, "{body}");
         }
         let (status, _) = app
             .call(

@@ -120,8 +120,7 @@ e2e!(whole_flow_commits_downloads_and_deletes, |app| {
             None,
         )
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(problem["code"], "not_found");
+    assert_problem!(status, &problem, ErrorCode::NotFound);
 });
 
 e2e!(service_key_acts_for_the_named_owner, |app| {

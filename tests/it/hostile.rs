@@ -91,10 +91,9 @@ async fn send(app: &TestApp, r: &Row) -> (u16, Value) {
     let resp = req.send().await.expect("request reaches sluice");
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    let answer = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    sluice_tests::problem::check_declared(status, &answer);
+    (status, answer)
 }
 
 fn enc(s: &str) -> String {

@@ -12,6 +12,7 @@ mod cleanup;
 mod complete;
 mod contract;
 mod cors;
+mod error_codes;
 mod errors;
 mod expiry;
 mod files;
@@ -44,5 +45,6 @@ mod webhooks;
 
 pub use reqwest::{Method, StatusCode};
 pub use serde_json::{Value, json};
-pub use sluice_tests::{TestApp, e2e};
+pub use sluice_core::ErrorCode;
+pub use sluice_tests::{TestApp, assert_problem, e2e};
 pub use std::time::Duration;

@@ -42,11 +42,21 @@ e2e!(
             .iter()
             .filter_map(Value::as_str)
             .collect();
-        for code in sluice_core::CoreError::CODES
+        let declared: Vec<&str> = sluice_core::ErrorCode::ALL
             .iter()
-            .chain(sluice_api::error::API_CODES)
-        {
+            .map(|code| code.as_str())
+            .collect();
+        assert_eq!(listed.len(), declared.len(), "{listed:?}");
+        for code in &declared {
             assert!(listed.contains(code), "{code} missing from the spec");
+        }
+        // Both error bodies name the enum rather than a free string.
+        for body in ["Problem", "CompanionProblem"] {
+            assert_eq!(
+                served["components"]["schemas"][body]["properties"]["code"]["$ref"],
+                "#/components/schemas/ErrorCode",
+                "{body}"
+            );
         }
         for path in [
             "/v1/uploads",

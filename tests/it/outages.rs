@@ -194,13 +194,11 @@ async fn the_database_away_answers_503_database_unavailable_and_passes_once_back
         let status = resp.status();
         let retry_after = resp.headers().get("retry-after").cloned();
         let problem: Value = resp.json().await.expect("problem+json");
-        assert_eq!(
-            (status, problem["code"].as_str()),
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Some("database_unavailable")
-            ),
-            "{method} {path}: {problem}"
+        assert_problem!(
+            status,
+            &problem,
+            ErrorCode::DatabaseUnavailable,
+            "{method} {path}"
         );
         assert_eq!(retry_after.as_ref().map(|v| v.as_bytes()), Some(&b"1"[..]));
         assert!(

@@ -44,9 +44,9 @@ e2e!(
             assert!(body.contains(needle), "{path} lacks {needle}");
         }
         let missing = get(&app, "/ui/secrets.toml").await;
-        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        let status = missing.status();
         let problem: Value = missing.json().await.expect("problem");
-        assert_eq!(problem["code"], "route_not_found");
+        assert_problem!(status, &problem, ErrorCode::RouteNotFound);
     }
 );
 

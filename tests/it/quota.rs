@@ -47,7 +47,11 @@ e2e!(
                         .expect("seconds");
                     assert!((1..=86_400).contains(&retry_after), "{retry_after}");
                     let problem: Value = resp.json().await.expect("json");
-                    assert_eq!(problem["code"], "quota_exceeded", "{problem}");
+                    assert_problem!(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        &problem,
+                        ErrorCode::QuotaExceeded
+                    );
                     assert_eq!(problem["quota"]["limit"], "daily_uploads", "{problem}");
                     assert_eq!(problem["quota"]["profile"], "quota10");
                     assert_eq!(problem["quota"]["value"], 10);

@@ -73,8 +73,7 @@ async fn create(
 
 /// Asserts a `429 rate_limited` problem with a `Retry-After` of at least 1; returns it.
 fn assert_limited(status: StatusCode, headers: &HeaderMap, body: &Value) -> u64 {
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
-    assert_eq!(body["code"], "rate_limited", "{body}");
+    assert_problem!(status, &body, ErrorCode::RateLimited);
     let retry_after: u64 = headers
         .get("retry-after")
         .and_then(|v| v.to_str().ok())

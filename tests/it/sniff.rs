@@ -34,8 +34,7 @@ e2e!(a_png_declared_as_png_passes_the_sniff, |app| {
 e2e!(html_declared_as_png_is_rejected_and_deleted, |app| {
     let alice = app.token("alice");
     let (created, status, problem) = upload(&app, &alice, HTML).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-    assert_eq!(problem["code"], "type_mismatch");
+    assert_problem!(status, &problem, ErrorCode::TypeMismatch);
     assert!(
         problem["detail"]
             .as_str()

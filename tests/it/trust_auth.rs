@@ -88,11 +88,7 @@ async fn assert_refused(app: &TestApp, what: &str, token: &str) {
         None,
     )
     .await;
-    assert_eq!(
-        (status, body["code"].clone()),
-        (StatusCode::UNAUTHORIZED, json!("unauthorized")),
-        "{what}: {body}"
-    );
+    assert_problem!(status, &body, ErrorCode::Unauthorized, "{what}");
     let (status, body) = send(
         app,
         Method::POST,
@@ -111,11 +107,7 @@ async fn assert_refused(app: &TestApp, what: &str, token: &str) {
         None,
     )
     .await;
-    assert_eq!(
-        (status, body["code"].clone()),
-        (StatusCode::UNAUTHORIZED, json!("unauthorized")),
-        "{what} cookie: {body}"
-    );
+    assert_problem!(status, &body, ErrorCode::Unauthorized, "{what} cookie");
 }
 
 async fn assert_accepted(app: &TestApp, what: &str, token: &str) {
@@ -346,10 +338,11 @@ e2e!(
                 (Method::POST, "/s3/multipart", Some(create_body())),
             ] {
                 let (status, problem) = send(&app, method.clone(), path, headers, body).await;
-                assert_eq!(
-                    (status, problem["code"].clone()),
-                    (StatusCode::FORBIDDEN, json!("cross_site_refused")),
-                    "{what}, {method} {path}: {problem}"
+                assert_problem!(
+                    status,
+                    &problem,
+                    ErrorCode::CrossSiteRefused,
+                    "{what}, {method} {path}"
                 );
             }
         }

@@ -95,18 +95,26 @@ e2e!(
     |app| {
         let alice = app.token("alice");
         for (bearer, want, code) in [
-            (None, StatusCode::UNAUTHORIZED, Some("unauthorized")),
+            (
+                None,
+                StatusCode::UNAUTHORIZED,
+                Some(ErrorCode::Unauthorized),
+            ),
             (
                 Some("wrong-token-0123456789"),
                 StatusCode::UNAUTHORIZED,
-                Some("unauthorized"),
+                Some(ErrorCode::Unauthorized),
             ),
             (
                 Some(alice.as_str()),
                 StatusCode::FORBIDDEN,
-                Some("forbidden"),
+                Some(ErrorCode::Forbidden),
             ),
-            (Some(SERVICE_KEY), StatusCode::FORBIDDEN, Some("forbidden")),
+            (
+                Some(SERVICE_KEY),
+                StatusCode::FORBIDDEN,
+                Some(ErrorCode::Forbidden),
+            ),
             (Some(METRICS_TOKEN), StatusCode::OK, None),
             (Some(ADMIN_KEY), StatusCode::OK, None),
         ] {
@@ -114,7 +122,7 @@ e2e!(
             assert_eq!(status, want, "{bearer:?}: {text}");
             if let Some(code) = code {
                 let problem: Value = serde_json::from_str(&text).expect("a problem");
-                assert_eq!(problem["code"], code, "{bearer:?}");
+                assert_problem!(status, &problem, code, "{bearer:?}");
             } else {
                 assert!(text.contains("sluice_http_requests_total"), "{text}");
             }
@@ -198,7 +206,6 @@ e2e!(
                 None,
             )
             .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
-        assert_eq!(problem["code"], "invalid_query");
+        assert_problem!(status, &problem, ErrorCode::InvalidQuery);
     }
 );

@@ -15,8 +15,7 @@ const MIB: usize = 1024 * 1024;
 
 /// Asserts a 410 `expired` answer (problem+json on `/v1`, Companion's shape on `/s3`).
 fn assert_expired((status, problem): (StatusCode, Value)) {
-    assert_eq!(status, StatusCode::GONE, "{problem}");
-    assert_eq!(problem["code"], "expired", "{problem}");
+    assert_problem!(status, &problem, ErrorCode::Expired);
 }
 
 /// Asserts that `id` is `expired`, that the owner's request expired it (no job did), that

@@ -66,15 +66,11 @@ e2e!(
                 .count();
             assert_eq!(deleted, 1, "round {round}: {answers:?}");
             for (status, problem) in answers.iter().filter(|(s, _)| *s != StatusCode::NO_CONTENT) {
-                assert_eq!(*status, StatusCode::NOT_FOUND, "round {round}: {answers:?}");
-                assert_eq!(problem["code"], "not_found", "round {round}: {answers:?}");
+                assert_problem!(*status, problem, ErrorCode::NotFound, "round {round}");
             }
             // A later delete answers as the losers did.
             let (status, problem) = app.call(Method::DELETE, &path, Some(&alice), None).await;
-            assert_eq!(
-                (status, problem["code"].clone()),
-                (StatusCode::NOT_FOUND, json!("not_found"))
-            );
+            assert_problem!(status, &problem, ErrorCode::NotFound);
             assert_eq!(app.session(&alice, &created.id).await["state"], "deleted");
             app.assert_cleaned(&created.key).await;
         }
@@ -136,8 +132,7 @@ e2e!(
             .expect("direct put");
         let answers = parallel(|| app.complete(&alice, &created.id)).await;
         for (status, problem) in &answers {
-            assert_eq!(*status, StatusCode::UNPROCESSABLE_ENTITY, "{answers:?}");
-            assert_eq!(problem["code"], "size_mismatch", "{answers:?}");
+            assert_problem!(*status, problem, ErrorCode::SizeMismatch);
         }
         app.assert_cleaned(&created.key).await;
     }

@@ -39,11 +39,7 @@ async fn send(
 }
 
 fn assert_not_found(what: &str, (status, body): (StatusCode, Value)) {
-    assert_eq!(
-        (status, body["code"].clone()),
-        (StatusCode::NOT_FOUND, json!("not_found")),
-        "{what}: {body}"
-    );
+    assert_problem!(status, &body, ErrorCode::NotFound, "{what}");
 }
 
 fn urlencode(s: &str) -> String {
@@ -248,11 +244,7 @@ e2e!(
             Some(json!({"filename": "clip.bin", "type": "application/octet-stream"})),
         )
         .await;
-        assert_eq!(
-            (status, problem["code"].clone()),
-            (StatusCode::FORBIDDEN, json!("profile_not_allowed")),
-            "{problem}"
-        );
+        assert_problem!(status, &problem, ErrorCode::ProfileNotAllowed);
 
         let cookie = browser_session(&app, &other).await;
         let origin = app.api.clone();

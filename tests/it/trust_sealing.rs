@@ -249,8 +249,7 @@ e2e!(
                 Some(json!({"profile": "metered", "filename": "big.txt", "size": 30, "content_type": "text/plain"})),
             )
             .await;
-        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
-        assert_eq!(problem["code"], "quota_exceeded");
+        assert_problem!(status, &problem, ErrorCode::QuotaExceeded);
         assert_no_quota_drift(&app).await;
 
         // Once the URLs expired and the late round cleaned the keys, the room is back.

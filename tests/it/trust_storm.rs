@@ -153,7 +153,7 @@ async fn a_wake_holds_the_row_until_its_transaction_ends(leg: Leg) {
         upload_id: Some(sluice_core::ids::UploadId(uuid::Uuid::new_v4())),
     };
     let due = sluice_core::jobs::NewJob::at(job, now + hour);
-    outbox::append(&core.db, now, &[due]).await.expect("job");
+    let _ = outbox::append(&core.db, now, &[due]).await.expect("job");
     let lease = Duration::from_secs(60);
     let claimed = outbox::claim_due(&core.db, now + hour, lease, "running", 10)
         .await
@@ -164,7 +164,7 @@ async fn a_wake_holds_the_row_until_its_transaction_ends(leg: Leg) {
         .expect("the job is due and claimed");
 
     let waker = core.db.begin().await.expect("begin");
-    outbox::wake(&waker, &[row.id], now + hour * 2)
+    let _ = outbox::wake(&waker, &[row.id], now + hour * 2)
         .await
         .expect("wake");
     let parker = {

@@ -202,8 +202,7 @@ e2e!(
         // Beyond the declared cut there is no part 3.
         let path = format!("/s3/multipart/{}/3?{}", urlencode(&upload_id), q(&key));
         let (status, problem) = s3(&app, Method::GET, &path, Some(&alice), &[], None).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-        assert_eq!(problem["code"], "invalid_part_number");
+        assert_problem!(status, &problem, ErrorCode::InvalidPartNumber);
         let (status, done) = complete(&app, &alice, &key, &upload_id, &etags).await;
         assert_eq!(status, StatusCode::OK, "{done}");
         assert_eq!(done["size"], size);
@@ -225,8 +224,7 @@ e2e!(
             etags.push((n, etag));
         }
         let (status, problem) = complete(&app, &alice, &key, &upload_id, &etags).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-        assert_eq!(problem["code"], "size_mismatch");
+        assert_problem!(status, &problem, ErrorCode::SizeMismatch);
         assert!(
             problem["message"]
                 .as_str()
@@ -255,8 +253,7 @@ e2e!(
             Some(json!({"filename": "big.bin", "metadata": {"size": 9 * MIB}})),
         )
         .await;
-        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{problem}");
-        assert_eq!(problem["code"], "too_large");
+        assert_problem!(status, &problem, ErrorCode::TooLarge);
     }
 );
 
@@ -299,8 +296,7 @@ e2e!(
         ];
         for (method, path) in &cases {
             let (status, problem) = s3(&app, method.clone(), path, Some(&bob), &[], None).await;
-            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {problem}");
-            assert_eq!(problem["code"], "not_found");
+            assert_problem!(status, &problem, ErrorCode::NotFound, "{method} {path}");
             assert!(problem["message"].is_string(), "{problem}");
         }
         // Alice's own key with the upload id of another of her sessions, or a key Sluice
@@ -328,8 +324,7 @@ e2e!(companion_errors_are_message_bodies_with_codes, |app| {
         Some(json!({"filename": "a"})),
     )
     .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(problem["code"], "unauthorized");
+    assert_problem!(status, &problem, ErrorCode::Unauthorized);
     assert!(
         problem["message"].as_str().is_some_and(|m| !m.is_empty()),
         "{problem}"
@@ -344,7 +339,7 @@ e2e!(companion_errors_are_message_bodies_with_codes, |app| {
         .send()
         .await
         .expect("reaches sluice");
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let status = resp.status();
     assert!(
         resp.headers()["content-type"]
             .to_str()
@@ -352,7 +347,7 @@ e2e!(companion_errors_are_message_bodies_with_codes, |app| {
             .starts_with("application/json")
     );
     let problem: Value = resp.json().await.expect("json");
-    assert_eq!(problem["code"], "malformed_json");
+    assert_problem!(status, &problem, ErrorCode::MalformedJson);
     assert!(problem["message"].is_string());
 
     let (status, problem) = s3(
@@ -364,10 +359,7 @@ e2e!(companion_errors_are_message_bodies_with_codes, |app| {
         Some(json!({"type": "text/plain"})),
     )
     .await;
-    assert_eq!(
-        (status, problem["code"].clone()),
-        (StatusCode::UNPROCESSABLE_ENTITY, json!("missing_field"))
-    );
+    assert_problem!(status, &problem, ErrorCode::MissingField);
     let (status, problem) = s3(
         &app,
         Method::GET,
@@ -377,10 +369,7 @@ e2e!(companion_errors_are_message_bodies_with_codes, |app| {
         None,
     )
     .await;
-    assert_eq!(
-        (status, problem["code"].clone()),
-        (StatusCode::UNPROCESSABLE_ENTITY, json!("missing_field"))
-    );
+    assert_problem!(status, &problem, ErrorCode::MissingField);
     let (status, problem) = s3(
         &app,
         Method::GET,
@@ -390,25 +379,14 @@ e2e!(companion_errors_are_message_bodies_with_codes, |app| {
         None,
     )
     .await;
-    assert_eq!(
-        (status, problem["code"].clone()),
-        (StatusCode::UNPROCESSABLE_ENTITY, json!("validation_failed")),
-        "{problem}"
-    );
+    assert_problem!(status, &problem, ErrorCode::ValidationFailed);
     let (key, upload_id) = start(&app, &alice, json!({})).await;
     let path = format!("/s3/multipart/{}/first?{}", urlencode(&upload_id), q(&key));
     let (status, problem) = s3(&app, Method::GET, &path, Some(&alice), &[], None).await;
-    assert_eq!(
-        (status, problem["code"].clone()),
-        (StatusCode::UNPROCESSABLE_ENTITY, json!("validation_failed"))
-    );
+    assert_problem!(status, &problem, ErrorCode::ValidationFailed);
     let path = format!("/s3/multipart/{}", urlencode(&upload_id));
     let (status, problem) = s3(&app, Method::GET, &path, Some(&alice), &[], None).await;
-    assert_eq!(
-        (status, problem["code"].clone()),
-        (StatusCode::BAD_REQUEST, json!("invalid_query")),
-        "{problem}"
-    );
+    assert_problem!(status, &problem, ErrorCode::InvalidQuery);
     // Nothing uploaded yet: completing says so, and the session stays pending.
     let (status, problem) = complete(&app, &alice, &key, &upload_id, &[]).await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
@@ -491,8 +469,7 @@ e2e!(
                 Some(create.clone()),
             )
             .await;
-            assert_eq!(status, StatusCode::FORBIDDEN, "{headers:?}: {problem}");
-            assert_eq!(problem["code"], "cross_site_refused");
+            assert_problem!(status, &problem, ErrorCode::CrossSiteRefused, "{headers:?}");
             assert!(problem["message"].is_string());
         }
         // A cookie-authenticated GET from the page works; the same from another site does not.
@@ -740,8 +717,7 @@ e2e!(
             Some(json!({"filename": "lost.bin"})),
         )
         .await;
-        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
-        assert_eq!(problem["code"], "storage_unavailable");
+        assert_problem!(status, &problem, ErrorCode::StorageUnavailable);
         app.faults.set(sluice_tests::Faults::default());
         let store = &app.running.core.store;
         match store.list_multipart_uploads().await {

@@ -198,3 +198,55 @@ on_both_legs!(
     an_endpoint_that_keeps_failing_is_given_up_alone,
     a_failing_endpoint_is_given_up_and_blocks_no_other
 );
+
+/// Committing a file writes its `upload.committed` delivery, due now; committing that
+/// write wakes the relay (`sluice_core::write`). With the relay's own timer an hour long
+/// and no job drained by the test after the commit, only that wake can send it: without
+/// it the receiver hears nothing for an hour. (The wait below is a bound on "at all",
+/// not a speed goal; the delivery's latency is measured in bench/.)
+async fn committing_a_file_sends_its_webhook_without_the_relays_timer(leg: Leg) {
+    let receiver = WebhookReceiver::start(&[]).await;
+    let app = TestApp::build(leg)
+        .env("SLUICE__WEBHOOKS__ENDPOINTS__HOOK__URL", &receiver.url)
+        .env("SLUICE__WEBHOOKS__ENDPOINTS__HOOK__SECRET", WEBHOOK_SECRET)
+        .env("SLUICE__QUEUE__RELAY_INTERVAL", "1h")
+        .start()
+        .await;
+    assert_eq!(
+        app.running.core.settings.queue.relay_interval.get(),
+        Duration::from_secs(3600)
+    );
+    let alice = app.token("alice");
+    let created = app
+        .upload_verified(&alice, "default", "a.txt", b"abc")
+        .await;
+    app.drain_jobs().await;
+    assert_eq!(types(&receiver.received()), ["upload.uploaded"]);
+    // Let what the first delivery set going end (its settle, the relay's wake for its
+    // claim's lease), so that nothing but the commit can wake the relay. Too short a
+    // pause could only let a broken wake pass, never fail a working one.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (status, file) = app.commit(&alice, &created.id).await;
+    assert_eq!(status, StatusCode::OK, "{file}");
+    let give_up = std::time::Instant::now() + Duration::from_secs(30);
+    let heard = loop {
+        let heard = receiver
+            .received()
+            .into_iter()
+            .find(|r| r.body["type"] == "upload.committed" && r.answered < 300);
+        if heard.is_some() || std::time::Instant::now() > give_up {
+            break heard;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let heard = heard.expect("upload.committed delivered with the relay's timer an hour away");
+    assert_eq!(heard.body["data"]["upload"]["id"], created.id);
+    assert_eq!(heard.body["data"]["file_id"], file["id"]);
+    assert!(heard.signature_valid);
+    app.stop().await;
+    receiver.stop().await;
+}
+on_both_legs!(
+    committing_wakes_the_relay,
+    committing_a_file_sends_its_webhook_without_the_relays_timer
+);

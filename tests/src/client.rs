@@ -360,6 +360,7 @@ impl TestApp {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
+        crate::problem::check_declared(status.as_u16(), &json);
         (status, json)
     }
 

@@ -12,6 +12,7 @@ mod client;
 mod environment;
 mod faults;
 mod leg;
+pub mod problem;
 mod process;
 mod proxy;
 mod receiver;

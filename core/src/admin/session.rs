@@ -49,15 +49,7 @@ pub async fn force_expire(core: &Core, id: UploadId) -> CoreResult<SessionDetail
     }
     let ctx = plan_context(core, &session);
     let facts = json!({"forced": true, "deadline": session.expires_at});
-    repo::transition(
-        &core.db,
-        &session,
-        Event::Expire,
-        &Actor::Admin,
-        &ctx,
-        facts,
-    )
-    .await?;
+    repo::transition_committed(core, &session, Event::Expire, &Actor::Admin, &ctx, facts).await?;
     let note = json!({"action": "force_expire", "previous_state": session.state.as_str()});
     audit::record(
         &core.db,
@@ -69,7 +61,6 @@ pub async fn force_expire(core: &Core, id: UploadId) -> CoreResult<SessionDetail
         note,
     )
     .await?;
-    core.relay.wake();
     tracing::info!(
         from = session.state.as_str(),
         "session force-expired by an operator"

@@ -3,7 +3,7 @@
 //! while its session is `committed`; the plan of the deletion owes the cleanup of the key.
 //! A request that loses a compare-and-set re-reads and answers from the state reached.
 
-use sea_orm::TransactionTrait;
+use crate::write::Write;
 use sluice_entity::file::Model;
 use sluice_entity::upload_session::{Model as SessionModel, UploadState};
 
@@ -50,9 +50,9 @@ pub async fn commit(core: &Core, who: &Principal, id: UploadId) -> CoreResult<Fi
 async fn commit_once(core: &Core, who: &Principal, session: &SessionModel) -> CoreResult<FileView> {
     let ctx = plan_context(core, session);
     let file_id = FileId::new();
-    let txn = core.db.begin().await?;
+    let write = Write::begin(core).await?;
     let committed = upload_repo::transition(
-        &txn,
+        &write,
         session,
         Event::Commit,
         &who.actor,
@@ -61,7 +61,7 @@ async fn commit_once(core: &Core, who: &Principal, session: &SessionModel) -> Co
     )
     .await?;
     let file = repo::insert(
-        &txn,
+        write.db(),
         Model {
             id: file_id.0,
             upload_id: committed.id,
@@ -82,10 +82,8 @@ async fn commit_once(core: &Core, who: &Principal, session: &SessionModel) -> Co
         },
     )
     .await?;
-    txn.commit().await?;
-    // The transition owes the `upload.committed` delivery now: the relay takes it at
-    // once instead of at its next timer.
-    core.relay.wake();
+    // The transition owes the `upload.committed` delivery now: committing wakes the relay.
+    write.commit().await?;
     core.metrics.add_bytes("committed", file.size);
     Ok(FileView::from(&file))
 }
@@ -172,11 +170,10 @@ async fn delete_once(core: &Core, who: &Principal, id: FileId) -> CoreResult<()>
         return Err(CoreError::NotFound("file"));
     }
     let ctx = plan_context(core, &session);
-    let txn = core.db.begin().await?;
+    let write = Write::begin(core).await?;
     let detail = serde_json::json!({"file_id": id.to_string()});
-    upload_repo::transition(&txn, &session, Event::Delete, &who.actor, &ctx, detail).await?;
-    repo::remove(&txn, id).await?;
-    txn.commit().await?;
-    core.relay.wake();
+    upload_repo::transition(&write, &session, Event::Delete, &who.actor, &ctx, detail).await?;
+    repo::remove(write.db(), id).await?;
+    write.commit().await?;
     Ok(())
 }

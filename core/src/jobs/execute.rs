@@ -84,8 +84,9 @@ pub async fn execute(core: &Core, dispatch: &Dispatch) -> CoreResult<Executed> {
             outbox::postpone(&core.db, &row, &dispatch.token, at).await?;
             // Only now is the park visible to whoever would wake it: look once more.
             if !job.still_parked(core).await? {
-                outbox::wake(&core.db, &[row.id], core.now()).await?;
-                core.relay.wake();
+                outbox::wake(&core.db, &[row.id], core.now())
+                    .await?
+                    .wake(&core.relay);
             }
             return Ok(Executed::Retrying(at));
         }
@@ -102,13 +103,13 @@ pub async fn execute(core: &Core, dispatch: &Dispatch) -> CoreResult<Executed> {
             let at = crate::clock::add(core.now(), delay);
             let text = error.to_string();
             outbox::reschedule(&core.db, &row, &dispatch.token, at, &text).await?;
-            tracing::warn!(kind, row = row.id, failures, code = error.code(), error = %text, retry_at = %at, "job failed; will retry");
+            tracing::warn!(kind, row = row.id, failures, code = %error.code(), error = %text, retry_at = %at, "job failed; will retry");
             Ok(Executed::Retrying(at))
         }
         None => {
             counted("gave_up");
             outbox::finish(&core.db, row.id).await?;
-            tracing::error!(kind, row = row.id, failures, code = error.code(), error = %error, "job failed; giving up");
+            tracing::error!(kind, row = row.id, failures, code = %error.code(), error = %error, "job failed; giving up");
             Ok(Executed::GaveUp)
         }
     }

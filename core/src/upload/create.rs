@@ -21,7 +21,7 @@ use serde_json::json;
 use sluice_entity::upload_session::{Model, UploadMethod, UploadState};
 
 use super::parts_plan::PartPlan;
-use super::repo;
+use super::repo::{self, Actor};
 use super::view::{CreateUpload, CreatedUpload, SessionView};
 use crate::Core;
 use crate::auth::Principal;
@@ -32,6 +32,7 @@ use crate::naming;
 use crate::quota;
 use crate::storage::PutConditions;
 use crate::upload::checksum::Sha256Digest;
+use crate::write::Write;
 
 /// How the bytes will travel, and who decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,7 +133,7 @@ pub async fn create_as(
         Transfer::Single { rewritable } => {
             session.rewritable = rewritable;
             let scopes = quota::scopes(&session.profile, profile, &core.settings.quota);
-            session = repo::insert(&core.db, session, &who.actor, &scopes).await?;
+            session = insert(core, session, &who.actor, &scopes).await?;
             core.metrics.add_bytes("declared", session.size);
             return Ok(CreatedUpload {
                 session: SessionView::from(&session),
@@ -160,7 +161,7 @@ pub async fn create_as(
         .presign_put(&session.key, &conditions, profile.upload_ttl.get())
         .await?;
     let scopes = quota::scopes(&session.profile, profile, &core.settings.quota);
-    session = repo::insert(&core.db, session, &who.actor, &scopes).await?;
+    session = insert(core, session, &who.actor, &scopes).await?;
     core.metrics.add_bytes("declared", session.size);
     Ok(CreatedUpload {
         session: SessionView::from(&session),
@@ -194,7 +195,7 @@ async fn create_multipart(
     }
     let key = session.key.clone();
     let scopes = quota::scopes(&session.profile, profile, &core.settings.quota);
-    match repo::insert(&core.db, session, &who.actor, &scopes).await {
+    match insert(core, session, &who.actor, &scopes).await {
         Ok(session) => {
             core.metrics.add_bytes("declared", session.size);
             Ok(CreatedUpload {
@@ -252,6 +253,19 @@ fn check_policy(
         }
     }
     Ok(())
+}
+
+/// Inserts `session` in a `Write` of its own (see `repo::insert`).
+async fn insert(
+    core: &Core,
+    session: Model,
+    actor: &Actor,
+    scopes: &[quota::Scope],
+) -> CoreResult<Model> {
+    let write = Write::begin(core).await?;
+    let session = repo::insert(&write, session, actor, scopes).await?;
+    write.commit().await?;
+    Ok(session)
 }
 
 #[cfg(test)]

@@ -29,8 +29,7 @@ pub(crate) async fn expire_model(core: &Core, session: Model, actor: &Actor) -> 
         return Ok(false);
     }
     let detail = serde_json::json!({"deadline": session.expires_at});
-    repo::transition(&core.db, &session, Event::Expire, actor, &ctx, detail).await?;
-    core.relay.wake();
+    repo::transition_committed(core, &session, Event::Expire, actor, &ctx, detail).await?;
     Ok(true)
 }
 

@@ -6,8 +6,10 @@
 //!
 //! Invariants: an entry is used for at most `TTL` by the core's clock after it was read,
 //! and only if that read found it pending; the owner, the part numbers and the deadline
-//! are still checked on every call. At worst, a part URL is signed up to `TTL` after the
-//! session left `pending` (here or on another replica): its multipart upload is then
+//! are still checked on every call. A transition out of `pending` made by this process
+//! forgets the entry as it commits (`forget`), so here a part is never signed after it;
+//! after one made by another replica, a part URL may be signed up to `TTL` after the
+//! session left `pending`: its multipart upload is then
 //! completed or aborted, so the store refuses the part, or the abort that follows removes
 //! it; nothing is stored that the cleanup does not remove. Bounded: when full, stale
 //! entries go, and if none is stale, all do.
@@ -40,6 +42,13 @@ impl PendingCache {
         let (read_at, session) = entries.get(&id)?;
         let fresh = now >= *read_at && now - *read_at < TTL;
         fresh.then(|| session.clone())
+    }
+
+    /// Forgets `id`: it left `pending` (its entry no longer stands in for the row).
+    pub fn forget(&self, id: Uuid) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(&id);
+        }
     }
 
     /// Remembers a session read at `now` (the caller only hands in pending ones).

@@ -4,13 +4,12 @@
 //! `state::plan` for the target and its effects, updates `WHERE id AND state AND version`
 //! (so exactly one of two racing writers wins; the loser gets `Conflict`), and in the same
 //! transaction applies the whole plan: deadline, failure, owed cleanup, audit event and
-//! the jobs it owes. Cleanup bookkeeping (`record_cleanup`) never touches the state.
+//! the jobs it owes. Cleanup bookkeeping (`record_cleanups`) never touches the state.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionSession, TransactionTrait,
 };
 use serde_json::json;
 use sluice_entity::audit_event;
@@ -21,14 +20,15 @@ pub mod batch;
 pub use batch::{BatchItem, transition_batch};
 
 use super::state::{self, Event, OwedJob, PlanContext};
+use crate::Core;
 use crate::auth::Principal;
 use crate::config::WebhookSettings;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::UploadId;
 use crate::jobs::{CleanupSession, ExpireSession, NewJob, VerifyUpload};
-use crate::outbox;
 use crate::quota;
 use crate::webhooks::Notice;
+use crate::write::Write;
 
 /// Who caused a change, as written to the audit trail.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,8 +54,8 @@ impl Actor {
 /// `QuotaExceeded` before anything is written; scopes without a limit are not written),
 /// its creation event and the expiry of its upload deadline (`session.expires_at`): three
 /// INSERTs when no limit applies.
-pub async fn insert<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+pub async fn insert(
+    write: &Write,
     session: Model,
     actor: &Actor,
     scopes: &[quota::Scope],
@@ -83,13 +83,13 @@ pub async fn insert<C: ConnectionTrait + TransactionTrait>(
         },
         session.expires_at,
     );
-    // One transaction (a savepoint inside a caller's): row, audit event and jobs together.
-    let txn = db.begin().await?;
+    // One transaction, the caller's: row, audit event and jobs together.
+    let txn = write.db();
     let size = u64::try_from(session.size).unwrap_or(0);
-    quota::repo::reserve(&txn, &session.owner, scopes, session.created_at, size).await?;
-    Entity::insert(am).exec_without_returning(&txn).await?;
+    quota::repo::reserve(txn, &session.owner, scopes, session.created_at, size).await?;
+    Entity::insert(am).exec_without_returning(txn).await?;
     append_audit(
-        &txn,
+        txn,
         session.id,
         session.created_at,
         None,
@@ -98,8 +98,7 @@ pub async fn insert<C: ConnectionTrait + TransactionTrait>(
         json!({"event": "create", "size": session.size}),
     )
     .await?;
-    outbox::append(&txn, session.created_at, &[expire]).await?;
-    txn.commit().await?;
+    write.append(session.created_at, &[expire]).await?;
     Ok(session)
 }
 
@@ -167,8 +166,11 @@ pub struct TransitionContext<'a> {
 /// set-based transitions are one code path. `detail` adds facts (sizes, codes) to the
 /// audit event. `IllegalTransition` for an edge the state machine does not know,
 /// `Conflict` when another writer moved the row first.
-pub async fn transition<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+///
+/// Runs inside `write`, which the caller commits (committing wakes the relay for the jobs
+/// the plan owes now); [`transition_committed`] is the same in a `Write` of its own.
+pub async fn transition(
+    write: &Write,
     session: &Model,
     event: Event,
     actor: &Actor,
@@ -182,8 +184,28 @@ pub async fn transition<C: ConnectionTrait + TransactionTrait>(
         detail,
     };
     let moved =
-        batch::transition_batch(db, vec![item], event, actor, ctx.webhooks, ctx.plan.now).await?;
+        batch::transition_batch(write, vec![item], event, actor, ctx.webhooks, ctx.plan.now)
+            .await?;
     moved.into_iter().next().ok_or(CoreError::Conflict)
+}
+
+/// [`transition`] in a `Write` of its own, committed: the whole change, or nothing.
+pub async fn transition_committed(
+    core: &Core,
+    session: &Model,
+    event: Event,
+    actor: &Actor,
+    ctx: &TransitionContext<'_>,
+    detail: serde_json::Value,
+) -> CoreResult<Model> {
+    let write = Write::begin(core).await?;
+    let moved = transition(&write, session, event, actor, ctx, detail).await?;
+    write.commit().await?;
+    if session.state == UploadState::Pending {
+        // The part-signing routes must not sign for it from their cache any more.
+        core.pending.forget(session.id);
+    }
+    Ok(moved)
 }
 
 /// The webhook payload of a transition: the type, the time, and the session as clients
@@ -233,23 +255,6 @@ fn owed_jobs(upload_id: UploadId, owed: &[OwedJob], now: DateTime<Utc>) -> Vec<N
         .collect()
 }
 
-/// Records a finished cleanup round of `session` (whose `cleanup_due_at` was `due`): a
-/// batch of one (`record_cleanups`). Returns whether it recorded.
-pub async fn record_cleanup<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    session: &Model,
-    due: DateTime<Utc>,
-    now: DateTime<Utc>,
-    again_at: Option<DateTime<Utc>>,
-) -> CoreResult<bool> {
-    let round = CleanupRound {
-        session: session.clone(),
-        due,
-        again_at,
-    };
-    Ok(!record_cleanups(db, vec![round], now).await?.is_empty())
-}
-
 /// A finished cleanup round of one session, to record.
 #[derive(Clone, Debug)]
 pub struct CleanupRound {
@@ -268,8 +273,8 @@ pub struct CleanupRound {
 /// once and a round that a later transition overtook records nothing (its own round
 /// follows). One UPDATE for the final rounds, one for the others. Returns the rounds
 /// that were recorded.
-pub async fn record_cleanups<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+pub async fn record_cleanups(
+    write: &Write,
     rounds: Vec<CleanupRound>,
     now: DateTime<Utc>,
 ) -> CoreResult<Vec<CleanupRound>> {
@@ -295,7 +300,7 @@ pub async fn record_cleanups<C: ConnectionTrait + TransactionTrait>(
     };
     let (last, again): (Vec<&CleanupRound>, Vec<&CleanupRound>) =
         rounds.iter().partition(|r| r.again_at.is_none());
-    let txn = db.begin().await?;
+    let txn = write.db();
     let mut recorded: Vec<uuid::Uuid> = Vec::new();
     if !last.is_empty() {
         let rows = Entity::update_many()
@@ -306,7 +311,7 @@ pub async fn record_cleanups<C: ConnectionTrait + TransactionTrait>(
             .col_expr(Column::CleanedAt, Expr::value(now))
             .col_expr(Column::HeldBytes, Expr::value(0i64))
             .filter(guard(&last))
-            .exec_with_returning(&txn)
+            .exec_with_returning(txn)
             .await?;
         recorded.extend(rows.iter().map(|m| m.id));
     }
@@ -321,7 +326,7 @@ pub async fn record_cleanups<C: ConnectionTrait + TransactionTrait>(
         let rows = Entity::update_many()
             .col_expr(Column::CleanupDueAt, case.into())
             .filter(guard(&again))
-            .exec_with_returning(&txn)
+            .exec_with_returning(txn)
             .await?;
         recorded.extend(rows.iter().map(|m| m.id));
     }
@@ -353,9 +358,8 @@ pub async fn record_cleanups<C: ConnectionTrait + TransactionTrait>(
             }
         }
     }
-    quota::changes::apply_all(&txn, releases).await?;
-    outbox::append(&txn, now, &jobs).await?;
-    txn.commit().await?;
+    quota::changes::apply_all(txn, releases).await?;
+    write.append(now, &jobs).await?;
     Ok(done)
 }
 

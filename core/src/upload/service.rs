@@ -95,8 +95,8 @@ pub async fn complete(
         let result = match session.state {
             UploadState::Pending => {
                 let ctx = plan_context(core, &session);
-                match repo::transition(
-                    &core.db,
+                match repo::transition_committed(
+                    core,
                     &session,
                     Event::Complete,
                     &who.actor,
@@ -105,10 +105,7 @@ pub async fn complete(
                 )
                 .await
                 {
-                    Ok(verifying) => {
-                        core.relay.wake();
-                        verify_alone(core, &verifying, &who.actor, client_parts).await
-                    }
+                    Ok(verifying) => verify_alone(core, &verifying, &who.actor, client_parts).await,
                     Err(e) => Err(e),
                 }
             }
@@ -148,18 +145,10 @@ pub async fn abort(core: &Core, who: &Principal, id: UploadId) -> CoreResult<Ses
             return Ok(SessionView::from(&session));
         }
         let ctx = plan_context(core, &session);
-        match repo::transition(
-            &core.db,
-            &session,
-            Event::Abort,
-            &who.actor,
-            &ctx,
-            json!({}),
-        )
-        .await
+        match repo::transition_committed(core, &session, Event::Abort, &who.actor, &ctx, json!({}))
+            .await
         {
             Ok(aborted) => {
-                core.relay.wake();
                 return Ok(SessionView::from(&aborted));
             }
             Err(CoreError::Conflict | CoreError::Busy(_)) => continue,

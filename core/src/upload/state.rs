@@ -210,7 +210,7 @@ impl Plan {
 
     /// An upload still in progress ends: its daily count goes, and its reservation is
     /// held, not released: its URLs can still write the key until they expire, so the
-    /// bytes count until the key is cleaned for good (`repo::record_cleanup`).
+    /// bytes count until the key is cleaned for good (`repo::record_cleanups`).
     fn ends_in_progress(mut self, ctx: &PlanContext) -> Plan {
         self.quota = QuotaChange {
             uploads_today: -1,

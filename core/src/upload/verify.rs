@@ -65,22 +65,22 @@ pub(super) async fn verify(
         }
     };
     let ctx = plan_context(core, &session);
-    let db = &core.db;
     match finding {
         Finding::Missing => {
-            repo::transition(db, &session, Event::NotStored, actor, &ctx, json!({})).await?;
+            repo::transition_committed(core, &session, Event::NotStored, actor, &ctx, json!({}))
+                .await?;
             Err(CoreError::NotUploaded)
         }
         Finding::PartsMissing(missing) => {
             let facts = json!({"missing_parts": missing});
-            repo::transition(db, &session, Event::NotStored, actor, &ctx, facts).await?;
+            repo::transition_committed(core, &session, Event::NotStored, actor, &ctx, facts)
+                .await?;
             Err(CoreError::PartsMissing(missing))
         }
         Finding::Bad(failure, detail, mut facts) => {
             facts["detail"] = json!(detail);
             let event = Event::Reject(failure);
-            repo::transition(db, &session, event, actor, &ctx, facts).await?;
-            core.relay.wake();
+            repo::transition_committed(core, &session, event, actor, &ctx, facts).await?;
             Err(CoreError::Rejected { failure, detail })
         }
         Finding::Good(meta, checksum_verified) => {
@@ -96,19 +96,26 @@ pub(super) async fn verify(
             if sealed {
                 facts["sealed_key"] = json!(naming::sealed_key(&session.key));
             }
-            let uploaded =
-                match repo::transition(db, &session, Event::Verified, actor, &ctx, facts).await {
-                    Ok(uploaded) => uploaded,
-                    Err(e) => {
-                        if sealed {
-                            drop_unrecorded_seal(core, &session).await;
-                        }
-                        return Err(e);
+            let uploaded = match repo::transition_committed(
+                core,
+                &session,
+                Event::Verified,
+                actor,
+                &ctx,
+                facts,
+            )
+            .await
+            {
+                Ok(uploaded) => uploaded,
+                Err(e) => {
+                    if sealed {
+                        drop_unrecorded_seal(core, &session).await;
                     }
-                };
+                    return Err(e);
+                }
+            };
             core.metrics
                 .add_bytes("verified", i64::try_from(meta.size).unwrap_or(i64::MAX));
-            core.relay.wake();
             Ok(CompleteOutcome::Done(SessionView::from(&uploaded)))
         }
     }

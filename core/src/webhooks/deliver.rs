@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use sea_orm::TransactionTrait;
+use crate::write::Write;
 use secrecy::ExposeSecret;
 
 use super::repo::{self, Attempt};
@@ -119,15 +119,13 @@ async fn settle(
     attempt: Option<&Attempt>,
     status: &str,
 ) -> CoreResult<()> {
-    let txn = core.db.begin().await?;
+    let write = Write::begin(core).await?;
     match attempt {
-        Some(attempt) => repo::record(&txn, delivery, attempt, Some(status)).await?,
-        None => repo::abandon(&txn, delivery.id, core.now()).await?,
+        Some(attempt) => repo::record(write.db(), delivery, attempt, Some(status)).await?,
+        None => repo::abandon(write.db(), delivery.id, core.now()).await?,
     }
-    repo::wake_next(&txn, delivery, core.now()).await?;
-    txn.commit().await?;
-    core.relay.wake();
-    Ok(())
+    repo::wake_next(&write, delivery, core.now()).await?;
+    write.commit().await
 }
 
 /// A transport failure in words, without the URL (an endpoint URL may carry a token).

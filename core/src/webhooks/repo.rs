@@ -13,15 +13,15 @@ use crate::error::CoreResult;
 use crate::ids::UploadId;
 use crate::jobs::{DeliverWebhook, JobKind, NewJob};
 use crate::outbox;
+use crate::write::Write;
 
 pub const PENDING: &str = "pending";
 pub const DELIVERED: &str = "delivered";
 pub const FAILED: &str = "failed";
 
-/// Writes one delivery per endpoint and their jobs (call inside the transition's
-/// transaction).
-pub async fn announce<C: ConnectionTrait>(
-    db: &C,
+/// Writes one delivery per endpoint and their jobs, inside the transition's `write`.
+pub async fn announce(
+    write: &Write,
     endpoints: &[&str],
     notice: Notice,
     upload_id: UploadId,
@@ -41,13 +41,13 @@ pub async fn announce<C: ConnectionTrait>(
             finished_at: Set(None),
             ..Default::default()
         }
-        .insert(db)
+        .insert(write.db())
         .await?;
         let job = DeliverWebhook {
             delivery_id: delivery.id,
             upload_id: Some(upload_id),
         };
-        outbox::append(db, now, &[NewJob::at(job, now)]).await?;
+        write.append(now, &[NewJob::at(job, now)]).await?;
     }
     Ok(())
 }
@@ -79,12 +79,13 @@ pub async fn earlier_pending<C: ConnectionTrait>(
 }
 
 /// Wakes the job of the next pending delivery of `settled`'s session to its endpoint:
-/// it was parked behind `settled` (call in the transaction that settles it).
-pub async fn wake_next<C: ConnectionTrait>(
-    db: &C,
+/// it was parked behind `settled` (call in the `write` that settles it).
+pub async fn wake_next(
+    write: &Write,
     settled: &webhook_delivery::Model,
     now: DateTime<Utc>,
 ) -> CoreResult<()> {
+    let db = write.db();
     let Some(upload_id) = settled.upload_id else {
         return Ok(());
     };
@@ -110,7 +111,8 @@ pub async fn wake_next<C: ConnectionTrait>(
         })
         .map(|(id, _)| id)
         .collect();
-    outbox::wake(db, &rows, now).await
+    write.owe(outbox::wake(db, &rows, now).await?);
+    Ok(())
 }
 
 /// One attempt and its outcome.

@@ -10,7 +10,7 @@ pub async fn run_dispatch(dispatch: Dispatch, core: Data<Core>) -> Result<(), Bo
         Ok(Executed::Stale) => tracing::debug!("stale dispatch; nothing to do"),
         Ok(_) => {}
         Err(error) => {
-            tracing::warn!(code = error.code(), %error, "job outcome not recorded; it runs again after its dispatch lease");
+            tracing::warn!(code = %error.code(), %error, "job outcome not recorded; it runs again after its dispatch lease");
         }
     }
     Ok(())

@@ -132,7 +132,7 @@ async fn sweep_under_lease(core: &Core, gate: &SweepGate, instance: &Instance) {
             }
         }
         // The next tick is the retry; a cron job has nothing to re-deliver.
-        Err(error) => tracing::warn!(code = error.code(), error = %error, "sweep failed"),
+        Err(error) => tracing::warn!(code = %error.code(), error = %error, "sweep failed"),
     }
     if let Err(error) = lease::release(&core.db, sweep::LEASE, &instance.0).await {
         tracing::debug!(%error, "sweep lease not released; it runs out by itself");
@@ -156,7 +156,7 @@ async fn expire_backlog(core: &Core, instance: &str, ttl: std::time::Duration) {
                 }
             }
             Err(error) => {
-                tracing::warn!(code = error.code(), %error, "sweep failed");
+                tracing::warn!(code = %error.code(), %error, "sweep failed");
                 return;
             }
         }
@@ -177,7 +177,7 @@ fn prune_when_due(core: &Core, gate: &SweepGate, instance: &str) {
             // `prune` logs what it removed.
             Ok(_) => {}
             Err(error) => {
-                tracing::warn!(code = error.code(), %error, "retention pass failed; the next turn retries")
+                tracing::warn!(code = %error.code(), %error, "retention pass failed; the next turn retries")
             }
         }
     });

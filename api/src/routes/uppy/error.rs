@@ -8,7 +8,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use sluice_core::CoreError;
+use sluice_core::{CoreError, ErrorCode};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
@@ -18,8 +18,9 @@ use crate::error::ApiError;
 pub struct CompanionProblem {
     /// A human sentence (Uppy 5 shows it).
     pub message: String,
-    /// Stable snake_case cause; see the `ErrorCode` schema for every value.
-    pub code: String,
+    /// Stable snake_case cause, as on `/v1`.
+    #[schema(value_type = crate::openapi::ErrorCodeSchema)]
+    pub code: ErrorCode,
 }
 
 /// An `ApiError` answered in Companion's shape.
@@ -47,50 +48,12 @@ impl ResponseError for CompanionError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        let (message, code) = if status.is_server_error() {
-            tracing::error!(error = %self.0, code = self.0.code(), "request failed");
-            let message = match &self.0 {
-                ApiError::Core(CoreError::Storage(_)) => {
-                    "the object store is unavailable; retry later"
-                }
-                ApiError::Core(CoreError::Busy(_)) => "the database is busy; retry",
-                ApiError::Core(CoreError::DatabaseUnavailable(_)) => {
-                    "the database is unavailable; retry later"
-                }
-                _ => "an internal error occurred",
-            };
-            let code = if status == StatusCode::INTERNAL_SERVER_ERROR {
-                "internal_error"
-            } else {
-                self.0.code()
-            };
-            (message.to_owned(), code)
-        } else {
-            (self.0.to_string(), self.0.code())
-        };
-        let mut response = HttpResponse::build(status);
-        match &self.0 {
-            ApiError::Unauthorized(_) => {
-                response.insert_header(("WWW-Authenticate", "Bearer"));
-            }
-            ApiError::Core(CoreError::QuotaExceeded {
-                retry_after: Some(s),
-                ..
-            }) => {
-                response.insert_header(("Retry-After", s.to_string()));
-            }
-            ApiError::Core(CoreError::Busy(_) | CoreError::DatabaseUnavailable(_)) => {
-                response.insert_header(("Retry-After", "1"));
-            }
-            ApiError::RateLimited { retry_after, .. } => {
-                response.insert_header(("Retry-After", (*retry_after).max(1).to_string()));
-            }
-            _ => {}
-        }
-        response.json(CompanionProblem {
-            message,
-            code: code.to_owned(),
+        // The wording, the status and the headers are the `/v1` answer's; only the body's
+        // shape is Companion's.
+        let answer = self.0.answer();
+        answer.response().json(CompanionProblem {
+            message: answer.detail,
+            code: answer.code,
         })
     }
 }

@@ -32,8 +32,7 @@ pub fn query<T: DeserializeOwned>(req: &HttpRequest) -> CompanionResult<T> {
         .map(actix_web::web::Query::into_inner)
         .map_err(|e| {
             CompanionError::from(crate::error::ApiError::BadRequest {
-                status: actix_web::http::StatusCode::BAD_REQUEST,
-                code: "invalid_query",
+                code: sluice_core::ErrorCode::InvalidQuery,
                 detail: e.to_string(),
                 field: None,
             })

@@ -96,8 +96,7 @@ pub async fn uppy_params(
 fn file_of(pairs: &[(String, String)]) -> Result<UppyFile, ApiError> {
     file_of_pairs(pairs).map_err(|e| match e {
         FileQueryError::NoFilename => ApiError::BadRequest {
-            status: actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            code: "missing_field",
+            code: sluice_core::ErrorCode::MissingField,
             detail: "the query must name the file: ?filename=…".into(),
             field: Some("filename".into()),
         },

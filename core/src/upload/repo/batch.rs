@@ -15,10 +15,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, SimpleExpr};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use sluice_entity::audit_event;
 use sluice_entity::upload_session::{Column, Entity, Failure, Model, UploadState};
@@ -31,6 +28,7 @@ use crate::ids::UploadId;
 use crate::outbox;
 use crate::quota;
 use crate::webhooks;
+use crate::write::Write;
 
 /// One session of a batch: the row as read, the facts its plan depends on, and what its
 /// audit event adds (sizes, codes, the deadline that passed).
@@ -72,11 +70,12 @@ impl Shape {
     }
 }
 
-/// Moves every session of `items` along `event` in one transaction (see the module).
-/// Returns the rows that moved, as stored; a row whose edge is illegal or that another
-/// writer moved first is left out.
-pub async fn transition_batch<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+/// Moves every session of `items` along `event` inside `write` (see the module): the
+/// caller commits it, which wakes the relay for the jobs owed now. Returns the rows that
+/// moved, as stored; a row whose edge is illegal or that another writer moved first is
+/// left out.
+pub async fn transition_batch(
+    write: &Write,
     items: Vec<BatchItem>,
     event: Event,
     actor: &Actor,
@@ -93,17 +92,17 @@ pub async fn transition_batch<C: ConnectionTrait + TransactionTrait>(
     if groups.is_empty() {
         return Ok(Vec::new());
     }
-    let txn = db.begin().await?;
+    let txn = write.db();
     let mut moved: Vec<(Model, BatchItem, Plan)> = Vec::new();
     for (shape, rows) in groups {
-        let stored = update_group(&txn, shape, &rows, now).await?;
+        let stored = update_group(txn, shape, &rows, now).await?;
         for (item, plan) in rows {
             if let Some(row) = stored.iter().find(|m| m.id == item.session.id) {
                 moved.push((row.clone(), item, plan));
             }
         }
     }
-    apply_quota(&txn, &moved).await?;
+    apply_quota(txn, &moved).await?;
     let mut audits = Vec::with_capacity(moved.len());
     let mut jobs = Vec::new();
     let mut cleanups = 0usize;
@@ -134,20 +133,26 @@ pub async fn transition_batch<C: ConnectionTrait + TransactionTrait>(
             let endpoints = webhooks::subscribers(webhooks_settings, notice, &row.profile);
             if !endpoints.is_empty() {
                 let payload = notice_payload(notice, row, &detail, now);
-                webhooks::repo::announce(&txn, &endpoints, notice, UploadId(row.id), &payload, now)
-                    .await?;
+                webhooks::repo::announce(
+                    write,
+                    &endpoints,
+                    notice,
+                    UploadId(row.id),
+                    &payload,
+                    now,
+                )
+                .await?;
             }
         }
     }
     if !audits.is_empty() {
         audit_event::Entity::insert_many(audits)
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
     }
     // The jobs the old states owed are moot; the plans owe the new states' own.
-    outbox::cancel_state_jobs_of(&txn, &ids).await?;
-    outbox::append(&txn, now, &jobs).await?;
-    txn.commit().await?;
+    outbox::cancel_state_jobs_of(txn, &ids).await?;
+    write.append(now, &jobs).await?;
     Ok(moved.into_iter().map(|(row, ..)| row).collect())
 }
 
