@@ -7,7 +7,7 @@ use std::future::{Ready, ready};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use sluice_core::auth::{Credential, Principal};
-use sluice_core::upload::repo::Actor;
+use sluice_core::upload::Actor;
 
 use crate::csrf::{self, Effect};
 use crate::error::ApiError;

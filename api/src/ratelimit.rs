@@ -72,7 +72,7 @@ pub async fn session_profile(state: &AppState, id: UploadId, who: &Principal) ->
 
 /// The profile of the caller's file `id`.
 pub async fn file_profile(state: &AppState, id: FileId, who: &Principal) -> Option<String> {
-    sluice_core::file::repo::find_owned(&state.core.db, id, who)
+    sluice_core::file::service::get(&state.core, who, id)
         .await
         .ok()
         .map(|f| f.profile)

@@ -159,8 +159,7 @@ async fn reconcile_quota(settings: Settings) -> anyhow::Result<()> {
     let db = sluice_core::db::connect(&settings.database_url(), 2).await?;
     sluice_core::db::migrate(&db).await?;
     let now = sluice_core::clock::Clock::now(&sluice_core::clock::SystemClock);
-    let limited = sluice_core::quota::limited_scopes(&settings);
-    sluice_core::quota::repo::forget_unlimited(&db, &limited).await?;
+    sluice_core::quota::forget_unlimited(&db, &settings).await?;
     let repairs = sluice_core::quota::reconcile::reconcile_all(&db, now).await?;
     for r in &repairs {
         println!(

@@ -142,8 +142,7 @@ pub async fn start_with(settings: Settings, boot: Boot) -> anyhow::Result<Runnin
         .context("cannot migrate the database")?;
     // Counter rows of scopes this configuration does not limit stop counting now: drop
     // them, so a limit added back later starts from the true usage.
-    let limited = sluice_core::quota::limited_scopes(&settings);
-    sluice_core::quota::repo::forget_unlimited(&db, &limited)
+    sluice_core::quota::forget_unlimited(&db, &settings)
         .await
         .context("cannot drop quota counters no limit needs")?;
 

@@ -27,6 +27,8 @@ pub mod ratelimit;
 pub mod retention;
 pub mod storage;
 pub mod sweep;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 pub mod upload;
 pub mod uppy;
 pub mod webhooks;

@@ -48,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
             }
             Err(FileQueryError::NoFilename) => assert!(named("filename").is_none()),
             Err(FileQueryError::Invalid(e)) => {
-                assert_eq!(e.code(), "validation_failed", "{e}");
+                assert_eq!(e.code(), sluice_core::ErrorCode::ValidationFailed, "{e}");
             }
         }
     }
@@ -69,7 +69,7 @@ fuzz_target!(|data: &[u8]| {
                     }
                 }
             }
-            Err(e) => assert_eq!(e.code(), "validation_failed", "{e}"),
+            Err(e) => assert_eq!(e.code(), sluice_core::ErrorCode::ValidationFailed, "{e}"),
         }
     }
 });

@@ -3,7 +3,7 @@
 
 use super::*;
 use sluice_core::ids::UploadId;
-use sluice_core::upload::repo;
+use sluice_core::test_support::upload as repo;
 
 async fn trail(app: &TestApp, id: &str) -> Vec<(Option<String>, String, String)> {
     let id = UploadId(id.parse().expect("uuid"));

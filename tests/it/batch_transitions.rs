@@ -6,7 +6,8 @@ use super::*;
 use sluice_core::write::Write;
 
 use sluice_core::ids::UploadId;
-use sluice_core::upload::repo::{self, Actor, BatchItem};
+use sluice_core::test_support::upload::{self as repo, BatchItem};
+use sluice_core::upload::Actor;
 use sluice_core::upload::service::plan_context;
 use sluice_core::upload::state::Event;
 

@@ -10,7 +10,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 /// Whether the session's row records its key as clean for good.
 async fn cleaned(app: &TestApp, id: &str) -> bool {
     let id = sluice_core::ids::UploadId(id.parse().expect("uuid"));
-    let row = sluice_core::upload::repo::find(&app.running.core.db, id)
+    let row = sluice_core::test_support::upload::find(&app.running.core.db, id)
         .await
         .expect("read")
         .expect("session");

@@ -10,8 +10,8 @@ use sluice_core::auth::Principal;
 use sluice_core::config::ByteSize;
 use sluice_core::quota::computed::{self, Counters};
 use sluice_core::quota::reconcile::reconcile_all;
+use sluice_core::upload::Actor;
 use sluice_core::upload::CreateUpload;
-use sluice_core::upload::repo::Actor;
 
 use super::*;
 
@@ -321,8 +321,7 @@ e2e!(a_limit_added_later_starts_from_the_true_usage, |app| {
             .is_empty()
     );
     // Back to no limit: the row is forgotten, and usage is still answered.
-    let limited = sluice_core::quota::limited_scopes(&app.running.core.settings);
-    sluice_core::quota::repo::forget_unlimited(&core.db, &limited)
+    sluice_core::quota::forget_unlimited(&core.db, &app.running.core.settings)
         .await
         .expect("forget");
     assert_eq!(counter_rows(&app, "alice").await, Vec::<String>::new());

@@ -31,7 +31,7 @@ async fn assert_expired_by_request(app: &TestApp, token: &str, id: &str) {
     let (status, quota) = app.call(Method::GET, "/v1/quota", Some(token), None).await;
     assert_eq!(status, StatusCode::OK, "{quota}");
     let upload = UploadId(id.parse().expect("uuid"));
-    let row = sluice_core::upload::repo::find(&app.running.core.db, upload)
+    let row = sluice_core::test_support::upload::find(&app.running.core.db, upload)
         .await
         .expect("read")
         .expect("row");

@@ -115,7 +115,7 @@ async fn waiting_deliveries_cost_nothing_until_the_head_settles(leg: Leg) {
     assert!(runs(&app, "parked") + runs(&app, "waiting") <= 2 * WAITING as u64);
     for id in &sessions {
         let id = sluice_core::ids::UploadId(id.parse().expect("uuid"));
-        let deliveries = sluice_core::webhooks::repo::of_upload(&app.running.core.db, id)
+        let deliveries = sluice_core::test_support::webhooks::of_upload(&app.running.core.db, id)
             .await
             .expect("deliveries");
         assert!(

@@ -67,7 +67,7 @@ async fn retried_after_a_500_with_the_same_id_and_never_again_after_a_200(leg: L
     app.advance_and_drain(Duration::from_secs(12 * 3600)).await;
     assert_eq!(receiver.received().len(), 2);
     let id = sluice_core::ids::UploadId(created.id.parse().expect("uuid"));
-    let deliveries = sluice_core::webhooks::repo::of_upload(&app.running.core.db, id)
+    let deliveries = sluice_core::test_support::webhooks::of_upload(&app.running.core.db, id)
         .await
         .expect("deliveries");
     assert_eq!(deliveries.len(), 1);
@@ -75,9 +75,10 @@ async fn retried_after_a_500_with_the_same_id_and_never_again_after_a_200(leg: L
         (deliveries[0].status.as_str(), deliveries[0].attempts),
         ("delivered", 2)
     );
-    let attempts = sluice_core::webhooks::repo::attempts_of(&app.running.core.db, deliveries[0].id)
-        .await
-        .expect("attempts");
+    let attempts =
+        sluice_core::test_support::webhooks::attempts_of(&app.running.core.db, deliveries[0].id)
+            .await
+            .expect("attempts");
     assert_eq!(
         attempts.iter().map(|a| a.status).collect::<Vec<_>>(),
         vec![Some(500), Some(200)]
@@ -179,7 +180,7 @@ async fn a_failing_endpoint_is_given_up_and_blocks_no_other(leg: Leg) {
         "{failed:?}"
     );
     let id = sluice_core::ids::UploadId(created.id.parse().expect("uuid"));
-    let deliveries = sluice_core::webhooks::repo::of_upload(&app.running.core.db, id)
+    let deliveries = sluice_core::test_support::webhooks::of_upload(&app.running.core.db, id)
         .await
         .expect("deliveries");
     let broken_uploaded = deliveries

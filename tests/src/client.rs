@@ -540,7 +540,7 @@ impl TestApp {
     /// The session's audit trail, oldest first, as `{from_state, to_state, actor, detail}`.
     pub async fn audit_trail(&self, id: &str) -> Vec<Value> {
         let id = sluice_core::ids::UploadId(id.parse().expect("uuid"));
-        sluice_core::upload::repo::events(&self.running.core.db, id)
+        sluice_core::test_support::upload::events(&self.running.core.db, id)
             .await
             .expect("audit events")
             .into_iter()

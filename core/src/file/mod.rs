@@ -1,6 +1,6 @@
 //! Committed files: commit (the session becomes a file), read, download links, delete.
 
-pub mod repo;
+pub(crate) mod repo;
 pub mod service;
 pub mod view;
 

@@ -25,7 +25,7 @@
 pub mod changes;
 pub mod computed;
 pub mod reconcile;
-pub mod repo;
+pub(crate) mod repo;
 pub mod service;
 
 use chrono::{DateTime, Datelike, Utc};
@@ -87,6 +87,15 @@ pub fn scopes(profile: &str, settings: &ProfileSettings, total: &QuotaSettings) 
             limits: Limits::of_profile(settings),
         },
     ]
+}
+
+/// Drops the counter rows of scopes `settings` does not limit (`repo::forget_unlimited`):
+/// at start and before each reconcile. Returns how many rows went.
+pub async fn forget_unlimited<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    settings: &crate::config::Settings,
+) -> crate::error::CoreResult<u64> {
+    repo::forget_unlimited(db, &limited_scopes(settings)).await
 }
 
 /// The scopes some limit of `settings` needs a counter row for: `*` when `[quota]` sets

@@ -9,7 +9,7 @@ pub mod expire;
 pub mod parts;
 pub mod parts_plan;
 pub mod pending_cache;
-pub mod repo;
+pub(crate) mod repo;
 pub mod service;
 pub mod sniff;
 pub mod state;
@@ -17,6 +17,7 @@ pub mod verify;
 mod verify_alone;
 pub mod view;
 
+pub use repo::Actor;
 pub use sluice_entity::upload_session::{Failure, UploadMethod, UploadState};
 pub use view::{
     CompleteOutcome, CreateUpload, CreatedUpload, MultipartView, SessionView, SignedPart,

@@ -9,7 +9,7 @@
 
 pub mod deliver;
 mod notice;
-pub mod repo;
+pub(crate) mod repo;
 pub mod sign;
 
 pub use notice::Notice;

@@ -173,6 +173,8 @@ pub async fn abandon<C: ConnectionTrait>(db: &C, id: i64, now: DateTime<Utc>) ->
 }
 
 /// Every delivery about a session, oldest first (tests, admin).
+// Read only by the test suites (`test_support`) so far.
+#[cfg_attr(not(feature = "test-support"), allow(dead_code))]
 pub async fn of_upload<C: ConnectionTrait>(
     db: &C,
     upload_id: UploadId,
@@ -185,6 +187,8 @@ pub async fn of_upload<C: ConnectionTrait>(
 }
 
 /// The attempts of a delivery, oldest first.
+// Read only by the test suites (`test_support`) so far.
+#[cfg_attr(not(feature = "test-support"), allow(dead_code))]
 pub async fn attempts_of<C: ConnectionTrait>(
     db: &C,
     delivery_id: i64,

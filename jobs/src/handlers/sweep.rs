@@ -228,8 +228,7 @@ async fn reconcile_quota_when_due(core: &Core, instance: &str) {
 async fn reconcile_quota(
     core: &Core,
 ) -> sluice_core::error::CoreResult<Vec<quota::reconcile::Repair>> {
-    let limited = quota::limited_scopes(&core.settings);
-    let forgotten = quota::repo::forget_unlimited(&core.db, &limited).await?;
+    let forgotten = quota::forget_unlimited(&core.db, &core.settings).await?;
     if forgotten > 0 {
         tracing::info!(
             forgotten,
