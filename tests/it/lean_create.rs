@@ -12,6 +12,7 @@ use sluice_core::quota::computed::{self, Counters};
 use sluice_core::quota::reconcile::reconcile_all;
 use sluice_core::upload::Actor;
 use sluice_core::upload::CreateUpload;
+use sluice_core::upload::input::{DeclaredSize, Filename, ProfileName};
 
 use super::*;
 
@@ -267,9 +268,9 @@ e2e!(a_limit_added_later_starts_from_the_true_usage, |app| {
         actor: Actor::Owner("alice".into()),
     };
     let req = |size: u64| CreateUpload {
-        profile: "default".into(),
-        filename: "n.txt".into(),
-        size,
+        profile: ProfileName::parse("default").expect("name"),
+        filename: Filename::parse("n.txt").expect("name"),
+        size: DeclaredSize::exact(size).expect("size"),
         content_type: Some("text/plain".into()),
         sha256: None,
         metadata: Default::default(),

@@ -18,6 +18,7 @@ mod expiry;
 mod files;
 mod flow;
 mod hostile;
+mod input_bounds;
 mod lean_create;
 mod metrics;
 mod multipart;

@@ -9,54 +9,37 @@ use sluice_core::config::Disposition;
 use sluice_core::file::{DownloadLink, FileView};
 use sluice_core::quota::service::{QuotaView, ScopeQuota};
 use sluice_core::upload::checksum::Sha256Digest;
+use sluice_core::upload::input::{ContentType, DeclaredSize, Filename, Metadata, ProfileName};
 use sluice_core::upload::{
-    CreatedUpload, MultipartView, SessionView, SignedPart, UploadMethod, UploadState,
+    CreateUpload, CreatedUpload, MultipartView, SessionView, SignedPart, UploadMethod, UploadState,
 };
 use utoipa::ToSchema;
 
 pub mod admin;
 pub mod int;
+pub mod schemas;
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
 fn default_profile() -> String {
-    "default".into()
+    ProfileName::DEFAULT.into()
 }
 
+// Each field's bounds are core's (`sluice_core::upload::input`): its schema is built from
+// them (`schemas`, with the field's description there) and `into_core` parses it once.
 /// Create an upload session.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUploadRequest {
-    /// Upload profile; `default` when absent.
     #[serde(default = "default_profile")]
-    #[validate(length(min = 1, max = 64))]
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = "^[a-z0-9_-]+$",
-        default = "default"
-    )]
+    #[schema(schema_with = create_schemas::profile)]
     pub profile: String,
-    /// The file's original name; sanitised and restored on download.
-    #[validate(length(min = 1, max = 1024))]
-    #[schema(min_length = 1, max_length = 1024)]
+    #[schema(schema_with = create_schemas::filename)]
     pub filename: String,
-    /// Exact size in bytes; the upload URL signs it. At most the profile's `max_size`.
     #[serde(deserialize_with = "int::u64")]
-    #[validate(range(max = 5_497_558_138_880_u64))]
-    #[schema(minimum = 0, maximum = 5_497_558_138_880_u64)]
+    #[schema(schema_with = create_schemas::size)]
     pub size: u64,
-    /// Media type; the upload URL signs it. Absent or empty: guessed from the filename's
-    /// extension, else `application/octet-stream` (browsers leave `File.type` empty for
-    /// unknown extensions). Normalised as SigV4 reads a header: `type/subtype` lower-cased,
-    /// spaces around it and before the first `;` dropped, runs of spaces in the parameters
-    /// cut to one; the response's `content_type` (and `put.headers`) carry the result, the
-    /// exact header to send.
-    #[validate(length(max = 255))]
-    #[schema(
-        max_length = 255,
-        pattern = "^ *([!#$&^_.+0-9A-Za-z-]{1,127}/[!#$&^_.+0-9A-Za-z-]{1,127} *(;[ -~]*)?)?$"
-    )]
+    #[schema(schema_with = create_schemas::content_type)]
     pub content_type: Option<String>,
     /// SHA-256 of the content, if known: 64 hex digits (any case) or 44 characters of
     /// standard base64 with padding. Stored and returned as lower-case hex. Where the store
@@ -68,67 +51,69 @@ pub struct CreateUploadRequest {
     #[validate(custom(function = "validate_sha256"))]
     #[schema(pattern = "^([0-9A-Fa-f]{64}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$")]
     pub sha256: Option<String>,
-    /// Up to 32 string pairs kept with the session: keys of 1 to 64 characters, values
-    /// up to 1024.
-    #[validate(custom(function = "validate_metadata"))]
-    #[schema(schema_with = metadata_schema)]
+    #[schema(schema_with = schemas::metadata)]
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
-/// Text without NUL (PostgreSQL stores none), as a JSON Schema pattern.
-pub const NO_NUL: &str = "^[^\\u0000]*$";
+/// The schemas of `CreateUploadRequest`'s declared fields, with their descriptions.
+mod create_schemas {
+    use super::schemas;
+    use utoipa::openapi::Object;
 
-/// The metadata map as `validate_metadata` accepts it.
-fn metadata_schema() -> utoipa::openapi::Object {
-    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
-    // `null` is taken as no metadata.
-    ObjectBuilder::new()
-        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
-        .max_properties(Some(32))
-        .property_names(Some(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .min_length(Some(1))
-                .max_length(Some(64))
-                .pattern(Some(NO_NUL)),
-        ))
-        .additional_properties(Some(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .max_length(Some(1024))
-                .pattern(Some(NO_NUL)),
-        ))
-        .description(Some(
-            "Up to 32 string pairs: keys of 1 to 64 characters, values up to 1024, no NUL",
-        ))
-        .build()
+    pub fn profile() -> Object {
+        schemas::described(schemas::profile(), "Upload profile; `default` when absent.")
+    }
+
+    pub fn filename() -> Object {
+        schemas::described(
+            schemas::filename(),
+            "The file's original name; sanitised and restored on download.",
+        )
+    }
+
+    pub fn size() -> Object {
+        schemas::described(
+            schemas::size(),
+            "Exact size in bytes; the upload URL signs it. At most the profile's `max_size`.",
+        )
+    }
+
+    pub fn content_type() -> Object {
+        schemas::described(
+            schemas::content_type(),
+            "Media type; the upload URL signs it. Absent or empty: guessed from the filename's
+extension, else `application/octet-stream` (browsers leave `File.type` empty for
+unknown extensions). Normalised as SigV4 reads a header: `type/subtype` lower-cased,
+spaces around it and before the first `;` dropped, runs of spaces in the parameters
+cut to one; the response's `content_type` (and `put.headers`) carry the result, the
+exact header to send.",
+        )
+    }
 }
+
+impl CreateUploadRequest {
+    /// The request as core takes it, each field parsed once (a refusal names its field:
+    /// 422 `validation_failed`).
+    pub fn into_core(self) -> Result<CreateUpload, sluice_core::error::CoreError> {
+        Ok(CreateUpload {
+            profile: ProfileName::parse(&self.profile)?,
+            filename: Filename::parse(&self.filename)?,
+            size: DeclaredSize::exact(self.size)?,
+            content_type: ContentType::bounded(self.content_type, "content_type")?,
+            sha256: self.sha256,
+            metadata: Metadata::parse(self.metadata.unwrap_or_default())?,
+        })
+    }
+}
+
+/// Text without NUL (PostgreSQL stores none), as a JSON Schema pattern.
+pub const NO_NUL: &str = sluice_core::upload::input::NO_NUL_PATTERN;
 
 fn validate_sha256(value: &str) -> Result<(), ValidationError> {
     match Sha256Digest::parse(value) {
         Some(_) => Ok(()),
         None => Err(ValidationError::new("sha256")
             .with_message("must be 64 hex digits or 44 characters of padded base64".into())),
-    }
-}
-
-fn validate_metadata(value: &BTreeMap<String, String>) -> Result<(), ValidationError> {
-    // Characters, as JSON Schema counts string lengths.
-    let chars = |s: &String| s.chars().count();
-    // PostgreSQL cannot store NUL in text or JSON: refused on every backend alike.
-    let ok = value.len() <= 32
-        && value.iter().all(|(k, v)| {
-            (1..=64).contains(&chars(k))
-                && chars(v) <= 1024
-                && !k.contains('\0')
-                && !v.contains('\0')
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(ValidationError::new("metadata").with_message(
-            "at most 32 entries, keys of 1 to 64 characters, values up to 1024, no NUL".into(),
-        ))
     }
 }
 

@@ -2,8 +2,8 @@
 //! the filename when a browser sent none), the opaque key, and either a presigned PUT or,
 //! above the profile's `multipart_threshold`, a multipart upload at the store with its cut.
 //! Adapters that decide the transfer themselves (Uppy's Companion routes) use `create_as`,
-//! with or without a declared size: without one, the profile's `max_size` is reserved and
-//! is the most verification accepts (`size_exact = false`).
+//! with or without a declared size (`DeclaredSize`): without one, the profile's
+//! `max_size` is reserved and is the most verification accepts (`size_exact = false`).
 //!
 //! A declared `sha256` (hex or base64) is stored as lower-case hex; a single PUT signs it
 //! as `x-amz-checksum-sha256` where `storage.checksums` says the store checks it.
@@ -20,6 +20,7 @@
 use serde_json::json;
 use sluice_entity::upload_session::{Model, UploadMethod, UploadState};
 
+use super::input::DeclaredSize;
 use super::parts_plan::PartPlan;
 use super::repo::{self, Actor};
 use super::view::{CreateUpload, CreatedUpload, SessionView};
@@ -50,52 +51,53 @@ pub enum Transfer {
 
 /// Creates a `pending` session and tells the client how to upload its bytes.
 pub async fn create(core: &Core, who: &Principal, req: CreateUpload) -> CoreResult<CreatedUpload> {
-    create_as(core, who, req, Transfer::ByProfile, true).await
+    create_as(core, who, req, Transfer::ByProfile).await
 }
 
-/// Creates a `pending` session with the transfer an adapter chose. `size_declared =
-/// false` ignores `req.size`: the session reserves the profile's `max_size`, signs no
-/// length, and verification accepts any size up to it and records the real one.
-#[tracing::instrument(skip_all, fields(owner = %who.owner, profile = %req.profile))]
+/// Creates a `pending` session with the transfer an adapter chose. Without a declared
+/// size (`DeclaredSize::UpToProfileMax`) the session reserves the profile's `max_size`,
+/// signs no length, and verification accepts any size up to it and records the real one.
+#[tracing::instrument(skip_all, fields(owner = %who.owner, profile = %req.profile.as_str()))]
 pub async fn create_as(
     core: &Core,
     who: &Principal,
-    mut req: CreateUpload,
+    req: CreateUpload,
     transfer: Transfer,
-    size_declared: bool,
 ) -> CoreResult<CreatedUpload> {
-    let profile = core.profile(&req.profile)?;
-    if !who.may_use_profile(&req.profile) {
-        return Err(CoreError::ProfileNotAllowed(req.profile));
+    let profile_name = req.profile.as_str();
+    let profile = core.profile(profile_name)?;
+    if !who.may_use_profile(profile_name) {
+        return Err(CoreError::ProfileNotAllowed(profile_name.to_owned()));
     }
-    if !size_declared {
-        req.size = profile.max_size.bytes();
-    }
+    let (declared_size, size_declared) = match req.size {
+        DeclaredSize::Exact(bytes) => (bytes, true),
+        DeclaredSize::UpToProfileMax => (profile.max_size.bytes(), false),
+    };
     let sha256 = match req.sha256.as_deref() {
         Some(text) => Some(Sha256Digest::parse(text).ok_or_else(|| {
             CoreError::invalid("sha256", "must be 64 hex digits or 44 characters of base64")
         })?),
         None if profile.require_checksum => {
-            return Err(CoreError::ChecksumRequired(req.profile));
+            return Err(CoreError::ChecksumRequired(profile_name.to_owned()));
         }
         None => None,
     };
-    let filename = naming::sanitize_filename(&req.filename);
+    let filename = naming::sanitize_filename(req.filename.as_str());
     let content_type = content_type_of(req.content_type.as_deref(), &filename)?;
-    check_policy(profile, req.size, &content_type, &filename)?;
-    let size = i64::try_from(req.size).map_err(|_| CoreError::invalid("size", "too large"))?;
+    check_policy(profile, declared_size, &content_type, &filename)?;
+    let size = i64::try_from(declared_size).map_err(|_| CoreError::invalid("size", "too large"))?;
     let id = UploadId::new();
     let now = core.now();
     let expires_at = crate::clock::add(now, profile.upload_ttl.get());
     let mut session = Model {
         id: id.0,
         owner: who.owner.clone(),
-        profile: req.profile.clone(),
+        profile: profile_name.to_owned(),
         filename,
         size,
         content_type: content_type.clone(),
         sha256: sha256.map(|d| d.hex()),
-        metadata: json!(req.metadata),
+        metadata: json!(req.metadata.entries()),
         key: naming::object_key(&profile.key_prefix, &who.owner, id),
         method: UploadMethod::Put,
         state: UploadState::Pending,
@@ -123,7 +125,7 @@ pub async fn create_as(
         held_bytes: 0,
     };
     match transfer {
-        Transfer::ByProfile if req.size > profile.multipart_threshold.bytes() => {
+        Transfer::ByProfile if declared_size > profile.multipart_threshold.bytes() => {
             let part_size = profile.part_size.bytes();
             return create_multipart(core, who, session, profile, part_size).await;
         }
@@ -152,7 +154,7 @@ pub async fn create_as(
     session.checksum_signed = checksum_sha256.is_some();
     let conditions = PutConditions {
         content_type,
-        content_length: req.size,
+        content_length: declared_size,
         one_time: profile.one_time(),
         checksum_sha256,
     };

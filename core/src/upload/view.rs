@@ -6,20 +6,21 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sluice_entity::upload_session::{Failure, Model, UploadMethod, UploadState};
 
+use super::input::{DeclaredSize, Filename, Metadata, ProfileName};
 use crate::ids::UploadId;
 use crate::storage::{PresignedRequest, StoredPart};
 
 /// What a client asks for when it creates an upload (already shape-checked by the adapter).
 #[derive(Clone, Debug)]
 pub struct CreateUpload {
-    pub profile: String,
-    pub filename: String,
-    pub size: u64,
-    /// Absent or empty: guessed from the filename's extension.
+    pub profile: ProfileName,
+    pub filename: Filename,
+    pub size: DeclaredSize,
+    /// Absent or empty: guessed from the filename's extension (`ContentType::bounded`).
     pub content_type: Option<String>,
     /// Hex (any case) or padded base64; stored as lower-case hex.
     pub sha256: Option<String>,
-    pub metadata: BTreeMap<String, String>,
+    pub metadata: Metadata,
 }
 
 /// How a multipart session is cut.

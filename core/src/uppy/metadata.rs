@@ -8,10 +8,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::error::{CoreError, CoreResult};
+use crate::upload::input::{MAX_OBJECT_SIZE, Metadata};
 
-const MAX_ENTRIES: usize = 32;
-const MAX_KEY: usize = 64;
-const MAX_VALUE: usize = 1024;
+const MAX_ENTRIES: usize = Metadata::MAX_ENTRIES;
 
 /// Metadata reduced to what a session stores, and the declared size if any.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -49,13 +48,8 @@ pub fn read_metadata<'a>(
             Value::Bool(b) => b.to_string(),
             Value::Null | Value::Array(_) | Value::Object(_) => continue,
         };
-        let chars = key.chars().count();
-        if chars == 0 || chars > MAX_KEY || text.chars().count() > MAX_VALUE || text.contains('\0')
-        {
-            return Err(CoreError::invalid(
-                "metadata",
-                "keys of 1 to 64 characters, values up to 1024, no NUL",
-            ));
+        if !Metadata::pair_fits(key, &text) {
+            return Err(CoreError::invalid("metadata", Metadata::RULE));
         }
         out.entries.insert(key.to_owned(), text);
     }
@@ -64,9 +58,6 @@ pub fn read_metadata<'a>(
     }
     Ok(out)
 }
-
-/// The largest object S3 stores (5 TiB), the most a number may say.
-const MAX_OBJECT: u64 = 5 * 1024 * 1024 * 1024 * 1024;
 
 /// A whole, non-negative number of bytes: `42`, `42.0` (at most 5 TiB) or `"42"` (any
 /// size; the profile refuses what is too large, as for `POST /v1/uploads`).
@@ -80,7 +71,7 @@ fn byte_count(value: &Value) -> Option<u64> {
                 (f.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&f))
                     .then_some(f as u64)
             })
-            .filter(|n| *n <= MAX_OBJECT),
+            .filter(|n| *n <= MAX_OBJECT_SIZE),
         Value::String(text) => text.trim().parse().ok(),
         Value::Null | Value::Bool(_) | Value::Array(_) | Value::Object(_) => None,
     }

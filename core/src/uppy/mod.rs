@@ -21,6 +21,7 @@ use crate::Core;
 use crate::auth::Principal;
 use crate::error::CoreResult;
 use crate::upload::create::{Transfer, create_as};
+use crate::upload::input::{ContentType, DeclaredSize, Filename, Metadata, ProfileName};
 use crate::upload::{CreateUpload, CreatedUpload};
 
 /// What Uppy sends to start an upload: `filename`, `type` and the file's metadata.
@@ -39,14 +40,18 @@ async fn create_session(
     file: UppyFile,
     transfer: Transfer,
 ) -> CoreResult<CreatedUpload> {
-    let declared = file.metadata.size;
     let req = CreateUpload {
-        profile: core.settings.uppy.profile.clone(),
-        filename: file.filename,
-        size: declared.unwrap_or(0),
-        content_type: file.content_type,
+        profile: ProfileName::configured(&core.settings.uppy.profile),
+        filename: Filename::parse(&file.filename)?,
+        // Not `DeclaredSize::exact`: a size Uppy sends as text may pass 5 TiB, and the
+        // profile refuses it as `too_large`, as it refuses any size above its limit.
+        size: match file.metadata.size {
+            Some(bytes) => DeclaredSize::Exact(bytes),
+            None => DeclaredSize::UpToProfileMax,
+        },
+        content_type: ContentType::bounded(file.content_type, "type")?,
         sha256: None,
-        metadata: file.metadata.entries,
+        metadata: Metadata::parse(file.metadata.entries)?,
     };
-    create_as(core, who, req, transfer, declared.is_some()).await
+    create_as(core, who, req, transfer).await
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::{UppyFile, read_metadata};
 use crate::error::{CoreError, CoreResult};
+use crate::upload::input::{ContentType, Filename};
 
 /// Why the pairs do not describe a file.
 #[derive(Debug)]
@@ -29,12 +30,8 @@ impl From<CoreError> for FileQueryError {
 /// Checks what the schema says of Uppy's `filename` and `type` (the type's syntax is
 /// checked when the session is created).
 pub fn check_file_fields(filename: &str, content_type: Option<&str>) -> CoreResult<()> {
-    if !(1..=1024).contains(&filename.chars().count()) {
-        return Err(CoreError::invalid("filename", "1 to 1024 characters"));
-    }
-    if content_type.is_some_and(|t| t.len() > 255) {
-        return Err(CoreError::invalid("type", "at most 255 characters"));
-    }
+    Filename::parse(filename)?;
+    ContentType::bounded(content_type.map(str::to_owned), "type")?;
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use sluice_core::config::RouteClass;
-use sluice_core::upload::{CreateUpload, create};
+use sluice_core::upload::create;
 
 use crate::auth::Caller;
 use crate::dto::{CreateUploadRequest, CreateUploadResponse};
@@ -49,18 +49,6 @@ pub async fn create_upload(
     )
     .await?;
     validate(&req)?;
-    let created = create::create(
-        &state.core,
-        &who,
-        CreateUpload {
-            profile: req.profile,
-            filename: req.filename,
-            size: req.size,
-            content_type: req.content_type,
-            sha256: req.sha256,
-            metadata: req.metadata.unwrap_or_default(),
-        },
-    )
-    .await?;
+    let created = create::create(&state.core, &who, req.into_core()?).await?;
     Ok(HttpResponse::Created().json(CreateUploadResponse::from(created)))
 }

@@ -15,19 +15,23 @@ use crate::state::AppState;
 /// What Uppy sends: no size (put it in `metadata.size` to have each part's length signed).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateMultipartRequest {
-    #[schema(min_length = 1, max_length = 1024)]
+    #[schema(schema_with = crate::dto::schemas::filename)]
     pub filename: String,
     /// The content type; guessed from the filename when absent or empty.
     #[serde(rename = "type", default)]
-    #[schema(
-        max_length = 255,
-        pattern = "^ *([!#$&^_.+0-9A-Za-z-]{1,127}/[!#$&^_.+0-9A-Za-z-]{1,127} *(;[ -~]*)?)?$"
-    )]
+    #[schema(schema_with = content_type_schema)]
     pub content_type: Option<String>,
     /// Uppy's file metadata; strings, numbers and booleans are kept (at most 32).
     #[serde(default)]
-    #[schema(schema_with = super::metadata_schema)]
+    #[schema(schema_with = crate::dto::schemas::uppy_metadata)]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+fn content_type_schema() -> utoipa::openapi::Object {
+    crate::dto::schemas::described(
+        crate::dto::schemas::content_type(),
+        "The content type; guessed from the filename when absent or empty.",
+    )
 }
 
 /// Companion's answer.

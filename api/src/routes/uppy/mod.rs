@@ -62,57 +62,6 @@ pub fn check_file_fields(
     sluice_core::uppy::query::check_file_fields(filename, content_type).map_err(Into::into)
 }
 
-/// Uppy's metadata as `read_metadata` accepts it: at most 32 entries, keys of 1 to 64
-/// characters, string values up to 1024 (numbers, booleans kept; nulls, objects and
-/// arrays dropped), and `size` a whole number of bytes.
-pub fn metadata_schema() -> utoipa::openapi::Object {
-    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, SchemaType, Type};
-    let size = AnyOfBuilder::new()
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::Integer)
-                .minimum(Some(0))
-                .maximum(Some(5_497_558_138_880_u64)),
-        )
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some("^ *[0-9]{1,13} *$")),
-        );
-    let value = AnyOfBuilder::new()
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .max_length(Some(1024))
-                .pattern(Some(crate::dto::NO_NUL)),
-        )
-        .item(ObjectBuilder::new().schema_type(SchemaType::from_iter([
-            Type::Number,
-            Type::Boolean,
-            Type::Null,
-            Type::Object,
-            Type::Array,
-        ])));
-    ObjectBuilder::new()
-        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
-        .max_properties(Some(32))
-        .property_names(Some(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .min_length(Some(1))
-                .max_length(Some(64))
-                .pattern(Some(crate::dto::NO_NUL)),
-        ))
-        .property("size", size)
-        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::RefOr(
-            utoipa::openapi::RefOr::T(value.build().into()),
-        )))
-        .description(Some(
-            "Uppy's file metadata: up to 32 entries, keys of 1 to 64 characters; `size`, when sent, is the file's exact size",
-        ))
-        .build()
-}
-
 /// `?key=`: the object key every multipart route names its upload by.
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -37,6 +37,44 @@ pub struct ParamsResponse {
     pub key: String,
 }
 
+/// `/s3/params`' named query fields, for the document only: the handler reads the raw
+/// pairs (`file_of_pairs`), `metadata[NAME]` included, with core's bounds, whose schemas
+/// these are.
+struct ParamsQuery;
+
+impl utoipa::IntoParams for ParamsQuery {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use crate::dto::schemas;
+        use utoipa::openapi::Required;
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        let query = |name: &str, required, description: &str, schema| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .required(required)
+                .description(Some(description))
+                .schema(Some(schema))
+                .build()
+        };
+        vec![
+            query(
+                "filename",
+                Required::True,
+                "The file's name (only shown, never part of the key)",
+                schemas::filename(),
+            ),
+            query(
+                "type",
+                Required::False,
+                "The content type; guessed from the filename when empty",
+                schemas::content_type_text(),
+            ),
+        ]
+    }
+}
+
 /// Presign a single-request upload (Companion's `getUploadParameters`).
 ///
 /// Query: `filename` (required), `type`, and `metadata[NAME]=VALUE` pairs as Uppy sends
@@ -45,10 +83,7 @@ pub struct ParamsResponse {
 /// real size. Complete the upload with `POST /s3/params/complete?key=`.
 #[utoipa::path(
     tag = "uppy",
-    params(
-        ("filename" = String, Query, min_length = 1, max_length = 1024, description = "The file's name (only shown, never part of the key)"),
-        ("type" = Option<String>, Query, max_length = 255, pattern = "^ *([!#$&^_.+0-9A-Za-z-]{1,127}/[!#$&^_.+0-9A-Za-z-]{1,127} *(;[ -~]*)?)?$", description = "The content type; guessed from the filename when empty"),
-    ),
+    params(ParamsQuery),
     responses(
         (status = 200, body = ParamsResponse),
         (status = 400, body = CompanionProblem, description = "invalid_query"),
