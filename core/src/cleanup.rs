@@ -25,7 +25,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sluice_entity::upload_session::{Model, UploadState};
+use sluice_domain::UploadState;
+use sluice_entity::upload_session::Model;
 
 use crate::Core;
 use crate::audit;

@@ -3,10 +3,12 @@
 //!
 //! Invariant: every instant is truncated to microseconds, because PostgreSQL keeps
 //! microseconds: a timestamp returned right after a write equals the one read back later.
-//! Production runs on `SystemClock`; `ShiftedClock` is real time plus an offset that only
-//! grows, so time still flows in tests (ids, ordering) while deadlines can be jumped.
+//! Production runs on `SystemClock`; `ShiftedClock` (test builds only) is real time plus an
+//! offset that only grows, so time still flows in tests (ids, ordering) while deadlines can
+//! be jumped.
 
 use std::fmt::Debug;
+#[cfg(any(test, feature = "test-support"))]
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
@@ -28,12 +30,15 @@ impl Clock for SystemClock {
     }
 }
 
-/// Real time shifted forward by an offset that `advance` grows: the test clock.
+/// Real time shifted forward by an offset that `advance` grows: the test clock. Compiled
+/// only for tests (core's own, and the suites through the `test-support` feature).
+#[cfg(any(test, feature = "test-support"))]
 #[derive(Debug, Default)]
 pub struct ShiftedClock {
     offset_micros: AtomicI64,
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl ShiftedClock {
     /// Moves this clock forward by `by`.
     pub fn advance(&self, by: Duration) {
@@ -47,6 +52,7 @@ impl ShiftedClock {
     }
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl Clock for ShiftedClock {
     fn now(&self) -> DateTime<Utc> {
         let offset = chrono::Duration::microseconds(self.offset_micros.load(Ordering::SeqCst));

@@ -2,7 +2,7 @@
 //! stable machine `code` (the `code` of the API's problem+json) and is classified as
 //! transient (retry may help) or not. Both methods are exhaustive matches on purpose.
 
-use sluice_entity::upload_session::{Failure, UploadState};
+use sluice_domain::{Failure, UploadState};
 
 use crate::error_code::ErrorCode;
 use crate::storage::StoreError;

@@ -128,7 +128,7 @@ e2e!(
             let mut v = Vec::new();
             for id in &ids[3..] {
                 let mut session = row(&app, id).await;
-                session.state = sluice_entity::upload_session::UploadState::Pending;
+                session.state = sluice_core::upload::UploadState::Pending;
                 session.version -= 1;
                 let mut plan = plan_context(core, &session).plan;
                 plan.now = past;

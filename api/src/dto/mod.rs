@@ -10,16 +10,16 @@ use sluice_core::file::{DownloadLink, FileView};
 use sluice_core::quota::service::{QuotaView, ScopeQuota};
 use sluice_core::upload::checksum::Sha256Digest;
 use sluice_core::upload::input::{ContentType, DeclaredSize, Filename, Metadata, ProfileName};
-use sluice_core::upload::{
-    CreateUpload, CreatedUpload, MultipartView, SessionView, SignedPart, UploadMethod, UploadState,
-};
+use sluice_core::upload::{CreateUpload, CreatedUpload, MultipartView, SessionView, SignedPart};
 use utoipa::ToSchema;
 
 pub mod admin;
 pub mod int;
 pub mod schemas;
+pub mod wire;
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
+use wire::{SessionState, TransferMethod};
 
 fn default_profile() -> String {
     ProfileName::DEFAULT.into()
@@ -149,13 +149,13 @@ impl From<MultipartView> for MultipartPlan {
 pub struct CreateUploadResponse {
     pub id: Uuid,
     #[schema(value_type = String, example = "pending")]
-    pub state: UploadState,
+    pub state: SessionState,
     pub key: String,
     /// The content type the upload is signed with (declared or guessed).
     pub content_type: String,
     pub expires_at: DateTime<Utc>,
     #[schema(value_type = String, example = "put")]
-    pub method: UploadMethod,
+    pub method: TransferMethod,
     /// Present when `method` is `put`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub put: Option<PutInstructions>,
@@ -168,11 +168,11 @@ impl From<CreatedUpload> for CreateUploadResponse {
     fn from(c: CreatedUpload) -> Self {
         Self {
             id: c.session.id.0,
-            state: c.session.state,
+            state: c.session.state.into(),
             key: c.session.key,
             content_type: c.session.content_type,
             expires_at: c.session.expires_at,
-            method: c.session.method,
+            method: c.session.method.into(),
             put: c.put.map(|put| PutInstructions {
                 url: put.url,
                 headers: put.headers,
@@ -243,7 +243,7 @@ pub struct SessionResponse {
     pub id: Uuid,
     /// pending, verifying, uploaded, committed, rejected, aborted, expired or deleted.
     #[schema(value_type = String, example = "uploaded")]
-    pub state: UploadState,
+    pub state: SessionState,
     pub profile: String,
     pub filename: String,
     pub size: u64,
@@ -263,7 +263,7 @@ pub struct SessionResponse {
     /// can write.
     pub key: String,
     #[schema(value_type = String, example = "put")]
-    pub method: UploadMethod,
+    pub method: TransferMethod,
     /// Why verification rejected the object, when `state` is `rejected`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
@@ -284,7 +284,7 @@ impl From<SessionView> for SessionResponse {
     fn from(s: SessionView) -> Self {
         Self {
             id: s.id.0,
-            state: s.state,
+            state: s.state.into(),
             profile: s.profile,
             filename: s.filename,
             size: s.size,
@@ -293,7 +293,7 @@ impl From<SessionView> for SessionResponse {
             checksum_verified: s.checksum_verified,
             metadata: s.metadata,
             key: s.key,
-            method: s.method,
+            method: s.method.into(),
             failure: s.failure.map(|f| f.code().to_owned()),
             multipart: s.multipart.map(MultipartPlan::from),
             uploaded_parts: s.uploaded_parts.map(|parts| {

@@ -6,7 +6,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use sluice_entity::upload_session::{Column, Entity, Failure, UploadMethod, UploadState};
+use sluice_domain::{Failure, UploadMethod, UploadState};
+use sluice_entity::upload_session::{Column, Entity};
 
 use crate::Core;
 use crate::error::{CoreError, CoreResult};

@@ -2,8 +2,8 @@
 //! and force-expiry of a live session (the usual cleanup follows through the plan).
 
 use serde_json::json;
+use sluice_domain::UploadState;
 use sluice_entity::audit_event;
-use sluice_entity::upload_session::UploadState;
 
 use crate::Core;
 use crate::audit::{self, EventKind};
@@ -19,7 +19,34 @@ use crate::upload::state::{Event, IllegalTransition, has_deadline};
 pub struct SessionDetail {
     pub session: SessionView,
     /// Oldest first: transitions and the events that are not (links, cleanups, admin).
-    pub events: Vec<audit_event::Model>,
+    pub events: Vec<AuditEventView>,
+}
+
+/// One event of a session's audit trail, as adapters get it (never the ORM's row).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEventView {
+    pub id: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// `transition`, or what else happened (`download_link`, `cleanup`, `admin`).
+    pub kind: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub actor: String,
+    pub detail: serde_json::Value,
+}
+
+impl From<audit_event::Model> for AuditEventView {
+    fn from(e: audit_event::Model) -> Self {
+        Self {
+            id: e.id,
+            at: e.at,
+            kind: e.kind,
+            from_state: e.from_state,
+            to_state: e.to_state,
+            actor: e.actor,
+            detail: e.detail,
+        }
+    }
 }
 
 /// Any session, with its audit trail.
@@ -30,7 +57,7 @@ pub async fn detail(core: &Core, id: UploadId) -> CoreResult<SessionDetail> {
     let events = repo::events(&core.db, id).await?;
     Ok(SessionDetail {
         session: SessionView::from(&session),
-        events,
+        events: events.into_iter().map(AuditEventView::from).collect(),
     })
 }
 

@@ -7,8 +7,8 @@ pub mod sink;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sluice_domain::UploadState;
 use sluice_entity::audit_event;
-use sluice_entity::upload_session::UploadState;
 
 use crate::error::CoreResult;
 use crate::ids::UploadId;

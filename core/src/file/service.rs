@@ -4,8 +4,9 @@
 //! A request that loses a compare-and-set re-reads and answers from the state reached.
 
 use crate::write::Write;
+use sluice_domain::UploadState;
 use sluice_entity::file::Model;
-use sluice_entity::upload_session::{Model as SessionModel, UploadState};
+use sluice_entity::upload_session::Model as SessionModel;
 
 use super::repo;
 use super::view::{DownloadLink, DownloadRequest, FileView};

@@ -18,7 +18,8 @@ use sea_orm::sea_query::{
     Alias, CaseStatement, Expr, ExprTrait, Func, Query, SelectStatement, SimpleExpr,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
-use sluice_entity::upload_session::{self, Column as S, UploadState};
+use sluice_domain::UploadState;
+use sluice_entity::upload_session::{self, Column as S};
 
 use super::{TOTAL, day_of};
 use crate::error::CoreResult;

@@ -22,7 +22,8 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
 };
-use sluice_entity::upload_session::{self, Column as S, UploadState};
+use sluice_domain::UploadState;
+use sluice_entity::upload_session::{self, Column as S};
 use sluice_entity::{audit_event, file, outbox_job, webhook_delivery};
 use uuid::Uuid;
 

@@ -18,7 +18,8 @@
 //! sweep finds the stranger.
 
 use serde_json::json;
-use sluice_entity::upload_session::{Model, UploadMethod, UploadState};
+use sluice_domain::{UploadMethod, UploadState};
+use sluice_entity::upload_session::Model;
 
 use super::input::DeclaredSize;
 use super::parts_plan::PartPlan;

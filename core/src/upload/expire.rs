@@ -4,7 +4,9 @@
 //! would act on the session (`enforce`), so a deadline holds at the moment of the request
 //! even when no worker runs.
 
-use sluice_entity::upload_session::{Model, UploadState};
+use sluice_entity::upload_session::Model;
+
+use sluice_domain::UploadState;
 
 use super::repo::{self, Actor};
 use super::service::{CAS_ATTEMPTS, plan_context};

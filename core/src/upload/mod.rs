@@ -19,7 +19,7 @@ mod verify_alone;
 pub mod view;
 
 pub use repo::Actor;
-pub use sluice_entity::upload_session::{Failure, UploadMethod, UploadState};
+pub use sluice_domain::{Failure, UploadMethod, UploadState};
 pub use view::{
     CompleteOutcome, CreateUpload, CreatedUpload, MultipartView, SessionView, SignedPart,
 };

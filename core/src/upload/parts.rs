@@ -7,7 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sluice_entity::upload_session::{Model, UploadMethod, UploadState};
+use sluice_entity::upload_session::Model;
+
+use sluice_domain::{UploadMethod, UploadState};
 
 use super::expire;
 use super::parts_plan::PartPlan;

@@ -70,7 +70,7 @@ impl PendingCache {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use sluice_entity::upload_session::{UploadMethod, UploadState};
+    use sluice_domain::{UploadMethod, UploadState};
 
     fn session() -> Model {
         let at = Utc

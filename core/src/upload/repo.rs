@@ -12,8 +12,9 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
+use sluice_domain::UploadState;
 use sluice_entity::audit_event;
-use sluice_entity::upload_session::{self, Column, Entity, Model, UploadState};
+use sluice_entity::upload_session::{self, Column, Entity, Model};
 
 pub mod batch;
 

@@ -10,7 +10,8 @@
 //! request on a session whose deadline passed expires it (`expire::enforce`).
 
 use serde_json::json;
-use sluice_entity::upload_session::{Failure, Model, UploadMethod, UploadState};
+use sluice_domain::{Failure, UploadMethod, UploadState};
+use sluice_entity::upload_session::Model;
 
 use super::expire;
 use super::repo::{self, TransitionContext};

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use sluice_entity::upload_session::{Failure, UploadState};
+use sluice_domain::{Failure, UploadState};
 
 use crate::webhooks::Notice;
 

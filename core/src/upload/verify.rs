@@ -19,7 +19,8 @@
 //! the key its downloads read.
 
 use serde_json::json;
-use sluice_entity::upload_session::{Failure, Model, UploadMethod, UploadState};
+use sluice_domain::{Failure, UploadMethod, UploadState};
+use sluice_entity::upload_session::Model;
 
 use super::parts::plan_of;
 use super::parts_plan::PartPlan;

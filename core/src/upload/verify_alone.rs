@@ -13,7 +13,9 @@
 
 use std::time::Duration;
 
-use sluice_entity::upload_session::{Model, UploadState};
+use sluice_entity::upload_session::Model;
+
+use sluice_domain::UploadState;
 
 use super::repo::{self, Actor};
 use super::verify::verify;

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sluice_entity::upload_session::{Failure, Model, UploadMethod, UploadState};
+use sluice_domain::{Failure, UploadMethod, UploadState};
+use sluice_entity::upload_session::Model;
 
 use super::input::{DeclaredSize, Filename, Metadata, ProfileName};
 use crate::ids::UploadId;

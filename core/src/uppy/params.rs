@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use sluice_entity::upload_session::UploadMethod;
+use sluice_domain::UploadMethod;
 
 use super::{UppyFile, create_session, find_by_key};
 use crate::Core;

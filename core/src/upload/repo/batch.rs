@@ -17,8 +17,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
+use sluice_domain::{Failure, UploadState};
 use sluice_entity::audit_event;
-use sluice_entity::upload_session::{Column, Entity, Failure, Model, UploadState};
+use sluice_entity::upload_session::{Column, Entity, Model};
 
 use super::super::state::{self, Event, OwedJob, Plan, PlanContext};
 use super::{Actor, notice_payload, owed_jobs};

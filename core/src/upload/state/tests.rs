@@ -2,7 +2,6 @@
 //! checked against it, so a change to an edge or to what it implies shows up here.
 
 use chrono::TimeZone;
-use sea_orm::Iterable;
 
 use super::*;
 use Failure as F;
@@ -147,7 +146,7 @@ fn jobs_of(jobs: &[J], deadline: Option<DateTime<Utc>>, ctx: &PlanContext) -> Ve
 fn every_state_event_pair_matches_the_table_with_its_effects() {
     let ctx = ctx();
     let mut checked = 0;
-    for from in S::iter() {
+    for from in S::ALL.into_iter() {
         for event in Event::ALL {
             let expected = LEGAL.iter().find(|(f, e, ..)| *f == from && *e == event);
             match (plan(from, event, &ctx), expected) {
@@ -190,7 +189,7 @@ fn every_state_event_pair_matches_the_table_with_its_effects() {
 #[test]
 fn every_edge_into_a_terminal_state_owes_a_cleanup_and_no_other_does() {
     let ctx = ctx();
-    for from in S::iter() {
+    for from in S::ALL.into_iter() {
         for event in Event::ALL {
             if let Ok(plan) = plan(from, event, &ctx) {
                 assert_eq!(
@@ -210,7 +209,7 @@ fn every_edge_into_a_terminal_state_owes_a_cleanup_and_no_other_does() {
 
 #[test]
 fn terminal_states_have_no_way_out() {
-    for from in S::iter().filter(|s| is_terminal(*s)) {
+    for from in S::ALL.into_iter().filter(|s| is_terminal(*s)) {
         for event in Event::ALL {
             assert!(
                 plan(from, event, &ctx()).is_err(),
@@ -222,7 +221,7 @@ fn terminal_states_have_no_way_out() {
 
 #[test]
 fn states_with_deadlines_are_exactly_the_live_ones() {
-    for state in S::iter() {
+    for state in S::ALL.into_iter() {
         let live = !is_terminal(state) && state != S::Committed;
         assert_eq!(has_deadline(state), live, "{state:?}");
     }

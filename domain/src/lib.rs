@@ -1,0 +1,146 @@
+//! The words Sluice's state machine speaks: the state of an upload, how its bytes travel,
+//! and why verification rejected it. Plain enums with their stored and wire names; no IO.
+//!
+//! Invariants:
+//! - a name is never changed or reused (rows and webhook receivers hold them);
+//! - the column mapping (SeaORM active enums, stored as these names) is compiled only with
+//!   the `sea-orm` feature, which `sluice-entity` turns on: core's pure code (`plan()` and
+//!   its tests) and the API's wire types never see the ORM;
+//! - the API does not serialise these: it maps them onto wire types of its own.
+
+#[cfg(feature = "sea-orm")]
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The lifecycle of an upload; `plan()` in `sluice_core::upload::state` says which events
+/// move it where (the team's design notes, `../shared/DESIGN.md`, draw it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "sea-orm", derive(EnumIter, DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "sea-orm",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")
+)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadState {
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "pending"))]
+    Pending,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "verifying"))]
+    Verifying,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "uploaded"))]
+    Uploaded,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "committed"))]
+    Committed,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "rejected"))]
+    Rejected,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "aborted"))]
+    Aborted,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "expired"))]
+    Expired,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "deleted"))]
+    Deleted,
+}
+
+impl UploadState {
+    pub const ALL: [UploadState; 8] = [
+        UploadState::Pending,
+        UploadState::Verifying,
+        UploadState::Uploaded,
+        UploadState::Committed,
+        UploadState::Rejected,
+        UploadState::Aborted,
+        UploadState::Expired,
+        UploadState::Deleted,
+    ];
+
+    /// The state of a stored or wire name.
+    pub fn from_name(name: &str) -> Option<UploadState> {
+        UploadState::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadState::Pending => "pending",
+            UploadState::Verifying => "verifying",
+            UploadState::Uploaded => "uploaded",
+            UploadState::Committed => "committed",
+            UploadState::Rejected => "rejected",
+            UploadState::Aborted => "aborted",
+            UploadState::Expired => "expired",
+            UploadState::Deleted => "deleted",
+        }
+    }
+}
+
+/// How the bytes travel: one presigned PUT, or a multipart upload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "sea-orm", derive(EnumIter, DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "sea-orm",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")
+)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadMethod {
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "put"))]
+    Put,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "multipart"))]
+    Multipart,
+}
+
+/// Why verification rejected an object; stored as its code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "sea-orm", derive(EnumIter, DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "sea-orm",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(64))")
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// The stored object's size differs from the declared size.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "size_mismatch"))]
+    SizeMismatch,
+    /// The stored bytes do not match the declared checksum.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "checksum_mismatch"))]
+    ChecksumMismatch,
+    /// The stored type, or the type the first bytes reveal, contradicts the declared one.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "type_mismatch"))]
+    TypeMismatch,
+}
+
+impl Failure {
+    pub const ALL: [Failure; 3] = [
+        Failure::SizeMismatch,
+        Failure::ChecksumMismatch,
+        Failure::TypeMismatch,
+    ];
+
+    /// The failure of a code.
+    pub fn from_code(code: &str) -> Option<Failure> {
+        Failure::ALL.into_iter().find(|f| f.code() == code)
+    }
+
+    /// The stored and wire code (also the API's problem `code`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Failure::SizeMismatch => "size_mismatch",
+            Failure::ChecksumMismatch => "checksum_mismatch",
+            Failure::TypeMismatch => "type_mismatch",
+        }
+    }
+}
+
+impl UploadMethod {
+    pub const ALL: [UploadMethod; 2] = [UploadMethod::Put, UploadMethod::Multipart];
+
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadMethod::Put => "put",
+            UploadMethod::Multipart => "multipart",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<UploadMethod> {
+        UploadMethod::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+}
