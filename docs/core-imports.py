@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""core's internal import graph, from its `use crate::…` lines (issue 17's before/after).
+"""core's internal import graph, from its `use crate::…` lines and its inline `crate::m::…`
+paths (issue 17's before/after).
 
 A module is a top-level module of core/src (`upload`, `quota`, `storage`, …; a file at the
 root such as `outbox.rs` is one too). An edge A → B is a `use crate::B…` anywhere under A
@@ -48,6 +49,11 @@ def targets(text):
             if name and name not in ("self", "*"):
                 # `Core`, `CoreResult`, …: items of the crate root (lib.rs), not modules.
                 found.add("lib" if name[0].isupper() else name)
+    # Inline paths (`crate::upload::repo::find(…)`) are imports too, written in place;
+    # comments are left out.
+    code = re.sub(r"//[^\n]*", "", re.sub(r"\buse\s+crate::.*?;", "", text, flags=re.S))
+    for name in re.findall(r"\bcrate::([a-z_][a-z0-9_]*)::", code):
+        found.add(name)
     return found
 
 

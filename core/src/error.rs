@@ -6,7 +6,6 @@ use sluice_domain::{Failure, UploadState};
 
 use crate::error_code::ErrorCode;
 use crate::storage::StoreError;
-use crate::upload::state::IllegalTransition;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
@@ -38,8 +37,13 @@ pub enum CoreError {
     /// A field failed validation; `field` names it.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
-    #[error(transparent)]
-    IllegalTransition(#[from] IllegalTransition),
+    /// An event that is no legal edge out of the session's state (the state machine's
+    /// `upload::state::IllegalTransition`, converted where it is raised).
+    #[error("cannot {event} an upload that is {}", from.as_str())]
+    IllegalTransition {
+        from: UploadState,
+        event: &'static str,
+    },
     /// Another writer changed the session first; the caller may re-read and retry.
     #[error("the upload changed while this request ran; retry")]
     Conflict,
@@ -98,7 +102,7 @@ impl CoreError {
             CoreError::ExtensionNotAllowed(_) => ErrorCode::ExtensionNotAllowed,
             CoreError::Invalid { .. } => ErrorCode::ValidationFailed,
             CoreError::ChecksumRequired(_) => ErrorCode::ChecksumRequired,
-            CoreError::IllegalTransition(_) => ErrorCode::IllegalTransition,
+            CoreError::IllegalTransition { .. } => ErrorCode::IllegalTransition,
             CoreError::Conflict => ErrorCode::Conflict,
             CoreError::Expired => ErrorCode::Expired,
             CoreError::NotUploaded => ErrorCode::NotUploaded,
@@ -138,7 +142,7 @@ impl CoreError {
             | CoreError::ExtensionNotAllowed(_)
             | CoreError::Invalid { .. }
             | CoreError::ChecksumRequired(_)
-            | CoreError::IllegalTransition(_)
+            | CoreError::IllegalTransition { .. }
             | CoreError::Expired
             | CoreError::NotUploaded
             | CoreError::PartsMissing(_)
@@ -160,7 +164,7 @@ impl CoreError {
     /// The state the session was in, for illegal transitions.
     pub fn state(&self) -> Option<UploadState> {
         match self {
-            CoreError::IllegalTransition(t) => Some(t.from),
+            CoreError::IllegalTransition { from, .. } => Some(*from),
             CoreError::NotPending(state) => Some(*state),
             CoreError::Expired => Some(UploadState::Expired),
             _ => None,

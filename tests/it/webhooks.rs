@@ -227,6 +227,7 @@ async fn committing_a_file_sends_its_webhook_without_the_relays_timer(leg: Leg) 
     // claim's lease), so that nothing but the commit can wake the relay. Too short a
     // pause could only let a broken wake pass, never fail a working one.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    let committing = std::time::Instant::now();
     let (status, file) = app.commit(&alice, &created.id).await;
     assert_eq!(status, StatusCode::OK, "{file}");
     let give_up = std::time::Instant::now() + Duration::from_secs(30);
@@ -241,6 +242,11 @@ async fn committing_a_file_sends_its_webhook_without_the_relays_timer(leg: Leg) 
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let heard = heard.expect("upload.committed delivered with the relay's timer an hour away");
+    // Reported, not asserted (a loaded machine is no failure): the note's figures.
+    eprintln!(
+        "upload.committed heard {} ms after the commit was sent ({leg:?})",
+        committing.elapsed().as_millis()
+    );
     assert_eq!(heard.body["data"]["upload"]["id"], created.id);
     assert_eq!(heard.body["data"]["file_id"], file["id"]);
     assert!(heard.signature_valid);

@@ -15,7 +15,26 @@ pub use token::{LEEWAY, TokenClaims, TokenRules, mint_token, mint_token_for};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::AuthSettings;
-use crate::upload::repo::Actor;
+
+/// Who caused a change, as written to the audit trail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    Owner(String),
+    Service { owner: String },
+    Admin,
+    System,
+}
+
+impl Actor {
+    pub fn label(&self) -> String {
+        match self {
+            Actor::Owner(owner) => format!("owner:{owner}"),
+            Actor::Service { owner } => format!("service:{owner}"),
+            Actor::Admin => "admin".into(),
+            Actor::System => "system".into(),
+        }
+    }
+}
 
 /// A verified bearer credential.
 #[derive(Clone, Debug, PartialEq, Eq)]

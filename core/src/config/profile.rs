@@ -5,23 +5,8 @@ use serde::Deserialize;
 use super::rate_limits::ProfileRateLimits;
 use super::units::{ByteSize, Dur, lenient, lenient_opt};
 
-/// How a download presents the file to the browser.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Disposition {
-    #[default]
-    Attachment,
-    Inline,
-}
-
-impl Disposition {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Disposition::Attachment => "attachment",
-            Disposition::Inline => "inline",
-        }
-    }
-}
+// Settings name it; the naming rules own it (`naming::disposition`).
+pub use crate::naming::Disposition;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]

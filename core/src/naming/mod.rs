@@ -6,7 +6,7 @@ mod disposition;
 mod filename;
 mod media;
 
-pub use disposition::{content_disposition, renders_passively, served_disposition};
+pub use disposition::{Disposition, content_disposition, renders_passively, served_disposition};
 pub use filename::{extension_of, sanitize_filename};
 pub use media::{
     MAX_CONTENT_TYPE, content_type_allowed, is_valid_content_type_pattern, normalize_content_type,

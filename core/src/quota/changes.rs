@@ -19,9 +19,9 @@ use std::collections::BTreeMap;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, Value};
 
+use super::QuotaChange;
 use super::{TOTAL, scope_names};
 use crate::error::CoreResult;
-use crate::upload::state::QuotaChange;
 
 /// The change of one session (or of several summed): whose, in which profile, created on
 /// which quota day.

@@ -31,25 +31,8 @@ use crate::quota;
 use crate::webhooks::Notice;
 use crate::write::Write;
 
-/// Who caused a change, as written to the audit trail.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Actor {
-    Owner(String),
-    Service { owner: String },
-    Admin,
-    System,
-}
-
-impl Actor {
-    pub fn label(&self) -> String {
-        match self {
-            Actor::Owner(owner) => format!("owner:{owner}"),
-            Actor::Service { owner } => format!("service:{owner}"),
-            Actor::Admin => "admin".into(),
-            Actor::System => "system".into(),
-        }
-    }
-}
+// Who caused a change: the caller's identity, which `auth` establishes.
+pub use crate::auth::Actor;
 
 /// Inserts a new `pending` session with its quota reservation in `scopes` (refused with
 /// `QuotaExceeded` before anything is written; scopes without a limit are not written),

@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sluice_domain::{Failure, UploadState};
 
+use crate::error::CoreError;
 use crate::webhooks::Notice;
 
 /// What happened to a session.
@@ -73,6 +74,15 @@ pub struct IllegalTransition {
     pub event: Event,
 }
 
+impl From<IllegalTransition> for CoreError {
+    fn from(t: IllegalTransition) -> Self {
+        CoreError::IllegalTransition {
+            from: t.from,
+            event: t.event.as_str(),
+        }
+    }
+}
+
 /// The facts a plan depends on besides the edge: the time and the session's durations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PlanContext {
@@ -111,20 +121,7 @@ pub enum OwedJob {
     CleanupNow,
 }
 
-/// Change of the owner's quota counters. Creation reserves (+1 upload today, +size
-/// today, +size reserved) inside the create transaction; transitions move the rest.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct QuotaChange {
-    /// Bytes reserved by a live upload, and held for what may still land under an ended
-    /// session's key: − when the key is cleaned for good (or, unsealed, when it settles).
-    pub reserved_bytes: i64,
-    /// Bytes the owner stores: + when verified, − when removed.
-    pub stored_bytes: i64,
-    /// Uploads counted on the creation day: − when the upload never becomes a file.
-    pub uploads_today: i64,
-    /// Bytes counted on the creation day: − when the upload never becomes a file.
-    pub bytes_today: i64,
-}
+pub use crate::quota::QuotaChange;
 
 /// Everything one transition implies.
 #[derive(Clone, Debug, PartialEq, Eq)]
