@@ -206,6 +206,7 @@ on_both_legs!(
 /// it the receiver hears nothing for an hour. (The wait below is a bound on "at all",
 /// not a speed goal; the delivery's latency is measured in bench/.)
 async fn committing_a_file_sends_its_webhook_without_the_relays_timer(leg: Leg) {
+    let leg_name = leg.name();
     let receiver = WebhookReceiver::start(&[]).await;
     let app = TestApp::build(leg)
         .env("SLUICE__WEBHOOKS__ENDPOINTS__HOOK__URL", &receiver.url)
@@ -244,7 +245,7 @@ async fn committing_a_file_sends_its_webhook_without_the_relays_timer(leg: Leg) 
     let heard = heard.expect("upload.committed delivered with the relay's timer an hour away");
     // Reported, not asserted (a loaded machine is no failure): the note's figures.
     eprintln!(
-        "upload.committed heard {} ms after the commit was sent ({leg:?})",
+        "upload.committed heard {} ms after the commit was sent ({leg_name})",
         committing.elapsed().as_millis()
     );
     assert_eq!(heard.body["data"]["upload"]["id"], created.id);
