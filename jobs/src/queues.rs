@@ -26,12 +26,21 @@ pub(crate) use redis_queue::RedisQueues;
 
 /// How often a worker proves it is alive. Together with `MISSED_HEARTBEATS` it bounds how
 /// long the jobs of a crashed process stay locked before another worker takes them over.
-pub(crate) const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
+///
+/// It also bounds how late an idle worker takes a job pushed to it. apalis 1.0's worker
+/// can stop fetching after it processed a job's lock and ack events, until its state
+/// machine is driven again, which its heartbeat timer does: with a 5 s heartbeat a
+/// commit's `upload.committed` webhook left 1.8–2.0 s late in about one run in seven, on
+/// both backends (the relay had pushed it 16 ms after the commit); at 500 ms the latest of
+/// 30 runs was 468 ms (`webhooks::committing_wakes_the_relay` prints its latency). The
+/// cost is two small writes a second per worker, to Redis or to the embedded queue's own
+/// SQLite file.
+pub(crate) const HEARTBEAT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Heartbeats a worker may miss before its jobs count as orphaned (30 s). Generous, because
 /// a worker whose every slot is busy (retries sleep in their slot) does not poll, and so
 /// does not beat; a false orphan only means a harmless second delivery.
-pub(crate) const MISSED_HEARTBEATS: usize = 6;
+pub(crate) const MISSED_HEARTBEATS: usize = 60;
 
 /// The job queue, embedded or Redis. Cheap to clone (pools and connection managers).
 #[derive(Clone)]
