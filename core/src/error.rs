@@ -237,3 +237,12 @@ impl From<Failure> for ErrorCode {
         }
     }
 }
+
+impl From<sluice_domain::state::IllegalTransition> for CoreError {
+    fn from(t: sluice_domain::state::IllegalTransition) -> Self {
+        CoreError::IllegalTransition {
+            from: t.from,
+            event: t.event.as_str(),
+        }
+    }
+}

@@ -1,5 +1,6 @@
-//! The words Sluice's state machine speaks: the state of an upload, how its bytes travel,
-//! and why verification rejected it. Plain enums with their stored and wire names; no IO.
+//! Sluice's state machine (`state::plan`) and the words it speaks: the state of an upload,
+//! how its bytes travel, why verification rejected it, and what webhooks announce
+//! (`Notice`). Plain types with their stored and wire names; no IO, no ORM.
 //!
 //! Invariants:
 //! - a name is never changed or reused (rows and webhook receivers hold them);
@@ -7,6 +8,12 @@
 //!   the `sea-orm` feature, which `sluice-entity` turns on: core's pure code (`plan()` and
 //!   its tests) and the API's wire types never see the ORM;
 //! - the API does not serialise these: it maps them onto wire types of its own.
+
+pub mod notice;
+pub mod state;
+pub mod time;
+
+pub use notice::Notice;
 
 #[cfg(feature = "sea-orm")]
 use sea_orm::entity::prelude::*;

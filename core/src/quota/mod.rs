@@ -32,20 +32,7 @@ use chrono::{DateTime, Datelike, Utc};
 
 use crate::config::{ProfileSettings, QuotaSettings};
 
-/// Change of the owner's quota counters. Creation reserves (+1 upload today, +size
-/// today, +size reserved) inside the create transaction; transitions move the rest.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct QuotaChange {
-    /// Bytes reserved by a live upload, and held for what may still land under an ended
-    /// session's key: − when the key is cleaned for good (or, unsealed, when it settles).
-    pub reserved_bytes: i64,
-    /// Bytes the owner stores: + when verified, − when removed.
-    pub stored_bytes: i64,
-    /// Uploads counted on the creation day: − when the upload never becomes a file.
-    pub uploads_today: i64,
-    /// Bytes counted on the creation day: − when the upload never becomes a file.
-    pub bytes_today: i64,
-}
+pub use sluice_domain::state::QuotaChange;
 
 /// The scope of an owner's total across profiles.
 pub const TOTAL: &str = "*";

@@ -8,11 +8,10 @@
 //! payloads carry ids and the session's view, never secrets or presigned URLs.
 
 pub mod deliver;
-mod notice;
 pub(crate) mod repo;
 pub mod sign;
 
-pub use notice::Notice;
+pub use sluice_domain::Notice;
 
 use crate::config::{WebhookEndpoint, WebhookSettings};
 

@@ -258,7 +258,7 @@ fn illegal_transition_reads_as_a_sentence() {
 /// Which edges webhooks announce, and as what; every other legal edge announces nothing.
 #[test]
 fn announcements_match_the_table() {
-    use crate::webhooks::Notice as N;
+    use crate::Notice as N;
     let announced: &[(S, Event, N)] = &[
         (S::Pending, Event::Expire, N::Expired),
         (S::Verifying, Event::Verified, N::Uploaded),
