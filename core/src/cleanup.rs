@@ -292,3 +292,15 @@ fn late_round(
     );
     (last_put > now).then_some(last_put)
 }
+
+/// The `CleanupSession` job's handler (declared in `crate::jobs`).
+impl crate::jobs::RunJob for crate::jobs::CleanupSession {
+    async fn run(self, core: &Core) -> CoreResult<crate::jobs::Ran> {
+        if clean(core, self.upload_id).await? {
+            Ok(crate::jobs::Ran::Done)
+        } else {
+            // Another worker is cleaning a batch, likely this round with it.
+            Ok(crate::jobs::Ran::WaitFor(Duration::from_secs(1)))
+        }
+    }
+}

@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{JobKind, Ran, Retry};
+use super::{JobKind, Retry};
 use crate::ids::UploadId;
-use crate::{Core, CoreResult};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CleanupSession {
@@ -34,14 +33,5 @@ impl JobKind for CleanupSession {
 
     fn upload_id(&self) -> Option<UploadId> {
         Some(self.upload_id)
-    }
-
-    async fn run(self, core: &Core) -> CoreResult<Ran> {
-        if crate::cleanup::clean(core, self.upload_id).await? {
-            Ok(Ran::Done)
-        } else {
-            // Another worker is cleaning a batch, likely this round with it.
-            Ok(Ran::WaitFor(Duration::from_secs(1)))
-        }
     }
 }

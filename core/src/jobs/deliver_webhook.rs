@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{JobKind, Ran, Retry};
+use super::{JobKind, Retry};
 use crate::ids::UploadId;
-use crate::{Core, CoreResult};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliverWebhook {
@@ -35,13 +34,5 @@ impl JobKind for DeliverWebhook {
 
     fn upload_id(&self) -> Option<UploadId> {
         self.upload_id
-    }
-
-    async fn run(self, core: &Core) -> CoreResult<Ran> {
-        crate::webhooks::deliver::deliver(core, self.delivery_id).await
-    }
-
-    async fn still_parked(&self, core: &Core) -> CoreResult<bool> {
-        crate::webhooks::deliver::still_parked(core, self.delivery_id).await
     }
 }

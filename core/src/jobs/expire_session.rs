@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{JobKind, Ran, Retry};
+use super::{JobKind, Retry};
 use crate::ids::UploadId;
-use crate::{Core, CoreResult};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpireSession {
@@ -32,12 +31,5 @@ impl JobKind for ExpireSession {
 
     fn upload_id(&self) -> Option<UploadId> {
         Some(self.upload_id)
-    }
-
-    async fn run(self, core: &Core) -> CoreResult<Ran> {
-        if crate::upload::expire::expire(core, self.upload_id).await? {
-            tracing::info!(upload_id = %self.upload_id, "session expired");
-        }
-        Ok(Ran::Done)
     }
 }

@@ -1,6 +1,7 @@
 //! Background jobs, declared once each. A kind is a payload type implementing [`JobKind`]
-//! (its name, which is also its queue, its default retry schedule, the session it is
-//! about, and its handler) in a file of its own, plus one line in `declare_jobs!` below;
+//! (its name, which is also its queue, its default retry schedule and the session it is
+//! about) in a file of its own, its handler ([`RunJob`]) beside the use case it runs, plus
+//! one line in `declare_jobs!` below;
 //! the `Job` enum, decoding, the list of kinds (from which the queues, workers and
 //! backlog counts are built) follow from that line.
 //!
@@ -43,6 +44,12 @@ pub trait JobKind: Serialize + DeserializeOwned + Clone + Send + Sync + 'static 
     const ENDS_WITH_STATE: bool;
     /// The session this job is about, for the sweep's lost-job checks.
     fn upload_id(&self) -> Option<UploadId>;
+}
+
+/// One kind of job: its handler, implemented beside the use case it runs (`cleanup`,
+/// `upload::verify`, `upload::expire`, `webhooks::deliver`), so the declarations here never
+/// import the use cases that owe them.
+pub trait RunJob: JobKind {
     /// Does the work. An error is retried according to the schedule; `Ran::WaitFor` runs
     /// it again later without counting an attempt; `Ran::Parked` waits for another job
     /// to wake it.

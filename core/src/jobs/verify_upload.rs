@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{JobKind, Ran, Retry};
+use super::{JobKind, Retry};
 use crate::ids::UploadId;
-use crate::{Core, CoreResult};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyUpload {
@@ -34,10 +33,5 @@ impl JobKind for VerifyUpload {
 
     fn upload_id(&self) -> Option<UploadId> {
         Some(self.upload_id)
-    }
-
-    async fn run(self, core: &Core) -> CoreResult<Ran> {
-        crate::upload::verify::verify_pending(core, self.upload_id).await?;
-        Ok(Ran::Done)
     }
 }

@@ -63,3 +63,13 @@ pub(crate) async fn enforce(core: &Core, session: Model, actor: &Actor) -> CoreR
     }
     Err(CoreError::Conflict)
 }
+
+/// The `ExpireSession` job's handler (declared in `crate::jobs`).
+impl crate::jobs::RunJob for crate::jobs::ExpireSession {
+    async fn run(self, core: &Core) -> CoreResult<crate::jobs::Ran> {
+        if expire(core, self.upload_id).await? {
+            tracing::info!(upload_id = %self.upload_id, "session expired");
+        }
+        Ok(crate::jobs::Ran::Done)
+    }
+}

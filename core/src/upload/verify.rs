@@ -432,6 +432,14 @@ fn essence(content_type: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// The `VerifyUpload` job's handler (declared in `crate::jobs`).
+impl crate::jobs::RunJob for crate::jobs::VerifyUpload {
+    async fn run(self, core: &Core) -> CoreResult<crate::jobs::Ran> {
+        verify_pending(core, self.upload_id).await?;
+        Ok(crate::jobs::Ran::Done)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -138,3 +138,14 @@ fn transport_error(e: &reqwest::Error) -> String {
         "request failed".into()
     }
 }
+
+/// The `DeliverWebhook` job's handler (declared in `crate::jobs`).
+impl crate::jobs::RunJob for crate::jobs::DeliverWebhook {
+    async fn run(self, core: &Core) -> CoreResult<Ran> {
+        deliver(core, self.delivery_id).await
+    }
+
+    async fn still_parked(&self, core: &Core) -> CoreResult<bool> {
+        still_parked(core, self.delivery_id).await
+    }
+}
