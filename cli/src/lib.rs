@@ -147,6 +147,10 @@ pub async fn start_with(settings: Settings, boot: Boot) -> anyhow::Result<Runnin
         .context("cannot drop quota counters no limit needs")?;
 
     let core = Core::with_clock(db, s3, settings.clone(), boot.clock);
+    // A scanner that is away delays its profiles' uploads; it does not stop the rest.
+    if let Err(problem) = sluice_core::scan::check_at_start(&settings).await {
+        tracing::warn!("{problem}");
+    }
     let queues = Queues::connect(&settings)
         .await
         .context("cannot reach the job queue")?;

@@ -682,7 +682,7 @@ export interface components {
          * @description The stable `code` of an error; its HTTP status never changes
          * @enum {string}
          */
-        ErrorCode: "busy" | "checksum_mismatch" | "checksum_required" | "conflict" | "cross_site_refused" | "database_unavailable" | "expired" | "extension_not_allowed" | "forbidden" | "illegal_transition" | "internal_error" | "invalid_part_number" | "invalid_query" | "invalid_type" | "malformed_json" | "method_not_allowed" | "missing_field" | "not_found" | "not_multipart" | "not_pending" | "not_uploaded" | "owner_required" | "parts_missing" | "payload_too_large" | "profile_not_allowed" | "quota_exceeded" | "rate_limited" | "route_not_found" | "size_mismatch" | "storage_unavailable" | "too_large" | "type_mismatch" | "type_not_allowed" | "unauthorized" | "unknown_field" | "unknown_profile" | "unsupported_media_type" | "validation_failed";
+        ErrorCode: "busy" | "checksum_mismatch" | "checksum_required" | "conflict" | "cross_site_refused" | "database_unavailable" | "expired" | "extension_not_allowed" | "forbidden" | "illegal_transition" | "internal_error" | "invalid_part_number" | "invalid_query" | "invalid_type" | "malformed_json" | "malware_detected" | "method_not_allowed" | "missing_field" | "not_found" | "not_multipart" | "not_pending" | "not_uploaded" | "owner_required" | "parts_missing" | "payload_too_large" | "profile_not_allowed" | "quota_exceeded" | "rate_limited" | "route_not_found" | "size_mismatch" | "storage_unavailable" | "too_large" | "too_large_to_scan" | "type_mismatch" | "type_not_allowed" | "unauthorized" | "unknown_field" | "unknown_profile" | "unsupported_media_type" | "validation_failed";
         /** @description A committed file. */
         FileResponse: {
             /**
@@ -702,6 +702,7 @@ export interface components {
              */
             key: string;
             owner: string;
+            scan?: components["schemas"]["ScanOutcome"] | null;
             /** @description Lower-case hex, as declared. */
             sha256?: string | null;
             /** Format: int64 */
@@ -862,6 +863,11 @@ export interface components {
             status: string;
             storage: string;
         };
+        /**
+         * @description What the malware scanner said of a file's bytes, on the wire.
+         * @enum {string}
+         */
+        ScanOutcome: "clean" | "unscanned";
         ScopeQuotaResponse: {
             limits: components["schemas"]["QuotaLimits"];
             /** @description The profile; absent for the owner's total across profiles. */
@@ -886,7 +892,10 @@ export interface components {
              * @description Deadline of the current state.
              */
             expires_at: string;
-            /** @description Why verification rejected the object, when `state` is `rejected`. */
+            /**
+             * @description Why verification (or the malware scanner) rejected the object, when `state` is
+             *     `rejected`: one of the error codes, such as `size_mismatch` or `malware_detected`.
+             */
             failure?: string | null;
             filename: string;
             /** Format: uuid */
@@ -904,12 +913,14 @@ export interface components {
             method: string;
             multipart?: components["schemas"]["MultipartPlan"] | null;
             profile: string;
+            scan?: components["schemas"]["ScanOutcome"] | null;
             /** @description Lower-case hex, as declared. */
             sha256?: string | null;
             /** Format: int64 */
             size: number;
             /**
-             * @description pending, verifying, uploaded, committed, rejected, aborted, expired or deleted.
+             * @description pending, verifying, scanning, uploaded, committed, rejected, aborted, expired or
+             *     deleted.
              * @example uploaded
              */
             state: string;

@@ -8,7 +8,7 @@
  * the store already holds (listed by Sluice) are never sent twice; a session that ended
  * (rejected, expired, aborted) is forgotten and a new one is created.
  */
-import { SluiceError, unwrap } from "./errors.js";
+import { SluiceError, type SluiceErrorCode, unwrap } from "./errors.js";
 import type { Session, SluiceClient } from "./index.js";
 import { type Cut, lengthOf, partNumbers, rangeOf } from "./parts.js";
 import {
@@ -53,7 +53,11 @@ export interface UploadOptions {
 }
 
 /** States in which the session can still become a file. */
-const LIVE = new Set(["pending", "verifying", "uploaded"]);
+const LIVE = new Set(["pending", "verifying", "scanning", "uploaded"]);
+
+/** States a job moves on from by itself: a verification the store delayed, or the
+ * malware scan of a profile that scans. */
+const WAITING = new Set(["verifying", "scanning"]);
 
 export class Upload {
   readonly #options: UploadOptions;
@@ -102,6 +106,29 @@ export class Upload {
       this.#running = null;
     });
     return this.#running;
+  }
+
+  /** Waits while the session is `verifying` or `scanning` (polling every `intervalMs`,
+   * 1 s by default; `onState` hears each state seen) and resolves with the session once
+   * a job moved it on. A session the scanner or verification rejected rejects with a
+   * `SluiceError` carrying its code (`malware_detected`, `too_large_to_scan`, …). */
+  async settled(options: { intervalMs?: number; signal?: AbortSignal; onState?: (state: string) => void } = {}): Promise<Session> {
+    let session = this.#session;
+    if (!session) throw new SluiceError(0, "internal_error", "no session to wait for: call start() first");
+    const interval = options.intervalMs ?? 1000;
+    while (WAITING.has(session.state)) {
+      options.onState?.(session.state);
+      await new Promise((done) => setTimeout(done, interval));
+      if (options.signal?.aborted) throw new Cancelled();
+      session = unwrap(await this.#options.client.GET("/v1/uploads/{id}", { params: { path: { id: session.id } } }));
+      this.#session = session;
+    }
+    this.#finish(session);
+    if (session.state === "rejected") {
+      const code = (session.failure ?? "validation_failed") as SluiceErrorCode;
+      throw new SluiceError(422, code, refusal(code));
+    }
+    return session;
   }
 
   /** Stops sending; the session stays pending and `resume()` goes on. */
@@ -263,7 +290,7 @@ export class Upload {
 
   #finish(session: Session): Session {
     this.#session = session;
-    if (session.state !== "verifying") this.#store.remove(this.#key);
+    if (!WAITING.has(session.state)) this.#store.remove(this.#key);
     return session;
   }
 
@@ -276,5 +303,17 @@ export class Upload {
     let uploaded = 0;
     for (const sent of this.#sent.values()) uploaded += sent;
     this.#options.onProgress?.({ uploaded, total: this.#options.file.size });
+  }
+}
+
+/** A rejection in words, for a session that ended `rejected` after completion. */
+function refusal(code: SluiceErrorCode): string {
+  switch (code) {
+    case "malware_detected":
+      return "the malware scanner found something in the file";
+    case "too_large_to_scan":
+      return "the file is larger than the malware scanner reads";
+    default:
+      return `the stored file failed a check (${code})`;
   }
 }

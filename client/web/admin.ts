@@ -12,7 +12,7 @@ import { byId, element, formatBytes } from "./dom.js";
 type AdminQuery = NonNullable<paths["/v1/admin/uploads"]["get"]["parameters"]["query"]>;
 
 const KEY = "sluice:admin-key";
-const LIVE = new Set(["pending", "verifying", "uploaded"]);
+const LIVE = new Set(["pending", "verifying", "scanning", "uploaded"]);
 const message = byId("message");
 const client = createSluiceClient({ baseUrl: location.origin, token: () => sessionStorage.getItem(KEY) ?? "" });
 

@@ -52,6 +52,10 @@ export function explain(error: unknown): string {
       case "size_mismatch":
       case "checksum_mismatch":
         return `The stored file did not match: ${detail}`;
+      case "malware_detected":
+        return "Refused: the malware scanner found something in this file, and it was not kept.";
+      case "too_large_to_scan":
+        return "Refused: this file is too large to be scanned for malware, and it was not kept.";
       default:
         return detail;
     }
@@ -96,31 +100,41 @@ function addFile(file: File): void {
     pause.disabled = false;
     resume.disabled = true;
     row.dataset.state = "uploading";
-    upload.start().then(
-      (session) => {
-        row.dataset.state = session.state;
-        status.textContent = session.state === "uploaded" ? "Uploaded and verified." : `State: ${session.state}`;
-        pause.disabled = resume.disabled = true;
-        commit.hidden = session.state !== "uploaded";
-        refreshResumable();
-      },
-      (error: unknown) => {
-        if (error instanceof Cancelled) {
-          row.dataset.state = upload.session?.state === "aborted" ? "aborted" : "paused";
-          status.textContent = row.dataset.state === "aborted" ? "Aborted." : "Paused.";
-          resume.disabled = row.dataset.state === "aborted";
+    upload
+      .start()
+      .then(() =>
+        upload.settled({
+          onState: (state) => {
+            row.dataset.state = state;
+            status.textContent = state === "scanning" ? "Scanning for malware…" : "Verifying…";
+          },
+        }),
+      )
+      .then(
+        (session) => {
+          row.dataset.state = session.state;
+          status.textContent = session.state === "uploaded" ? "Uploaded and verified." : `State: ${session.state}`;
+          pause.disabled = resume.disabled = true;
+          commit.hidden = session.state !== "uploaded";
+          refreshResumable();
+        },
+        (error: unknown) => {
+          if (error instanceof Cancelled) {
+            row.dataset.state = upload.session?.state === "aborted" ? "aborted" : "paused";
+            status.textContent = row.dataset.state === "aborted" ? "Aborted." : "Paused.";
+            resume.disabled = row.dataset.state === "aborted";
+            pause.disabled = true;
+            return;
+          }
+          row.dataset.state = "failed";
+          status.textContent = explain(error);
+          status.classList.add("error");
           pause.disabled = true;
-          return;
-        }
-        row.dataset.state = "failed";
-        status.textContent = explain(error);
-        status.classList.add("error");
-        pause.disabled = true;
-        // Refused before a session existed: there is nothing to abort.
-        abort.disabled = upload.session === null;
-        resume.disabled = !(error instanceof SluiceError && error.status >= 500);
-      },
-    );
+          // Refused before a session existed: there is nothing to abort.
+          abort.disabled = upload.session === null;
+          resume.disabled = !(error instanceof SluiceError && error.status >= 500);
+        },
+      );
   };
 
   pause.addEventListener("click", () => upload.pause());

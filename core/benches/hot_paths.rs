@@ -87,6 +87,8 @@ fn transitions(c: &mut Criterion) {
         commit_ttl: chrono::Duration::hours(24),
         verify_ttl: chrono::Duration::hours(24),
         verify_delay: chrono::Duration::seconds(10),
+        deadline: now + chrono::Duration::hours(24),
+        scan: false,
         size: 15_521_335,
         verified_size: None,
         checksum_verified: false,

@@ -85,6 +85,10 @@ pub enum CoreError {
     /// A webhook endpoint did not take a delivery (retried on the delivery schedule).
     #[error("the webhook endpoint did not take the delivery: {0}")]
     WebhookFailed(String),
+    /// The malware scanner gave no verdict (unreachable, timed out, an answer not
+    /// understood); the scan is retried and nothing is passed meanwhile.
+    #[error("the malware scanner gave no verdict: {0}")]
+    ScannerFailed(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -117,6 +121,7 @@ impl CoreError {
             CoreError::Db(_)
             | CoreError::Queue(_)
             | CoreError::WebhookFailed(_)
+            | CoreError::ScannerFailed(_)
             | CoreError::Internal(_) => ErrorCode::InternalError,
         }
     }
@@ -128,7 +133,8 @@ impl CoreError {
             | CoreError::Busy(_)
             | CoreError::DatabaseUnavailable(_)
             | CoreError::Queue(_)
-            | CoreError::WebhookFailed(_) => true,
+            | CoreError::WebhookFailed(_)
+            | CoreError::ScannerFailed(_) => true,
             CoreError::Storage(e) => e.is_transient(),
             // A constraint violation will violate the constraint again; anything else
             // (a lost connection, a pool timeout, a deadlock) may pass on a retry.
@@ -234,6 +240,8 @@ impl From<Failure> for ErrorCode {
             Failure::SizeMismatch => ErrorCode::SizeMismatch,
             Failure::ChecksumMismatch => ErrorCode::ChecksumMismatch,
             Failure::TypeMismatch => ErrorCode::TypeMismatch,
+            Failure::MalwareDetected => ErrorCode::MalwareDetected,
+            Failure::TooLargeToScan => ErrorCode::TooLargeToScan,
         }
     }
 }

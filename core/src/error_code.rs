@@ -101,6 +101,10 @@ error_codes! {
     SizeMismatch = "size_mismatch" => 422,
     ChecksumMismatch = "checksum_mismatch" => 422,
     TypeMismatch = "type_mismatch" => 422,
+    /// The malware scanner found a signature (named only in the audit trail and webhook).
+    MalwareDetected = "malware_detected" => 422,
+    /// Larger than the scanner reads, and the profile refuses what it cannot scan.
+    TooLargeToScan = "too_large_to_scan" => 422,
     // Sluice's side: retry later.
     StorageUnavailable = "storage_unavailable" => 503,
     Busy = "busy" => 503,

@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod quota;
 pub mod ratelimit;
 pub mod retention;
+pub mod scan;
 pub mod storage;
 pub mod sweep;
 #[cfg(feature = "test-support")]

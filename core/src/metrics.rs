@@ -36,6 +36,8 @@ pub struct Metrics {
     pub bytes: IntCounterVec,
     /// Job runs by kind and outcome.
     pub job_runs: IntCounterVec,
+    /// Malware scans by verdict (`clean`, `infected`, `too_large`).
+    pub scans: IntCounterVec,
     /// Job latency by kind.
     pub job_seconds: HistogramVec,
     /// Quota counters repaired by reconciliation.
@@ -134,6 +136,12 @@ impl Default for Metrics {
                 &["kind", "outcome"],
             ),
             job_seconds: histogram(&r, "sluice_job_duration_seconds", "Job latency", &["kind"]),
+            scans: counter(
+                &r,
+                "sluice_scans_total",
+                "Malware scans by verdict",
+                &["verdict"],
+            ),
             quota_repairs,
             retention_pruned: counter(
                 &r,
@@ -178,6 +186,20 @@ impl Metrics {
         self.bytes
             .with_label_values(&[stage])
             .inc_by(u64::try_from(bytes).unwrap_or(0));
+    }
+
+    /// Counts a scan's verdict, and its bytes as `scanned` when the scanner read them.
+    pub fn observe_scan(&self, verdict: &str, bytes: u64, took: std::time::Duration) {
+        self.scans.with_label_values(&[verdict]).inc();
+        if verdict != "too_large" {
+            self.bytes.with_label_values(&["scanned"]).inc_by(bytes);
+        }
+        tracing::info!(
+            verdict,
+            bytes,
+            seconds = took.as_secs_f64(),
+            "scan finished"
+        );
     }
 }
 

@@ -20,9 +20,10 @@
 use crate::Core;
 use crate::error::CoreResult;
 use crate::ids::UploadId;
-use crate::jobs::{CleanupSession, DeliverWebhook, JobKind, VerifyUpload};
+use crate::jobs::{CleanupSession, DeliverWebhook, JobKind, ScanUpload, VerifyUpload};
 use crate::outbox;
 use crate::storage::StoreError;
+use crate::upload::UploadState;
 use crate::upload::repo;
 use crate::upload::service::plan_context;
 use crate::upload::state::{Event, has_deadline};
@@ -47,6 +48,8 @@ pub struct SweepReport {
     pub expiry_unfinished: bool,
     pub cleanups_redriven: usize,
     pub verifications_redriven: usize,
+    /// `scanning` sessions whose `ScanUpload` job was lost, given one again.
+    pub scans_redriven: usize,
     pub deliveries_redriven: usize,
     /// Stale multipart uploads aborted; `None` when the store cannot list them.
     pub strangers_aborted: Option<usize>,
@@ -62,6 +65,7 @@ pub async fn run(core: &Core) -> CoreResult<SweepReport> {
     } = expire_overdue(core).await?;
     let cleanups_redriven = redrive_cleanups(core).await?;
     let verifications_redriven = redrive_verifications(core).await?;
+    let scans_redriven = redrive_scans(core).await?;
     let deliveries_redriven = redrive_deliveries(core).await?;
     let strangers_aborted = abort_strangers(core).await?;
     let undecodable_jobs = outbox::backlog(&core.db, core.now()).await?.undecodable;
@@ -70,6 +74,7 @@ pub async fn run(core: &Core) -> CoreResult<SweepReport> {
         expiry_unfinished,
         cleanups_redriven,
         verifications_redriven,
+        scans_redriven,
         deliveries_redriven,
         strangers_aborted,
         undecodable_jobs,
@@ -230,10 +235,22 @@ async fn redrive_cleanups(core: &Core) -> CoreResult<usize> {
 /// that has none.
 async fn redrive_verifications(core: &Core) -> CoreResult<usize> {
     let cutoff = core.now() - core.settings.queue.dispatch_lease.chrono();
-    let stuck = repo::verifying_since(&core.db, cutoff, BATCH).await?;
+    let stuck = repo::in_state_since(&core.db, UploadState::Verifying, cutoff, BATCH).await?;
     let ids: Vec<UploadId> = stuck.iter().map(|s| UploadId(s.id)).collect();
     redrive(core, VerifyUpload::KIND, &ids, |upload_id| {
         VerifyUpload { upload_id }.into()
+    })
+    .await
+}
+
+/// Gives a `ScanUpload` job to every session `scanning` for longer than a dispatch lease
+/// that has none.
+async fn redrive_scans(core: &Core) -> CoreResult<usize> {
+    let cutoff = core.now() - core.settings.queue.dispatch_lease.chrono();
+    let stuck = repo::in_state_since(&core.db, UploadState::Scanning, cutoff, BATCH).await?;
+    let ids: Vec<UploadId> = stuck.iter().map(|s| UploadId(s.id)).collect();
+    redrive(core, ScanUpload::KIND, &ids, |upload_id| {
+        ScanUpload { upload_id }.into()
     })
     .await
 }

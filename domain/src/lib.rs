@@ -33,6 +33,10 @@ pub enum UploadState {
     Pending,
     #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "verifying"))]
     Verifying,
+    /// Verified, and waiting for the profile's malware scanner to pass the stored bytes
+    /// (profiles with `scan = true`); its deadline is still the verification deadline.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "scanning"))]
+    Scanning,
     #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "uploaded"))]
     Uploaded,
     #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "committed"))]
@@ -48,9 +52,10 @@ pub enum UploadState {
 }
 
 impl UploadState {
-    pub const ALL: [UploadState; 8] = [
+    pub const ALL: [UploadState; 9] = [
         UploadState::Pending,
         UploadState::Verifying,
+        UploadState::Scanning,
         UploadState::Uploaded,
         UploadState::Committed,
         UploadState::Rejected,
@@ -69,6 +74,7 @@ impl UploadState {
         match self {
             UploadState::Pending => "pending",
             UploadState::Verifying => "verifying",
+            UploadState::Scanning => "scanning",
             UploadState::Uploaded => "uploaded",
             UploadState::Committed => "committed",
             UploadState::Rejected => "rejected",
@@ -112,13 +118,54 @@ pub enum Failure {
     /// The stored type, or the type the first bytes reveal, contradicts the declared one.
     #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "type_mismatch"))]
     TypeMismatch,
+    /// The malware scanner found a signature in the stored bytes (its name is in the
+    /// audit event and the webhook, never in a client-facing message).
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "malware_detected"))]
+    MalwareDetected,
+    /// The object is larger than the scanner accepts and the profile refuses what it
+    /// cannot scan (`scan_too_large = "reject"`).
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "too_large_to_scan"))]
+    TooLargeToScan,
+}
+
+/// What the malware scanner said of a session's bytes, recorded on the session and its
+/// file (`scan`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "sea-orm", derive(EnumIter, DeriveActiveEnum))]
+#[cfg_attr(
+    feature = "sea-orm",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanResult {
+    /// The scanner read every byte and found nothing.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "clean"))]
+    Clean,
+    /// Larger than the scanner accepts, and passed unscanned because the profile says so
+    /// (`scan_too_large = "pass"`).
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "unscanned"))]
+    Unscanned,
+}
+
+impl ScanResult {
+    pub const ALL: [ScanResult; 2] = [ScanResult::Clean, ScanResult::Unscanned];
+
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanResult::Clean => "clean",
+            ScanResult::Unscanned => "unscanned",
+        }
+    }
 }
 
 impl Failure {
-    pub const ALL: [Failure; 3] = [
+    pub const ALL: [Failure; 5] = [
         Failure::SizeMismatch,
         Failure::ChecksumMismatch,
         Failure::TypeMismatch,
+        Failure::MalwareDetected,
+        Failure::TooLargeToScan,
     ];
 
     /// The failure of a code.
@@ -132,6 +179,8 @@ impl Failure {
             Failure::SizeMismatch => "size_mismatch",
             Failure::ChecksumMismatch => "checksum_mismatch",
             Failure::TypeMismatch => "type_mismatch",
+            Failure::MalwareDetected => "malware_detected",
+            Failure::TooLargeToScan => "too_large_to_scan",
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::notice::Notice;
 use crate::time::add_chrono;
-use crate::{Failure, UploadState};
+use crate::{Failure, ScanResult, UploadState};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +21,9 @@ pub enum Event {
     Complete,
     /// The store holds an object that passed every check.
     Verified,
+    /// The malware scanner passed the stored bytes (read clean, or too large to read and
+    /// passed unscanned as the profile allows).
+    Scanned(ScanResult),
     /// The store holds nothing yet: the client completed too early.
     NotStored,
     /// The object failed a check.
@@ -37,13 +40,17 @@ pub enum Event {
 
 impl Event {
     /// Every event, for exhaustive tests (each rejection reason is its own event).
-    pub const ALL: [Event; 10] = [
+    pub const ALL: [Event; 14] = [
         Event::Complete,
         Event::Verified,
+        Event::Scanned(ScanResult::Clean),
+        Event::Scanned(ScanResult::Unscanned),
         Event::NotStored,
         Event::Reject(Failure::SizeMismatch),
         Event::Reject(Failure::ChecksumMismatch),
         Event::Reject(Failure::TypeMismatch),
+        Event::Reject(Failure::MalwareDetected),
+        Event::Reject(Failure::TooLargeToScan),
         Event::Abort,
         Event::Commit,
         Event::Expire,
@@ -55,6 +62,7 @@ impl Event {
         match self {
             Event::Complete => "complete",
             Event::Verified => "verified",
+            Event::Scanned(_) => "scanned",
             Event::NotStored => "not_stored",
             Event::Reject(_) => "reject",
             Event::Abort => "abort",
@@ -83,6 +91,11 @@ pub struct PlanContext {
     pub commit_ttl: Duration,
     /// How long a session may stay `verifying` while the store cannot be asked.
     pub verify_ttl: Duration,
+    /// The deadline of the session's current state (`Verified` into `scanning` keeps the
+    /// verification deadline: a scanner that stays away never passes a file).
+    pub deadline: DateTime<Utc>,
+    /// The profile has the stored bytes scanned for malware before they are `uploaded`.
+    pub scan: bool,
     /// When the backstop verification job of a completion runs.
     pub verify_delay: Duration,
     /// The session's size in bytes: declared, or (sizes not declared) the reservation.
@@ -109,6 +122,8 @@ pub enum OwedJob {
     VerifyAt(DateTime<Utc>),
     /// Clean the session's key in the bucket now (`CleanupSession`).
     CleanupNow,
+    /// Scan the stored bytes for malware now (`ScanUpload`).
+    ScanNow,
 }
 
 /// Change of the owner's quota counters. Creation reserves (+1 upload today, +size
@@ -147,6 +162,8 @@ pub struct Plan {
     pub size: Option<i64>,
     /// Record that the store vouched for the declared SHA-256.
     pub checksum_verified: bool,
+    /// Record what the malware scanner said (`Scanned`).
+    pub scan: Option<ScanResult>,
     /// Record the sealed key as where the verified bytes are (`Verified` of a sealed
     /// session).
     pub seals: bool,
@@ -169,6 +186,7 @@ impl Plan {
             notify: None,
             size: None,
             checksum_verified: false,
+            scan: None,
             seals: false,
             hold: None,
         }
@@ -281,11 +299,27 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
                 .cleanup()
                 .ends_in_progress(ctx)
                 .announces(Notice::Expired),
-            E::Verified | E::NotStored | E::Reject(_) | E::Commit | E::Delete => {
+            E::Verified | E::Scanned(_) | E::NotStored | E::Reject(_) | E::Commit | E::Delete => {
                 return Err(illegal);
             }
         },
         S::Verifying => match event {
+            // The profile scans: the checks passed and the bytes settle (and are sealed
+            // where the key stays writable) now, so the scanner reads exactly the bytes
+            // the file will name; `uploaded` waits for its verdict, within the
+            // verification deadline.
+            E::Verified if ctx.scan => {
+                let plan = Plan::to(
+                    S::Scanning,
+                    "the stored object passed every check; the malware scanner reads it next",
+                )
+                .deadline(ctx.deadline)
+                .settles(ctx)
+                .checksum_verified(ctx.checksum_verified)
+                .job(OwedJob::ScanNow);
+                // A sealed session's upload key, which its URLs may still write, goes.
+                if ctx.sealed { plan.cleanup() } else { plan }
+            }
             E::Verified if ctx.sealed => Plan::to(
                 S::Uploaded,
                 "the stored object passed every check and was sealed under a key no URL can write",
@@ -319,7 +353,42 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
             .cleanup()
             .ends_in_progress(ctx)
             .announces(Notice::Expired),
-            E::Complete | E::Commit | E::Delete => return Err(illegal),
+            E::Scanned(_) | E::Complete | E::Commit | E::Delete => return Err(illegal),
+        },
+        // The bytes are settled (counted as stored) while the scanner reads them, so every
+        // way out but a pass frees them like an uploaded file's.
+        S::Scanning => match event {
+            E::Scanned(result) => {
+                let reason = match result {
+                    ScanResult::Clean => "the malware scanner found nothing",
+                    ScanResult::Unscanned => {
+                        "the object is larger than the scanner reads; the profile passes it unscanned"
+                    }
+                };
+                let mut plan = Plan::to(S::Uploaded, reason)
+                    .deadline(add_chrono(ctx.now, ctx.commit_ttl))
+                    .announces(Notice::Uploaded);
+                plan.scan = Some(result);
+                plan
+            }
+            E::Reject(failure) => Plan::to(S::Rejected, "the malware scanner refused the object")
+                .failure(failure)
+                .cleanup()
+                .frees_stored(ctx, true)
+                .announces(Notice::Rejected),
+            E::Abort => Plan::to(S::Aborted, "the client aborted the upload")
+                .cleanup()
+                .frees_stored(ctx, true),
+            E::Expire => Plan::to(
+                S::Expired,
+                "the malware scanner could not read the object before the verification deadline",
+            )
+            .cleanup()
+            .frees_stored(ctx, true)
+            .announces(Notice::Expired),
+            E::Complete | E::Verified | E::NotStored | E::Commit | E::Delete => {
+                return Err(illegal);
+            }
         },
         S::Uploaded => match event {
             E::Commit => Plan::to(S::Committed, "the application committed the file")
@@ -331,7 +400,7 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
                 .cleanup()
                 .frees_stored(ctx, true)
                 .announces(Notice::Expired),
-            E::Complete | E::Verified | E::NotStored | E::Reject(_) | E::Delete => {
+            E::Complete | E::Verified | E::Scanned(_) | E::NotStored | E::Reject(_) | E::Delete => {
                 return Err(illegal);
             }
         },
@@ -342,6 +411,7 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
                 .announces(Notice::FileDeleted),
             E::Complete
             | E::Verified
+            | E::Scanned(_)
             | E::NotStored
             | E::Reject(_)
             | E::Abort
@@ -363,6 +433,7 @@ pub fn is_terminal(state: UploadState) -> bool {
         | UploadState::Deleted => true,
         UploadState::Pending
         | UploadState::Verifying
+        | UploadState::Scanning
         | UploadState::Uploaded
         | UploadState::Committed => false,
     }
@@ -371,7 +442,10 @@ pub fn is_terminal(state: UploadState) -> bool {
 /// True for states whose deadline the `ExpireSession` job and the sweep enforce.
 pub fn has_deadline(state: UploadState) -> bool {
     match state {
-        UploadState::Pending | UploadState::Verifying | UploadState::Uploaded => true,
+        UploadState::Pending
+        | UploadState::Verifying
+        | UploadState::Scanning
+        | UploadState::Uploaded => true,
         UploadState::Committed
         | UploadState::Rejected
         | UploadState::Aborted

@@ -20,6 +20,9 @@ pub struct Model {
     pub checksum_verified: bool,
     pub key: String,
     pub created_at: DateTimeUtc,
+    /// What the malware scanner said of the bytes (`clean`, `unscanned`), for profiles
+    /// that scan.
+    pub scan: Option<sluice_domain::ScanResult>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

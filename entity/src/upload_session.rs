@@ -6,7 +6,7 @@
 
 use sea_orm::entity::prelude::*;
 
-pub use sluice_domain::{Failure, UploadMethod, UploadState};
+pub use sluice_domain::{Failure, ScanResult, UploadMethod, UploadState};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "upload_sessions")]
@@ -75,6 +75,9 @@ pub struct Model {
     /// (its URLs stay valid until they expire): reserved against quota until the key is
     /// cleaned for good.
     pub held_bytes: i64,
+    /// What the malware scanner said of the bytes, for profiles that scan: `clean`, or
+    /// `unscanned` (too large, passed as the profile allows). `None` otherwise.
+    pub scan: Option<ScanResult>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

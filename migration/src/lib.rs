@@ -21,6 +21,7 @@ mod m20261201_000001_add_checksum_verified;
 mod m20261203_000001_add_sealing_and_holds;
 mod m20261203_000010_index_retention;
 mod m20261203_000101_index_usage_on_read;
+mod m20261204_000001_add_scan;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_add_sealing_and_holds::Migration),
             Box::new(m20261203_000010_index_retention::Migration),
             Box::new(m20261203_000101_index_usage_on_read::Migration),
+            Box::new(m20261204_000001_add_scan::Migration),
         ]
     }
 }

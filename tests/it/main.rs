@@ -29,6 +29,7 @@ mod quota;
 mod ratelimit;
 mod redis_keys;
 mod retention;
+mod scanning;
 mod sniff;
 mod store_enforces;
 mod trust_auth;

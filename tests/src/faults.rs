@@ -144,6 +144,16 @@ impl ObjectStore for FaultyStore {
         self.inner.read_prefix(key, len).await
     }
 
+    async fn get_stream(
+        &self,
+        key: &str,
+    ) -> Result<Option<sluice_core::storage::ByteStream>, StoreError> {
+        if self.faults().head {
+            return Err(outage());
+        }
+        self.inner.get_stream(key).await
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         if self.faults().delete {
             return Err(outage());

@@ -8,6 +8,7 @@
 //! production service is a failure, never a silent skip. Each test gets a fresh database,
 //! queue namespace and bucket, so runs never collide.
 
+mod clamd;
 mod client;
 mod environment;
 mod faults;
@@ -17,6 +18,7 @@ mod process;
 mod proxy;
 mod receiver;
 
+pub use clamd::{Clamd, EICAR, SIGNATURE};
 pub use client::{Created, Spawn, TestApp, patterned};
 pub use environment::{environment, store_client};
 pub use faults::{FaultSwitch, Faults};

@@ -19,7 +19,7 @@ pub mod schemas;
 pub mod wire;
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
-use wire::{SessionState, TransferMethod};
+use wire::{ScanOutcome, SessionState, TransferMethod};
 
 fn default_profile() -> String {
     ProfileName::DEFAULT.into()
@@ -241,7 +241,8 @@ pub struct UploadedPart {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionResponse {
     pub id: Uuid,
-    /// pending, verifying, uploaded, committed, rejected, aborted, expired or deleted.
+    /// pending, verifying, scanning, uploaded, committed, rejected, aborted, expired or
+    /// deleted.
     #[schema(value_type = String, example = "uploaded")]
     pub state: SessionState,
     pub profile: String,
@@ -264,9 +265,14 @@ pub struct SessionResponse {
     pub key: String,
     #[schema(value_type = String, example = "put")]
     pub method: TransferMethod,
-    /// Why verification rejected the object, when `state` is `rejected`.
+    /// Why verification (or the malware scanner) rejected the object, when `state` is
+    /// `rejected`: one of the error codes, such as `size_mismatch` or `malware_detected`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// For profiles that scan, once the scanner passed the bytes: `clean`, or
+    /// `unscanned` (larger than the scanner reads, passed as the profile allows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanOutcome>,
     /// The cut, for multipart uploads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multipart: Option<MultipartPlan>,
@@ -295,6 +301,7 @@ impl From<SessionView> for SessionResponse {
             key: s.key,
             method: s.method.into(),
             failure: s.failure.map(|f| f.code().to_owned()),
+            scan: s.scan.map(ScanOutcome::from),
             multipart: s.multipart.map(MultipartPlan::from),
             uploaded_parts: s.uploaded_parts.map(|parts| {
                 parts
@@ -351,6 +358,10 @@ pub struct FileResponse {
     /// uploads): it never changes after verification.
     pub key: String,
     pub created_at: DateTime<Utc>,
+    /// For profiles that scan: `clean`, or `unscanned` (larger than the scanner reads,
+    /// passed as the profile allows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanOutcome>,
 }
 
 impl From<FileView> for FileResponse {
@@ -366,6 +377,7 @@ impl From<FileView> for FileResponse {
             checksum_verified: f.checksum_verified,
             key: f.key,
             created_at: f.created_at,
+            scan: f.scan.map(ScanOutcome::from),
         }
     }
 }

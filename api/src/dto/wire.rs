@@ -4,7 +4,7 @@
 //! this contract made on purpose, never one that leaks out by itself.
 
 use serde::Serialize;
-use sluice_core::upload::{UploadMethod, UploadState};
+use sluice_core::upload::{ScanResult, UploadMethod, UploadState};
 
 /// A session's state on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -12,6 +12,8 @@ use sluice_core::upload::{UploadMethod, UploadState};
 pub enum SessionState {
     Pending,
     Verifying,
+    /// Verified; the malware scanner has yet to pass the bytes (profiles that scan).
+    Scanning,
     Uploaded,
     Committed,
     Rejected,
@@ -25,12 +27,32 @@ impl From<UploadState> for SessionState {
         match state {
             UploadState::Pending => SessionState::Pending,
             UploadState::Verifying => SessionState::Verifying,
+            UploadState::Scanning => SessionState::Scanning,
             UploadState::Uploaded => SessionState::Uploaded,
             UploadState::Committed => SessionState::Committed,
             UploadState::Rejected => SessionState::Rejected,
             UploadState::Aborted => SessionState::Aborted,
             UploadState::Expired => SessionState::Expired,
             UploadState::Deleted => SessionState::Deleted,
+        }
+    }
+}
+
+/// What the malware scanner said of a file's bytes, on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanOutcome {
+    /// The scanner read every byte and found nothing.
+    Clean,
+    /// Larger than the scanner reads; passed unscanned because the profile allows it.
+    Unscanned,
+}
+
+impl From<ScanResult> for ScanOutcome {
+    fn from(result: ScanResult) -> Self {
+        match result {
+            ScanResult::Clean => ScanOutcome::Clean,
+            ScanResult::Unscanned => ScanOutcome::Unscanned,
         }
     }
 }
@@ -63,6 +85,10 @@ mod tests {
         for state in UploadState::ALL {
             let wire = serde_json::to_value(SessionState::from(state)).expect("json");
             assert_eq!(wire, state.as_str());
+        }
+        for result in ScanResult::ALL {
+            let wire = serde_json::to_value(ScanOutcome::from(result)).expect("json");
+            assert_eq!(wire, result.as_str());
         }
         for method in UploadMethod::ALL {
             let wire = serde_json::to_value(TransferMethod::from(method)).expect("json");

@@ -6,6 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sluice_domain::state::has_deadline;
 use sluice_domain::{Failure, UploadMethod, UploadState};
 use sluice_entity::upload_session::{Column, Entity};
 
@@ -114,11 +115,11 @@ fn condition(core: &Core, f: &Filter) -> Condition {
     if let Some(before) = f.created_before {
         c = c.add(Column::CreatedAt.lt(before));
     }
-    let live = [
-        UploadState::Pending.as_str(),
-        UploadState::Verifying.as_str(),
-        UploadState::Uploaded.as_str(),
-    ];
+    let live: Vec<&str> = UploadState::ALL
+        .into_iter()
+        .filter(|s| has_deadline(*s))
+        .map(UploadState::as_str)
+        .collect();
     match f.overdue {
         Some(true) => {
             c = c

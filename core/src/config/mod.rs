@@ -9,6 +9,7 @@
 mod layers;
 mod profile;
 mod rate_limits;
+mod scanner;
 mod secrets;
 mod units;
 mod validate;
@@ -25,6 +26,7 @@ pub use profile::{Disposition, ProfileSettings};
 pub use rate_limits::{
     ClientIpHeader, Limit, ProfileRateLimits, Rate, RateLimitSettings, RouteClass, RouteLimits,
 };
+pub use scanner::{ClamdAddress, InfectedAction, ScanTooLarge, ScannerSettings};
 pub use secrets::EmbeddedSecrets;
 pub use units::{ByteSize, Dur, lenient, lenient_opt};
 
@@ -48,6 +50,8 @@ pub struct Settings {
     pub ops: OpsSettings,
     /// Request rate limits per route class, owner and client IP; none by default.
     pub rate_limits: RateLimitSettings,
+    /// The malware scanner profiles with `scan = true` use; none by default.
+    pub scanner: ScannerSettings,
     /// Upload profiles by name; a `default` profile always exists.
     pub profiles: BTreeMap<String, ProfileSettings>,
 }

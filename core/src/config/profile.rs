@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 use super::rate_limits::ProfileRateLimits;
+use super::scanner::{InfectedAction, ScanTooLarge};
 use super::units::{ByteSize, Dur, lenient, lenient_opt};
 
 // Settings name it; the naming rules own it (`naming::disposition`).
@@ -22,6 +23,18 @@ pub struct ProfileSettings {
     /// contradicts the declared type or the allowlist. Costs one ranged GET. Default false.
     #[serde(deserialize_with = "lenient")]
     pub sniff: bool,
+    /// Have the malware scanner (`[scanner]`) read the stored bytes before the upload is
+    /// `uploaded`: verification leads to `scanning`, a worker streams the object to the
+    /// scanner, and an infected object is rejected (`malware_detected`). Needs
+    /// `scanner.clamd`. Default false.
+    #[serde(deserialize_with = "lenient")]
+    pub scan: bool,
+    /// A scanning profile's answer to an object larger than `scanner.max_stream`:
+    /// `reject` (default) or `pass` (uploaded, recorded as unscanned).
+    pub scan_too_large: ScanTooLarge,
+    /// What becomes of an infected object: `delete` (default) or `quarantine` (kept under
+    /// `scanner.quarantine_prefix` for the operator).
+    pub infected: InfectedAction,
     /// Uploads larger than this use multipart (at most `5GiB`, the largest single PUT).
     /// Default `50MiB`.
     pub multipart_threshold: ByteSize,
@@ -87,6 +100,9 @@ impl Default for ProfileSettings {
             content_types: vec!["*/*".into()],
             extensions: Vec::new(),
             sniff: false,
+            scan: false,
+            scan_too_large: ScanTooLarge::Reject,
+            infected: InfectedAction::Delete,
             multipart_threshold: ByteSize(50 * ByteSize::MIB),
             part_size: ByteSize(10 * ByteSize::MIB),
             upload_ttl: Dur::secs(3600),

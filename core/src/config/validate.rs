@@ -34,6 +34,7 @@ pub(super) fn problems(s: &Settings) -> Vec<String> {
     uppy(s, &mut out);
     ops(s, &mut out);
     super::rate_limits::problems(s, &mut out);
+    super::scanner::problems(s, &mut out);
     for (name, profile) in &s.profiles {
         self::profile(name, profile, &mut out);
         super::rate_limits::profile_problems(name, profile, &mut out);

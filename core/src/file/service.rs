@@ -80,6 +80,7 @@ async fn commit_once(core: &Core, who: &Principal, session: &SessionModel) -> Co
                 .clone()
                 .unwrap_or_else(|| committed.key.clone()),
             created_at: ctx.plan.now,
+            scan: committed.scan,
         },
     )
     .await?;

@@ -20,6 +20,8 @@ pub struct FileView {
     pub checksum_verified: bool,
     pub key: String,
     pub created_at: DateTime<Utc>,
+    /// What the malware scanner said, for profiles that scan.
+    pub scan: Option<sluice_domain::ScanResult>,
 }
 
 impl From<&Model> for FileView {
@@ -36,6 +38,7 @@ impl From<&Model> for FileView {
             checksum_verified: m.checksum_verified,
             key: m.key.clone(),
             created_at: m.created_at,
+            scan: m.scan,
         }
     }
 }

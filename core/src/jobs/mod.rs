@@ -14,6 +14,7 @@ mod deliver_webhook;
 mod execute;
 mod expire_session;
 mod retry;
+mod scan_upload;
 mod verify_upload;
 
 use std::future::Future;
@@ -27,6 +28,7 @@ pub use deliver_webhook::DeliverWebhook;
 pub use execute::{Dispatch, Executed, execute};
 pub use expire_session::ExpireSession;
 pub use retry::{Retry, RetrySchedule, RetryTable};
+pub use scan_upload::ScanUpload;
 pub use verify_upload::VerifyUpload;
 
 use crate::ids::UploadId;
@@ -170,7 +172,13 @@ macro_rules! declare_jobs {
     };
 }
 
-declare_jobs!(ExpireSession, VerifyUpload, CleanupSession, DeliverWebhook);
+declare_jobs!(
+    ExpireSession,
+    VerifyUpload,
+    ScanUpload,
+    CleanupSession,
+    DeliverWebhook
+);
 
 impl Job {
     /// The declaration of the kind called `name`.

@@ -43,6 +43,12 @@ pub fn sealed_key(key: &str) -> String {
     format!("{key}.verified")
 }
 
+/// Where an infected object of a `infected = "quarantine"` profile is kept for the
+/// operator: the upload key under the quarantine prefix, outside every cleanup.
+pub fn quarantine_key(prefix: &str, key: &str) -> String {
+    format!("{}/{key}", prefix.trim_matches('/'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,7 +34,13 @@ pub struct Counters {
 }
 
 const LIVE: [UploadState; 2] = [UploadState::Pending, UploadState::Verifying];
-const STORED: [UploadState; 2] = [UploadState::Uploaded, UploadState::Committed];
+/// Verification settled their bytes as stored (a `scanning` session's too, while the
+/// scanner reads them).
+const STORED: [UploadState; 3] = [
+    UploadState::Scanning,
+    UploadState::Uploaded,
+    UploadState::Committed,
+];
 /// Ended without a file: they give the day's count back.
 const ENDED: [UploadState; 3] = [
     UploadState::Rejected,
@@ -56,7 +62,7 @@ fn counted_today(now: DateTime<Utc>) -> SimpleExpr {
         .and(S::State.is_not_in(ENDED.map(|s| s.as_str())))
 }
 
-fn in_states(states: [UploadState; 2]) -> SimpleExpr {
+fn in_states<const N: usize>(states: [UploadState; N]) -> SimpleExpr {
     S::State.is_in(states.map(|s| s.as_str()))
 }
 

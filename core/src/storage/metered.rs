@@ -110,6 +110,13 @@ impl ObjectStore for MeteredStore {
         result
     }
 
+    async fn get_stream(&self, key: &str) -> Result<Option<super::ByteStream>, StoreError> {
+        let result = self.inner.get_stream(key).await;
+        let found = matches!(result, Ok(Some(_)));
+        self.count("get", &result, found);
+        result
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         let result = self.inner.delete(key).await;
         self.count("delete", &result, true);

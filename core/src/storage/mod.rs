@@ -1,7 +1,8 @@
 //! The object store seen from Sluice: the `ObjectStore` seam, presigning (offline, no
 //! network) and the few calls Sluice makes itself (HEAD, a ranged GET of the first bytes,
-//! DELETE, a bucket probe). Sluice never moves file bytes through here beyond the few
-//! KiB a magic-byte check reads.
+//! DELETE, a bucket probe). The API processes never move file bytes through here beyond
+//! the few KiB a magic-byte check reads; only a worker's malware scan streams an object
+//! (`get_stream`), in the store's own chunks, never whole in memory.
 //!
 //! Invariants: errors are typed (`StoreError`) and carry no credentials; a missing object
 //! is `Ok(None)` / `Ok(())`, never an error, so jobs that delete twice stay idempotent.
@@ -21,6 +22,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+
+/// An object's bytes as they arrive from the store.
+pub type ByteStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<Bytes, StoreError>> + Send>>;
 
 /// Conditions the presigned PUT signs, so the store itself refuses anything else.
 #[derive(Clone, Debug)]
@@ -130,6 +135,10 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// The first `len` bytes of an object (fewer if it is shorter), in one ranged GET;
     /// `Ok(None)` when nothing is stored under the key.
     async fn read_prefix(&self, key: &str, len: u64) -> Result<Option<Bytes>, StoreError>;
+
+    /// The whole object as a stream of chunks, in one GET (for a worker's scan);
+    /// `Ok(None)` when nothing is stored under the key.
+    async fn get_stream(&self, key: &str) -> Result<Option<ByteStream>, StoreError>;
 
     /// Deletes an object; deleting what is not there succeeds.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;

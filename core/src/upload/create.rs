@@ -124,6 +124,7 @@ pub async fn create_as(
         rewritable: !profile.one_time(),
         sealed_key: None,
         held_bytes: 0,
+        scan: None,
     };
     match transfer {
         Transfer::ByProfile if declared_size > profile.multipart_threshold.bytes() => {

@@ -11,6 +11,7 @@ pub mod parts;
 pub mod parts_plan;
 pub mod pending_cache;
 pub(crate) mod repo;
+pub mod scan;
 pub mod service;
 pub mod sniff;
 pub mod state;
@@ -19,7 +20,7 @@ mod verify_alone;
 pub mod view;
 
 pub use repo::Actor;
-pub use sluice_domain::{Failure, UploadMethod, UploadState};
+pub use sluice_domain::{Failure, ScanResult, UploadMethod, UploadState};
 pub use view::{
     CompleteOutcome, CreateUpload, CreatedUpload, MultipartView, SessionView, SignedPart,
 };

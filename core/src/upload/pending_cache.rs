@@ -108,6 +108,7 @@ mod tests {
             rewritable: false,
             sealed_key: None,
             held_bytes: 0,
+            scan: None,
         }
     }
 

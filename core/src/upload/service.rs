@@ -43,6 +43,8 @@ pub fn plan_context<'a>(core: &'a Core, session: &Model) -> TransitionContext<'a
         commit_ttl: profile.commit_ttl.chrono(),
         verify_ttl: profile.verify_ttl.chrono(),
         verify_delay: core.settings.queue.verify_delay.chrono(),
+        deadline: session.expires_at,
+        scan: profile.scan,
         size: session.size,
         verified_size: None,
         checksum_verified: false,
@@ -111,7 +113,7 @@ pub async fn complete(
                 }
             }
             UploadState::Verifying => verify_alone(core, &session, &who.actor, client_parts).await,
-            UploadState::Uploaded | UploadState::Committed => {
+            UploadState::Scanning | UploadState::Uploaded | UploadState::Committed => {
                 Ok(CompleteOutcome::Done(SessionView::from(&session)))
             }
             UploadState::Rejected => Err(rejection_of(&session)),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sluice_domain::{Failure, UploadMethod, UploadState};
+use sluice_domain::{Failure, ScanResult, UploadMethod, UploadState};
 use sluice_entity::upload_session::Model;
 
 use super::input::{DeclaredSize, Filename, Metadata, ProfileName};
@@ -50,6 +50,8 @@ pub struct SessionView {
     pub method: UploadMethod,
     /// Code of the failed check, when rejected.
     pub failure: Option<Failure>,
+    /// What the malware scanner said, for profiles that scan.
+    pub scan: Option<ScanResult>,
     /// The cut, for multipart sessions.
     pub multipart: Option<MultipartView>,
     /// The parts the store holds, for a pending multipart session read with them.
@@ -76,6 +78,7 @@ impl From<&Model> for SessionView {
             key: m.sealed_key.clone().unwrap_or_else(|| m.key.clone()),
             method: m.method,
             failure: m.failure,
+            scan: m.scan,
             multipart: match (&m.multipart_upload_id, m.part_size, m.part_count) {
                 (Some(upload_id), Some(size), Some(count)) => Some(MultipartView {
                     upload_id: upload_id.clone(),
@@ -117,4 +120,23 @@ pub enum CompleteOutcome {
     Done(SessionView),
     /// The store could not be asked; a job finishes the verification.
     Deferred(SessionView),
+}
+
+impl CompleteOutcome {
+    /// Whether the session is past verification and scanning (200), rather than left to
+    /// a job (202): a deferred verification, or a verified session the malware scanner
+    /// has yet to pass.
+    pub fn settled(&self) -> bool {
+        match self {
+            CompleteOutcome::Done(view) => view.state != UploadState::Scanning,
+            CompleteOutcome::Deferred(_) => false,
+        }
+    }
+
+    /// The session as it stands.
+    pub fn into_view(self) -> SessionView {
+        match self {
+            CompleteOutcome::Done(view) | CompleteOutcome::Deferred(view) => view,
+        }
+    }
 }

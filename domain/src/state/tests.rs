@@ -5,6 +5,7 @@ use chrono::TimeZone;
 
 use super::*;
 use Failure as F;
+use ScanResult as R;
 use UploadState as S;
 
 /// Which deadline a plan sets, named instead of computed.
@@ -14,6 +15,8 @@ enum D {
     Upload,
     Verify,
     Commit,
+    /// The deadline the session already has (`PlanContext::deadline`), owed again.
+    Current,
 }
 
 /// Which jobs a plan owes, named instead of timed.
@@ -22,6 +25,7 @@ enum J {
     Expire,
     Verify,
     Cleanup,
+    Scan,
 }
 
 const CLEAN: bool = true;
@@ -57,8 +61,19 @@ const LEGAL: &[Edge] = &[
     (S::Verifying, Event::Reject(F::SizeMismatch),    S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::Hold),
     (S::Verifying, Event::Reject(F::ChecksumMismatch),S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::Hold),
     (S::Verifying, Event::Reject(F::TypeMismatch),    S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::Hold),
+    (S::Verifying, Event::Reject(F::MalwareDetected), S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::Hold),
+    (S::Verifying, Event::Reject(F::TooLargeToScan),  S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::Hold),
     (S::Verifying, Event::Abort,                      S::Aborted,   D::Keep,   &[J::Cleanup],           CLEAN, Q::Hold),
     (S::Verifying, Event::Expire,                     S::Expired,   D::Keep,   &[J::Cleanup],           CLEAN, Q::Hold),
+    (S::Scanning,  Event::Scanned(R::Clean),          S::Uploaded,  D::Commit, &[J::Expire],            KEEP,  Q::Still),
+    (S::Scanning,  Event::Scanned(R::Unscanned),      S::Uploaded,  D::Commit, &[J::Expire],            KEEP,  Q::Still),
+    (S::Scanning,  Event::Reject(F::SizeMismatch),    S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::HoldUpload),
+    (S::Scanning,  Event::Reject(F::ChecksumMismatch),S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::HoldUpload),
+    (S::Scanning,  Event::Reject(F::TypeMismatch),    S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::HoldUpload),
+    (S::Scanning,  Event::Reject(F::MalwareDetected), S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::HoldUpload),
+    (S::Scanning,  Event::Reject(F::TooLargeToScan),  S::Rejected,  D::Keep,   &[J::Cleanup],           CLEAN, Q::HoldUpload),
+    (S::Scanning,  Event::Abort,                      S::Aborted,   D::Keep,   &[J::Cleanup],           CLEAN, Q::HoldUpload),
+    (S::Scanning,  Event::Expire,                     S::Expired,   D::Keep,   &[J::Cleanup],           CLEAN, Q::HoldUpload),
     (S::Uploaded,  Event::Commit,                     S::Committed, D::Keep,   &[],                     KEEP,  Q::Still),
     (S::Uploaded,  Event::Abort,                      S::Aborted,   D::Keep,   &[J::Cleanup],           CLEAN, Q::HoldUpload),
     (S::Uploaded,  Event::Expire,                     S::Expired,   D::Keep,   &[J::Cleanup],           CLEAN, Q::HoldUpload),
@@ -76,6 +91,8 @@ fn ctx() -> PlanContext {
         commit_ttl: Duration::hours(2),
         verify_ttl: Duration::hours(24),
         verify_delay: Duration::seconds(10),
+        deadline: now + Duration::hours(20),
+        scan: false,
         size: 4_000,
         verified_size: None,
         checksum_verified: false,
@@ -129,6 +146,7 @@ fn deadline_of(d: D, ctx: &PlanContext) -> Option<DateTime<Utc>> {
         D::Upload => Some(ctx.upload_deadline),
         D::Verify => Some(ctx.now + ctx.verify_ttl),
         D::Commit => Some(ctx.now + ctx.commit_ttl),
+        D::Current => Some(ctx.deadline),
     }
 }
 
@@ -138,6 +156,7 @@ fn jobs_of(jobs: &[J], deadline: Option<DateTime<Utc>>, ctx: &PlanContext) -> Ve
             J::Expire => OwedJob::ExpireAt(deadline.expect("an expiry needs a deadline")),
             J::Verify => OwedJob::VerifyAt(ctx.now + ctx.verify_delay),
             J::Cleanup => OwedJob::CleanupNow,
+            J::Scan => OwedJob::ScanNow,
         })
         .collect()
 }
@@ -182,7 +201,7 @@ fn every_state_event_pair_matches_the_table_with_its_effects() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 8 * Event::ALL.len());
+    assert_eq!(checked, S::ALL.len() * Event::ALL.len());
 }
 
 /// Unsealed sessions: only an edge into a terminal state owes a cleanup.
@@ -269,7 +288,17 @@ fn announcements_match_the_table() {
             N::Rejected,
         ),
         (S::Verifying, Event::Reject(F::TypeMismatch), N::Rejected),
+        (S::Verifying, Event::Reject(F::MalwareDetected), N::Rejected),
+        (S::Verifying, Event::Reject(F::TooLargeToScan), N::Rejected),
         (S::Verifying, Event::Expire, N::Expired),
+        (S::Scanning, Event::Scanned(R::Clean), N::Uploaded),
+        (S::Scanning, Event::Scanned(R::Unscanned), N::Uploaded),
+        (S::Scanning, Event::Reject(F::SizeMismatch), N::Rejected),
+        (S::Scanning, Event::Reject(F::ChecksumMismatch), N::Rejected),
+        (S::Scanning, Event::Reject(F::TypeMismatch), N::Rejected),
+        (S::Scanning, Event::Reject(F::MalwareDetected), N::Rejected),
+        (S::Scanning, Event::Reject(F::TooLargeToScan), N::Rejected),
+        (S::Scanning, Event::Expire, N::Expired),
         (S::Uploaded, Event::Commit, N::Committed),
         (S::Uploaded, Event::Expire, N::Expired),
         (S::Committed, Event::Delete, N::FileDeleted),
@@ -338,4 +367,51 @@ fn holds_add_up() {
     let ctx = PlanContext { held: 10, ..ctx() };
     let aborted = plan(S::Pending, Event::Abort, &ctx).expect("legal");
     assert_eq!(aborted.hold, Some(4_010));
+}
+
+/// A profile that scans: `Verified` settles the bytes (and seals them where the key stays
+/// writable) but leads to `scanning`, owing the scan and an expiry at the deadline the
+/// session already has, and announces nothing yet; the scanner's pass announces
+/// `uploaded` and records what it said.
+#[test]
+fn a_scanning_profile_is_uploaded_only_after_the_scanner_passes() {
+    use crate::Notice as N;
+    let scanning = PlanContext {
+        scan: true,
+        ..ctx()
+    };
+    let verified = plan(S::Verifying, Event::Verified, &scanning).expect("legal");
+    assert_eq!(verified.to, S::Scanning);
+    let deadline = deadline_of(D::Current, &scanning);
+    assert_eq!(verified.deadline, deadline);
+    assert_eq!(
+        verified.jobs,
+        jobs_of(&[J::Expire, J::Scan], deadline, &scanning)
+    );
+    assert_eq!(verified.quota, quota_of(Q::Settle, scanning.size).0);
+    assert_eq!(verified.notify, None);
+    assert!(!verified.owes_cleanup);
+
+    let sealed = PlanContext {
+        sealed: true,
+        ..scanning
+    };
+    let verified = plan(S::Verifying, Event::Verified, &sealed).expect("legal");
+    assert_eq!(verified.to, S::Scanning);
+    assert!(verified.seals, "the scanner reads the sealed bytes");
+    assert!(verified.owes_cleanup, "the writable upload key goes");
+
+    for result in ScanResult::ALL {
+        let passed = plan(S::Scanning, Event::Scanned(result), &ctx()).expect("legal");
+        assert_eq!(passed.scan, Some(result));
+        assert_eq!(passed.notify, Some(N::Uploaded));
+    }
+    for event in Event::ALL {
+        if let Ok(plan) = plan(S::Verifying, event, &ctx()) {
+            assert_eq!(
+                plan.scan, None,
+                "only the scanner records a scan: {event:?}"
+            );
+        }
+    }
 }

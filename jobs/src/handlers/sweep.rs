@@ -115,6 +115,7 @@ async fn sweep_under_lease(core: &Core, gate: &SweepGate, instance: &Instance) {
             let aborted = report.strangers_aborted.unwrap_or(0);
             let redriven = report.cleanups_redriven
                 + report.verifications_redriven
+                + report.scans_redriven
                 + report.deliveries_redriven;
             if report.expired + redriven + aborted > 0 {
                 tracing::info!(?report, "sweep");

@@ -58,8 +58,11 @@ pub async fn complete_upload(
             etag: p.etag,
         })
         .collect();
-    match service::complete(&state.core, &who, id, &client_parts).await? {
-        CompleteOutcome::Done(s) => Ok(HttpResponse::Ok().json(SessionResponse::from(s))),
-        CompleteOutcome::Deferred(s) => Ok(HttpResponse::Accepted().json(SessionResponse::from(s))),
-    }
+    let outcome: CompleteOutcome = service::complete(&state.core, &who, id, &client_parts).await?;
+    let mut answer = if outcome.settled() {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::Accepted()
+    };
+    Ok(answer.json(SessionResponse::from(outcome.into_view())))
 }

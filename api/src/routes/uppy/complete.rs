@@ -47,12 +47,15 @@ pub struct CompletedResponse {
     pub size: u64,
 }
 
-/// The answer to a completion: 200 verified, 202 left to a job.
+/// The answer to a completion: 200 verified, 202 left to a job (a deferred verification,
+/// or the malware scan).
 pub fn completed(req: &HttpRequest, outcome: CompleteOutcome) -> HttpResponse {
-    let (mut builder, view): (_, SessionView) = match outcome {
-        CompleteOutcome::Done(view) => (HttpResponse::Ok(), view),
-        CompleteOutcome::Deferred(view) => (HttpResponse::Accepted(), view),
+    let mut builder = if outcome.settled() {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::Accepted()
     };
+    let view: SessionView = outcome.into_view();
     builder.json(CompletedResponse {
         location: session_url(req, view.id),
         key: view.key,

@@ -273,6 +273,17 @@ impl ObjectStore for S3Store {
         }
     }
 
+    async fn get_stream(&self, key: &str) -> Result<Option<super::ByteStream>, StoreError> {
+        use futures::TryStreamExt;
+        match self.bucket.get_object_stream(key).await {
+            Ok(response) => Ok(Some(Box::pin(response.bytes.map_err(classify)))),
+            Err(e) => match classify(e) {
+                StoreError::NotFound => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self.bucket.delete_object(key).await.map_err(classify) {
             Ok(_) | Err(StoreError::NotFound) => Ok(()),

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
-use sluice_domain::{Failure, UploadState};
+use sluice_domain::{Failure, ScanResult, UploadState};
 use sluice_entity::audit_event;
 use sluice_entity::upload_session::{Column, Entity, Model};
 
@@ -50,6 +50,7 @@ struct Shape {
     failure: Option<&'static str>,
     owes_cleanup: bool,
     checksum_verified: bool,
+    scan: Option<&'static str>,
     seals: bool,
     holds: bool,
     sizes: bool,
@@ -64,6 +65,7 @@ impl Shape {
             failure: plan.failure.map(Failure::code),
             owes_cleanup: plan.owes_cleanup,
             checksum_verified: plan.checksum_verified,
+            scan: plan.scan.map(ScanResult::as_str),
             seals: plan.seals,
             holds: plan.hold.is_some(),
             sizes: plan.size.is_some(),
@@ -206,6 +208,9 @@ async fn update_group<C: ConnectionTrait>(
     }
     if shape.checksum_verified {
         update = update.col_expr(Column::ChecksumVerified, Expr::value(true));
+    }
+    if let Some(scan) = shape.scan {
+        update = update.col_expr(Column::Scan, Expr::value(scan));
     }
     if shape.sizes {
         let sizes = per_row(rows, |(_, plan)| plan.size.map(SimpleExpr::from));
