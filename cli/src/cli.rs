@@ -34,6 +34,14 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Probe the configured store with throwaway keys and print what it really does, per
+    /// capability Sluice relies on, beside the `[storage]` switches. Exits 1 when the
+    /// configuration claims what the store lacks (or the run could not clean up).
+    Doctor {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Quota accounting.
     Quota {
         #[command(subcommand)]
@@ -73,6 +81,25 @@ pub fn main() -> ExitCode {
             with_settings(|s| run_async(serve(s, role)))
         }
         Command::Worker => with_settings(|s| run_async(serve(s, Role::Worker))),
+        Command::Doctor { json } => {
+            let mut failed = false;
+            let result = with_settings_logging(DOCTOR_LOG, |s| {
+                run_async(async {
+                    let report = sluice::doctor(&s).await?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&report)?);
+                    } else {
+                        print!("{}", report.render());
+                    }
+                    failed = report.failed();
+                    Ok(())
+                })
+            });
+            if result.is_ok() && failed {
+                return ExitCode::FAILURE;
+            }
+            result
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -84,11 +111,9 @@ pub fn main() -> ExitCode {
 }
 
 /// Logs to stderr, as text or (`server.log_format = "json"`) one JSON object a line.
-fn init_tracing(format: LogFormat) {
+fn init_tracing(format: LogFormat, default: &str) {
     use tracing_subscriber::EnvFilter;
-    // s3s logs every refused request (an expired URL, a HEAD of a missing key) as an error.
-    let filter = EnvFilter::try_from_env("SLUICE_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,s3s=warn,sqlx=warn,sea_orm=warn,apalis=warn"));
+    let filter = EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -98,9 +123,22 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
+/// What a process logs unless `SLUICE_LOG` says otherwise. s3s logs every refused request
+/// (an expired URL, a HEAD of a missing key) as an error.
+const LOG: &str = "info,s3s=warn,sqlx=warn,sea_orm=warn,apalis=warn";
+/// `sluice doctor` provokes refusals on purpose: only its report is worth reading.
+const DOCTOR_LOG: &str = "warn,s3s=off";
+
 fn with_settings(run: impl FnOnce(Settings) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    with_settings_logging(LOG, run)
+}
+
+fn with_settings_logging(
+    log: &str,
+    run: impl FnOnce(Settings) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let settings = config::load()?;
-    init_tracing(settings.server.log_format);
+    init_tracing(settings.server.log_format, log);
     run(settings)
 }
 

@@ -8,6 +8,8 @@
 //! store unreachable, database refused) instead of a panic; stop() closes the API first,
 //! then the workers, then the store, so no in-flight request loses its dependencies.
 
+mod doctor;
+
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +22,8 @@ use sluice_core::config::Settings;
 use sluice_core::storage::{ObjectStore, S3Store};
 use sluice_embedded_store::{EmbeddedStore, EmbeddedStoreConfig};
 use sluice_jobs::{Queues, Workers};
+
+pub use doctor::{doctor, doctor_at};
 
 /// Which parts this process runs. Every role runs a relay, so jobs written by its requests
 /// are dispatched at once.

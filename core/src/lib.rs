@@ -13,6 +13,7 @@ pub mod cleanup;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod doctor;
 pub mod error;
 pub mod error_code;
 pub mod file;

@@ -12,6 +12,7 @@ mod cleanup;
 mod complete;
 mod contract;
 mod cors;
+mod doctor;
 mod error_codes;
 mod errors;
 mod expiry;

@@ -49,6 +49,11 @@ pub struct Spawn {
 }
 
 impl Spawn {
+    /// The leg's name (`embedded`, `production`), for settings that differ per leg.
+    pub fn leg_name(&self) -> &'static str {
+        self.leg.name()
+    }
+
     /// Sets or replaces one `SLUICE__…` variable.
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_owned(), value.to_owned()));

@@ -144,6 +144,10 @@ impl ObjectStore for FaultyStore {
         self.inner.read_prefix(key, len).await
     }
 
+    async fn bucket_config(&self, subresource: &str) -> Result<Option<String>, StoreError> {
+        self.inner.bucket_config(subresource).await
+    }
+
     async fn get_stream(
         &self,
         key: &str,

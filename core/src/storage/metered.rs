@@ -110,6 +110,13 @@ impl ObjectStore for MeteredStore {
         result
     }
 
+    async fn bucket_config(&self, subresource: &str) -> Result<Option<String>, StoreError> {
+        let result = self.inner.bucket_config(subresource).await;
+        let found = matches!(result, Ok(Some(_)));
+        self.count("get_config", &result, found);
+        result
+    }
+
     async fn get_stream(&self, key: &str) -> Result<Option<super::ByteStream>, StoreError> {
         let result = self.inner.get_stream(key).await;
         let found = matches!(result, Ok(Some(_)));

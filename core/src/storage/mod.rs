@@ -23,6 +23,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+/// The `Code` of an S3 error document (empty when there is none).
+pub(crate) fn xml_code(body: &str) -> String {
+    xml::field(body, "Code").unwrap_or_default()
+}
+
 /// An object's bytes as they arrive from the store.
 pub type ByteStream =
     std::pin::Pin<Box<dyn futures::Stream<Item = Result<Bytes, StoreError>> + Send>>;
@@ -157,6 +162,10 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
 
     /// Checks that the store answers and the bucket exists (start-up and `/readyz`).
     async fn probe(&self) -> Result<(), StoreError>;
+
+    /// The bucket's configuration document `subresource` (`cors`, `lifecycle`) as the
+    /// store returns it; `Ok(None)` when the bucket has none (`sluice doctor`).
+    async fn bucket_config(&self, subresource: &str) -> Result<Option<String>, StoreError>;
 
     /// Starts a multipart upload of `key`; returns its upload id.
     async fn create_multipart(&self, key: &str, content_type: &str) -> Result<String, StoreError>;

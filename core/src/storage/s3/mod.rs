@@ -299,6 +299,37 @@ impl ObjectStore for S3Store {
         copy::copy(self, from, to, if_match).await
     }
 
+    async fn bucket_config(&self, subresource: &str) -> Result<Option<String>, StoreError> {
+        let url = self.sign(
+            "GET",
+            "",
+            &[],
+            &[(subresource, "")],
+            Duration::from_secs(60),
+        );
+        let response = self
+            .bucket
+            .http_client()
+            .get(url)
+            .timeout(self.request_timeout)
+            .send()
+            .await
+            .map_err(|e| classify(S3Error::Reqwest(e)))?;
+        let status = response.status().as_u16();
+        let body = response
+            .text()
+            .await
+            .map_err(|e| classify(S3Error::Reqwest(e)))?;
+        if (200..300).contains(&status) {
+            return Ok(Some(body));
+        }
+        // NoSuchCORSConfiguration, NoSuchLifecycleConfiguration: the bucket has none.
+        match StoreError::from_response(status, &body) {
+            StoreError::NotFound => Ok(None),
+            other => Err(other),
+        }
+    }
+
     async fn probe(&self) -> Result<(), StoreError> {
         self.bucket
             .list_page(String::new(), None, None, None, Some(1))
