@@ -562,6 +562,11 @@ export interface components {
             etag: string;
             /** Format: int32 */
             part_number: number;
+            /**
+             * @description The part's SHA-256 (hex or base64), as given when it was signed: sent on in
+             *     CompleteMultipartUpload where the store checks checksums.
+             */
+            sha256?: string | null;
         };
         /** @description The completed upload (Companion's names, plus the session). */
         CompletedResponse: {
@@ -768,6 +773,13 @@ export interface components {
             method: string;
             url: string;
         };
+        /** @description One part's SHA-256. */
+        PartChecksum: {
+            /** Format: int32 */
+            part_number: number;
+            /** @description Lower-case hex or base64. */
+            sha256: string;
+        };
         /** @description The problem+json body. */
         Problem: {
             /** @description Stable snake_case cause. */
@@ -950,6 +962,13 @@ export interface components {
         };
         /** @description Which part URLs to sign. */
         SignPartsRequest: {
+            /**
+             * @description The SHA-256 of some of those parts, as the client computed it while reading the
+             *     file. Where the store checks checksums (`storage.checksums`) the part's URL signs
+             *     it as `x-amz-checksum-sha256` (listed in its `headers`): the store refuses other
+             *     bytes for that part. Pass the same digests to `complete`.
+             */
+            part_checksums?: components["schemas"]["PartChecksum"][];
             /** @description Part numbers, 1-based, within the upload's `part_count`; 1 to 1000 of them. */
             part_numbers: number[];
         };

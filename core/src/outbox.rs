@@ -328,6 +328,21 @@ pub async fn due_count<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> CoreRe
         .await?)
 }
 
+/// The rows due by `now`, oldest first, at most `limit` (what a drain that gave up was
+/// waiting for, for its message).
+pub async fn due_rows<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> CoreResult<Vec<Model>> {
+    Ok(Entity::find()
+        .filter(Column::RunAt.lte(now))
+        .order_by_asc(Column::RunAt)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
 /// When the next row becomes claimable (due, or its dispatch lease runs out).
 pub async fn next_claimable<C: ConnectionTrait>(
     db: &C,

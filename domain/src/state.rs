@@ -24,6 +24,9 @@ pub enum Event {
     /// The malware scanner passed the stored bytes (read clean, or too large to read and
     /// passed unscanned as the profile allows).
     Scanned(ScanResult),
+    /// A worker read every stored byte and found the declared SHA-256 (profiles with
+    /// `rehash = true` and no malware scan).
+    Rehashed,
     /// The store holds nothing yet: the client completed too early.
     NotStored,
     /// The object failed a check.
@@ -40,9 +43,10 @@ pub enum Event {
 
 impl Event {
     /// Every event, for exhaustive tests (each rejection reason is its own event).
-    pub const ALL: [Event; 14] = [
+    pub const ALL: [Event; 15] = [
         Event::Complete,
         Event::Verified,
+        Event::Rehashed,
         Event::Scanned(ScanResult::Clean),
         Event::Scanned(ScanResult::Unscanned),
         Event::NotStored,
@@ -63,6 +67,7 @@ impl Event {
             Event::Complete => "complete",
             Event::Verified => "verified",
             Event::Scanned(_) => "scanned",
+            Event::Rehashed => "rehashed",
             Event::NotStored => "not_stored",
             Event::Reject(_) => "reject",
             Event::Abort => "abort",
@@ -94,7 +99,8 @@ pub struct PlanContext {
     /// The deadline of the session's current state (`Verified` into `scanning` keeps the
     /// verification deadline: a scanner that stays away never passes a file).
     pub deadline: DateTime<Utc>,
-    /// The profile has the stored bytes scanned for malware before they are `uploaded`.
+    /// The profile has a worker read the stored bytes (a malware scan, a re-hash of the
+    /// declared SHA-256, or both) before they are `uploaded`.
     pub scan: bool,
     /// When the backstop verification job of a completion runs.
     pub verify_delay: Duration,
@@ -299,7 +305,13 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
                 .cleanup()
                 .ends_in_progress(ctx)
                 .announces(Notice::Expired),
-            E::Verified | E::Scanned(_) | E::NotStored | E::Reject(_) | E::Commit | E::Delete => {
+            E::Verified
+            | E::Scanned(_)
+            | E::Rehashed
+            | E::NotStored
+            | E::Reject(_)
+            | E::Commit
+            | E::Delete => {
                 return Err(illegal);
             }
         },
@@ -353,7 +365,9 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
             .cleanup()
             .ends_in_progress(ctx)
             .announces(Notice::Expired),
-            E::Scanned(_) | E::Complete | E::Commit | E::Delete => return Err(illegal),
+            E::Scanned(_) | E::Rehashed | E::Complete | E::Commit | E::Delete => {
+                return Err(illegal);
+            }
         },
         // The bytes are settled (counted as stored) while the scanner reads them, so every
         // way out but a pass frees them like an uploaded file's.
@@ -367,10 +381,18 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
                 };
                 let mut plan = Plan::to(S::Uploaded, reason)
                     .deadline(add_chrono(ctx.now, ctx.commit_ttl))
+                    .checksum_verified(ctx.checksum_verified)
                     .announces(Notice::Uploaded);
                 plan.scan = Some(result);
                 plan
             }
+            E::Rehashed => Plan::to(
+                S::Uploaded,
+                "a worker read every stored byte and found the declared SHA-256",
+            )
+            .deadline(add_chrono(ctx.now, ctx.commit_ttl))
+            .checksum_verified(true)
+            .announces(Notice::Uploaded),
             E::Reject(failure) => Plan::to(S::Rejected, "the malware scanner refused the object")
                 .failure(failure)
                 .cleanup()
@@ -400,7 +422,13 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
                 .cleanup()
                 .frees_stored(ctx, true)
                 .announces(Notice::Expired),
-            E::Complete | E::Verified | E::Scanned(_) | E::NotStored | E::Reject(_) | E::Delete => {
+            E::Complete
+            | E::Verified
+            | E::Scanned(_)
+            | E::Rehashed
+            | E::NotStored
+            | E::Reject(_)
+            | E::Delete => {
                 return Err(illegal);
             }
         },
@@ -412,6 +440,7 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
             E::Complete
             | E::Verified
             | E::Scanned(_)
+            | E::Rehashed
             | E::NotStored
             | E::Reject(_)
             | E::Abort

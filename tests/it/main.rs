@@ -20,6 +20,7 @@ mod files;
 mod flow;
 mod hostile;
 mod input_bounds;
+mod integrity;
 mod lean_create;
 mod metrics;
 mod multipart;

@@ -741,7 +741,7 @@ e2e!(
                         &stranger.key,
                         &stranger.upload_id,
                         1,
-                        None,
+                        &Default::default(),
                         Duration::from_secs(60),
                     )
                     .await

@@ -55,6 +55,11 @@ pub async fn environment(
         ("SLUICE__QUEUE__RELAY_INTERVAL", "1s".to_owned()),
         ("SLUICE__QUEUE__SWEEP_INTERVAL", "2s".to_owned()),
         ("SLUICE__QUEUE__VERIFY_DELAY", "1s".to_owned()),
+        // A dispatched job no worker picked up is sent again after this (as in
+        // production after the default 2m): apalis 1.0 workers were seen, under the load
+        // of a whole suite, to leave a pushed message unfetched for over a minute, and
+        // `drain_jobs` waits 60 s. The clock jumps of tests expire any lease anyway.
+        ("SLUICE__QUEUE__DISPATCH_LEASE", "10s".to_owned()),
         ("SLUICE__QUEUE__NAMESPACE", format!("test-{unique}")),
         // Only tests reconcile quota: every app takes the workers' turn as it starts
         // (`TestApp::hold_reconcile`), and a ten-year turn outlasts every clock jump.

@@ -86,6 +86,7 @@ impl FaultyStore {
             .map(|p| PartEtag {
                 part_number: p.part_number,
                 etag: p.etag.clone().unwrap_or_default(),
+                checksum_sha256: None,
             })
             .collect();
         let _ = self.inner.complete_multipart(key, &upload_id, &etags).await;
@@ -217,11 +218,11 @@ impl ObjectStore for FaultyStore {
         key: &str,
         upload_id: &str,
         part_number: u32,
-        size: Option<u64>,
+        part: &sluice_core::storage::PartConditions,
         ttl: Duration,
     ) -> Result<PresignedRequest, StoreError> {
         self.inner
-            .presign_part(key, upload_id, part_number, size, ttl)
+            .presign_part(key, upload_id, part_number, part, ttl)
             .await
     }
 

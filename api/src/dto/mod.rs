@@ -190,6 +190,25 @@ pub struct SignPartsRequest {
     #[serde(deserialize_with = "int::vec_u32")]
     #[schema(min_items = 1, max_items = 1000, value_type = Vec<u32>)]
     pub part_numbers: Vec<u32>,
+    /// The SHA-256 of some of those parts, as the client computed it while reading the
+    /// file. Where the store checks checksums (`storage.checksums`) the part's URL signs
+    /// it as `x-amz-checksum-sha256` (listed in its `headers`): the store refuses other
+    /// bytes for that part. Pass the same digests to `complete`.
+    #[serde(default)]
+    #[schema(max_items = 1000)]
+    pub part_checksums: Vec<PartChecksum>,
+}
+
+/// One part's SHA-256.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartChecksum {
+    #[serde(deserialize_with = "int::u32")]
+    #[schema(minimum = 1, maximum = 10_000)]
+    pub part_number: u32,
+    /// Lower-case hex or base64.
+    #[schema(pattern = "^([0-9A-Fa-f]{64}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$")]
+    pub sha256: String,
 }
 
 /// One signed part URL: PUT exactly `size` bytes with `headers`.
@@ -337,6 +356,11 @@ pub struct CompletedPart {
     pub part_number: u32,
     #[schema(max_length = 1024)]
     pub etag: String,
+    /// The part's SHA-256 (hex or base64), as given when it was signed: sent on in
+    /// CompleteMultipartUpload where the store checks checksums.
+    #[serde(default)]
+    #[schema(pattern = "^([0-9A-Fa-f]{64}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$")]
+    pub sha256: Option<String>,
 }
 
 /// A committed file.

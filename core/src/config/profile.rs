@@ -35,6 +35,13 @@ pub struct ProfileSettings {
     /// What becomes of an infected object: `delete` (default) or `quarantine` (kept under
     /// `scanner.quarantine_prefix` for the operator).
     pub infected: InfectedAction,
+    /// Have a worker read every stored byte of an upload that declared a `sha256` and
+    /// compare (`checksum_mismatch` otherwise) before it is `uploaded`: the one check that
+    /// proves a multipart object's whole-object digest, and any object's where the store
+    /// does not check checksums (Ceph RGW 16). One GET of the object, streamed; with
+    /// `scan` the same read feeds the scanner. Default false.
+    #[serde(deserialize_with = "lenient")]
+    pub rehash: bool,
     /// Uploads larger than this use multipart (at most `5GiB`, the largest single PUT).
     /// Default `50MiB`.
     pub multipart_threshold: ByteSize,
@@ -103,6 +110,7 @@ impl Default for ProfileSettings {
             scan: false,
             scan_too_large: ScanTooLarge::Reject,
             infected: InfectedAction::Delete,
+            rehash: false,
             multipart_threshold: ByteSize(50 * ByteSize::MIB),
             part_size: ByteSize(10 * ByteSize::MIB),
             upload_ttl: Dur::secs(3600),

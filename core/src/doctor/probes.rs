@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::send::{self, Answer};
 use super::{Finding, Outcome, Setting};
 use crate::config::StorageSettings;
-use crate::storage::{ObjectStore, PutConditions, StoreError};
+use crate::storage::{ObjectStore, PartConditions, PutConditions, StoreError};
 
 const TTL: Duration = Duration::from_secs(300);
 const TYPE: &str = "text/plain";
@@ -422,7 +422,16 @@ impl<'a> Run<'a> {
         self.uploads.push((key.clone(), upload_id.clone()));
         let part = match self
             .store
-            .presign_part(&key, &upload_id, 1, Some(BODY.len() as u64), TTL)
+            .presign_part(
+                &key,
+                &upload_id,
+                1,
+                &PartConditions {
+                    size: Some(BODY.len() as u64),
+                    checksum_sha256: None,
+                },
+                TTL,
+            )
             .await
         {
             Ok(part) => part,
@@ -446,6 +455,32 @@ impl<'a> Run<'a> {
             }
             Err(e) => return self.found("list_parts_etags", Outcome::Error, e),
         }
+        // A part whose bytes differ from the digest its URL signs.
+        let lying = PartConditions {
+            size: Some(BODY.len() as u64),
+            checksum_sha256: Some(digest(b"other bytes")),
+        };
+        let refused = match self
+            .store
+            .presign_part(&key, &upload_id, 2, &lying, TTL)
+            .await
+        {
+            Ok(part) => {
+                send::put(
+                    self.http,
+                    &part.url,
+                    &without_length(&part.headers),
+                    BODY.to_vec(),
+                )
+                .await
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        self.refusal(
+            "checksum_part_checked",
+            refused,
+            "an UploadPart whose bytes differ from its signed digest",
+        );
         match self.store.list_parts(&key, &upload_id).await {
             Ok(parts) => match parts.first() {
                 Some(p) if p.etag.is_some() => self.found(

@@ -159,12 +159,12 @@ impl ObjectStore for MeteredStore {
         key: &str,
         upload_id: &str,
         part_number: u32,
-        size: Option<u64>,
+        part: &super::PartConditions,
         ttl: Duration,
     ) -> Result<PresignedRequest, StoreError> {
         self.signed("part");
         self.inner
-            .presign_part(key, upload_id, part_number, size, ttl)
+            .presign_part(key, upload_id, part_number, part, ttl)
             .await
     }
 

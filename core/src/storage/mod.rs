@@ -44,6 +44,16 @@ pub struct PutConditions {
     pub checksum_sha256: Option<String>,
 }
 
+/// Conditions a part URL signs.
+#[derive(Clone, Debug, Default)]
+pub struct PartConditions {
+    /// The part's exact length; `None` when the session declared no size.
+    pub size: Option<u64>,
+    /// The part's SHA-256, base64, signed as `x-amz-checksum-sha256`. Only where
+    /// `storage.checksums` says the store checks it.
+    pub checksum_sha256: Option<String>,
+}
+
 /// A presigned request: the URL and the headers the client must send with it verbatim.
 #[derive(Clone, Debug)]
 pub struct PresignedRequest {
@@ -73,6 +83,9 @@ pub struct StoredPart {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartEtag {
     pub part_number: u32,
+    /// The part's SHA-256 (base64) the client declared when the part was signed, sent in
+    /// CompleteMultipartUpload where the store checks checksums.
+    pub checksum_sha256: Option<String>,
     /// Empty where neither the store nor the client knows it (stores that omit ETags do
     /// not check them either).
     pub etag: String,
@@ -170,13 +183,14 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// Starts a multipart upload of `key`; returns its upload id.
     async fn create_multipart(&self, key: &str, content_type: &str) -> Result<String, StoreError>;
 
-    /// A PUT URL for one part, signing its exact length when it is known.
+    /// A PUT URL for one part, signing its exact length when it is known and, when
+    /// given, its `x-amz-checksum-sha256` (a store that checks refuses other bytes).
     async fn presign_part(
         &self,
         key: &str,
         upload_id: &str,
         part_number: u32,
-        size: Option<u64>,
+        part: &PartConditions,
         ttl: Duration,
     ) -> Result<PresignedRequest, StoreError>;
 

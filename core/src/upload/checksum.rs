@@ -18,6 +18,11 @@ pub struct Sha256Digest([u8; 32]);
 pub const SHA256_PATTERN: &str = "^([0-9A-Fa-f]{64}|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)$";
 
 impl Sha256Digest {
+    /// The digest of raw bytes (what a hasher produced).
+    pub fn from_bytes(digest: [u8; 32]) -> Self {
+        Sha256Digest(digest)
+    }
+
     /// The digest written as 64 hex digits or 44 characters of padded base64.
     pub fn parse(text: &str) -> Option<Self> {
         let mut out = [0u8; 32];

@@ -4,6 +4,7 @@
 //! store already holds, so a client that lost everything but the session id can resume.
 //! Past the upload deadline nothing is signed: the request expires the session.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +21,8 @@ use crate::Core;
 use crate::auth::Principal;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::UploadId;
-use crate::storage::StoredPart;
+use crate::storage::{PartConditions, StoredPart};
+use crate::upload::checksum::Sha256Digest;
 
 /// How many part URLs one request may ask for.
 pub const MAX_PARTS_PER_REQUEST: usize = 1_000;
@@ -46,17 +48,26 @@ pub fn plan_of(session: &Model) -> CoreResult<(String, Option<PartPlan>)> {
     Ok((upload_id.clone(), plan))
 }
 
-/// Signs the URLs of `numbers` for the caller's pending multipart session.
+/// Signs the URLs of `numbers` for the caller's pending multipart session; a part with
+/// a digest in `checksums` also signs its `x-amz-checksum-sha256` where the store checks
+/// checksums (`storage.checksums`), so the store refuses other bytes for it.
 #[tracing::instrument(skip_all, fields(upload_id = %id, parts = numbers.len()))]
 pub async fn sign(
     core: &Core,
     who: &Principal,
     id: UploadId,
     numbers: &[u32],
+    checksums: &BTreeMap<u32, Sha256Digest>,
 ) -> CoreResult<Vec<SignedPart>> {
+    if let Some(n) = checksums.keys().find(|n| !numbers.contains(n)) {
+        return Err(CoreError::invalid(
+            "part_checksums",
+            format!("part {n} has a checksum but is not among part_numbers"),
+        ));
+    }
     let session = pending_owned(core, id, who).await?;
     let session = within_deadline(core, session, &who.actor).await?;
-    sign_for(core, &session, numbers).await
+    sign_for(core, &session, numbers, checksums).await
 }
 
 /// `session` (perhaps the pending cache's copy) if its deadline has not passed; past it,
@@ -103,7 +114,11 @@ pub async fn sign_for(
     core: &Core,
     session: &Model,
     numbers: &[u32],
+    checksums: &BTreeMap<u32, Sha256Digest>,
 ) -> CoreResult<Vec<SignedPart>> {
+    // A store that ignores the header would take any bytes anyway; one that answers
+    // NotImplemented would refuse the part: sign it only where it is checked.
+    let checked = core.settings.storage.checksums();
     let (upload_id, plan) = plan_of(session)?;
     if session.state != UploadState::Pending {
         return Err(CoreError::NotPending(session.state));
@@ -139,9 +154,16 @@ pub async fn sign_for(
                 });
             }
         };
+        let part = PartConditions {
+            size,
+            checksum_sha256: checksums
+                .get(&n)
+                .filter(|_| checked)
+                .map(Sha256Digest::base64),
+        };
         let request = core
             .store
-            .presign_part(&session.key, &upload_id, n, size, left)
+            .presign_part(&session.key, &upload_id, n, &part, left)
             .await?;
         signed.push(SignedPart {
             part_number: n,

@@ -44,7 +44,8 @@ pub fn plan_context<'a>(core: &'a Core, session: &Model) -> TransitionContext<'a
         verify_ttl: profile.verify_ttl.chrono(),
         verify_delay: core.settings.queue.verify_delay.chrono(),
         deadline: session.expires_at,
-        scan: profile.scan,
+        // A worker reads the bytes: to scan them, or to re-hash a declared digest.
+        scan: profile.scan || (profile.rehash && session.sha256.is_some()),
         size: session.size,
         verified_size: None,
         checksum_verified: false,

@@ -312,11 +312,15 @@ async fn assemble(
     if let Some(finding) = checked {
         return Ok(Some(finding));
     }
-    let client_etag = |n: u32| {
-        client_parts
-            .iter()
-            .find(|c| c.part_number == n)
-            .map(|c| c.etag.clone())
+    let client_part = |n: u32| client_parts.iter().find(|c| c.part_number == n);
+    let client_etag = |n: u32| client_part(n).map(|c| c.etag.clone());
+    // The digests the client signed its parts with: a store that checks them compares
+    // each with what it recorded for the part, and builds the object's composite checksum.
+    let checked = core.settings.storage.checksums();
+    let client_digest = |n: u32| {
+        client_part(n)
+            .and_then(|c| c.checksum_sha256.clone())
+            .filter(|_| checked)
     };
     let etags: Vec<PartEtag> = stored
         .iter()
@@ -327,6 +331,7 @@ async fn assemble(
                 .clone()
                 .or_else(|| client_etag(part.part_number))
                 .unwrap_or_default(),
+            checksum_sha256: client_digest(part.part_number),
         })
         .collect();
     let key = &session.key;

@@ -51,7 +51,7 @@ pub async fn sign_part(
 ) -> CoreResult<SignedPart> {
     let session = find_for_signing(core, who, key, upload_id).await?;
     let session = parts::within_deadline(core, session, &who.actor).await?;
-    let mut signed = parts::sign_for(core, &session, &[n]).await?;
+    let mut signed = parts::sign_for(core, &session, &[n], &Default::default()).await?;
     signed.pop().ok_or(CoreError::NotMultipart)
 }
 

@@ -1,9 +1,11 @@
 //! `POST /v1/uploads/{id}/complete`: the client says the bytes are up.
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
+use sluice_core::CoreError;
 use sluice_core::config::RouteClass;
 use sluice_core::ids::UploadId;
 use sluice_core::storage::PartEtag;
+use sluice_core::upload::checksum::Sha256Digest;
 use sluice_core::upload::{CompleteOutcome, service};
 use uuid::Uuid;
 
@@ -50,14 +52,30 @@ pub async fn complete_upload(
     // Sluice lists the parts itself; the client's ETags are used only where the store
     // does not report its own.
     let request: CompleteRequest = optional_json(&body)?;
-    let client_parts: Vec<PartEtag> = request
-        .parts
-        .into_iter()
-        .map(|p| PartEtag {
+    let mut client_parts = Vec::with_capacity(request.parts.len());
+    for p in request.parts {
+        let checksum_sha256 = match p.sha256.as_deref() {
+            None => None,
+            Some(text) => Some(
+                Sha256Digest::parse(text)
+                    .ok_or_else(|| {
+                        CoreError::invalid(
+                            "parts",
+                            format!(
+                                "part {}: sha256 is neither 64 hex digits nor base64 of 32 bytes",
+                                p.part_number
+                            ),
+                        )
+                    })?
+                    .base64(),
+            ),
+        };
+        client_parts.push(PartEtag {
             part_number: p.part_number,
             etag: p.etag,
-        })
-        .collect();
+            checksum_sha256,
+        });
+    }
     let outcome: CompleteOutcome = service::complete(&state.core, &who, id, &client_parts).await?;
     let mut answer = if outcome.settled() {
         HttpResponse::Ok()

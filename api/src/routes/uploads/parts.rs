@@ -1,9 +1,12 @@
 //! `POST /v1/uploads/{id}/parts`: sign part URLs of a pending multipart upload.
 
 use actix_web::{HttpRequest, post, web};
+use sluice_core::CoreError;
 use sluice_core::config::RouteClass;
 use sluice_core::ids::UploadId;
+use sluice_core::upload::checksum::Sha256Digest;
 use sluice_core::upload::parts;
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use crate::auth::Caller;
@@ -44,6 +47,19 @@ pub async fn sign_upload_parts(
     let id = UploadId(id.into_inner());
     let profile = || session_profile(&state, id, &who);
     guard(&state, &http, RouteClass::SignPart, &who.owner, profile).await?;
-    let signed = parts::sign(&state.core, &who, id, &body.part_numbers).await?;
+    let mut checksums = BTreeMap::new();
+    for part in &body.part_checksums {
+        let digest = Sha256Digest::parse(&part.sha256).ok_or_else(|| {
+            CoreError::invalid(
+                "part_checksums",
+                format!(
+                    "part {}: sha256 is neither 64 hex digits nor base64 of 32 bytes",
+                    part.part_number
+                ),
+            )
+        })?;
+        checksums.insert(part.part_number, digest);
+    }
+    let signed = parts::sign(&state.core, &who, id, &body.part_numbers, &checksums).await?;
     Ok(web::Json(signed.into()))
 }

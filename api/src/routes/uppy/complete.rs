@@ -102,6 +102,7 @@ pub async fn uppy_complete_multipart(
         .map(|p| PartEtag {
             part_number: p.part_number,
             etag: p.etag,
+            checksum_sha256: None,
         })
         .collect();
     let outcome = multipart::complete(&state.core, &who, &key, &upload_id, &parts).await?;

@@ -347,14 +347,20 @@ impl ObjectStore for S3Store {
         key: &str,
         upload_id: &str,
         part_number: u32,
-        size: Option<u64>,
+        part: &super::PartConditions,
         ttl: Duration,
     ) -> Result<PresignedRequest, StoreError> {
-        let length = size.map(|n| n.to_string());
+        let length = part.size.map(|n| n.to_string());
+        // Sorted by name, as the signer wants them.
         let signed: Vec<(&str, &str)> = length
             .as_deref()
             .map(|n| ("content-length", n))
             .into_iter()
+            .chain(
+                part.checksum_sha256
+                    .as_deref()
+                    .map(|digest| ("x-amz-checksum-sha256", digest)),
+            )
             .collect();
         let number = part_number.to_string();
         let query = [("partNumber", number.as_str()), ("uploadId", upload_id)];
@@ -376,7 +382,11 @@ impl ObjectStore for S3Store {
         upload_id: &str,
         parts: &[PartEtag],
     ) -> Result<(), StoreError> {
-        multipart::complete(&self.bucket, key, upload_id, parts).await
+        if parts.iter().any(|p| p.checksum_sha256.is_some()) {
+            multipart::complete_with_checksums(self, key, upload_id, parts).await
+        } else {
+            multipart::complete(&self.bucket, key, upload_id, parts).await
+        }
     }
 
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {

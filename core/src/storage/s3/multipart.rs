@@ -90,6 +90,71 @@ fn parse_parts(body: &str) -> Vec<StoredPart> {
         .collect()
 }
 
+/// CompleteMultipartUpload carrying each part's `ChecksumSHA256`: rust-s3 cannot send
+/// them, so the request is presigned (query `uploadId`) and its XML written here. A store
+/// that checks checksums compares each with what it recorded for the part.
+pub(super) async fn complete_with_checksums(
+    store: &super::S3Store,
+    key: &str,
+    upload_id: &str,
+    parts: &[PartEtag],
+) -> Result<(), StoreError> {
+    let mut body = String::from("<CompleteMultipartUpload>");
+    for part in parts {
+        body.push_str(&format!(
+            "<Part><PartNumber>{}</PartNumber><ETag>{}</ETag>",
+            part.part_number,
+            xml_escape(&part.etag)
+        ));
+        if let Some(digest) = &part.checksum_sha256 {
+            body.push_str(&format!(
+                "<ChecksumSHA256>{}</ChecksumSHA256>",
+                xml_escape(digest)
+            ));
+        }
+        body.push_str("</Part>");
+    }
+    body.push_str("</CompleteMultipartUpload>");
+    let url = store.sign(
+        "POST",
+        key,
+        &[],
+        &[("uploadId", upload_id)],
+        std::time::Duration::from_secs(60),
+    );
+    let response = store
+        .bucket
+        .http_client()
+        .post(url)
+        .header("content-type", "application/xml")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| classify(s3::error::S3Error::Reqwest(e)))?;
+    let status = response.status().as_u16();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| classify(s3::error::S3Error::Reqwest(e)))?;
+    // S3 may answer 200 and put the error in the body (a completion that failed late).
+    if !(200..300).contains(&status) || text.contains("<Error>") {
+        let status = if (200..300).contains(&status) {
+            500
+        } else {
+            status
+        };
+        return Err(StoreError::from_response(status, &text));
+    }
+    Ok(())
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 pub(super) async fn complete(
     bucket: &Bucket,
     key: &str,
