@@ -42,6 +42,11 @@ export interface UploadOptions {
   sha256?: string;
   /** Parts in flight at once; default 4. */
   parallel?: number;
+  /** Compute each part's SHA-256 with Web Crypto while reading it and send it when the
+   * part is signed (where the store checks checksums its URL signs the digest, and the
+   * store refuses other bytes) and at completion. Default true where `crypto.subtle`
+   * exists. */
+  partChecksums?: boolean;
   /** Where the session id is kept for resuming; default `localStorage` in browsers. */
   resumeStore?: ResumeStore;
   /** Default: derived from the file's name, size, type and modification time. */
@@ -71,6 +76,8 @@ export class Upload {
   readonly #sent = new Map<number, number>();
   /** ETags of finished parts, where the store exposed them. */
   readonly #etags = new Map<number, string | undefined>();
+  /** Lower-case hex SHA-256 of the parts this helper read and sent. */
+  readonly #digests = new Map<number, string>();
 
   constructor(options: UploadOptions) {
     this.#options = options;
@@ -201,6 +208,7 @@ export class Upload {
     this.#store.set(this.#key, created.id);
     this.#sent.clear();
     this.#etags.clear();
+    this.#digests.clear();
     const session = unwrap(await client.GET("/v1/uploads/{id}", { params: { path: { id: created.id } } }));
     return { session, put: created.put ?? undefined };
   }
@@ -243,11 +251,15 @@ export class Upload {
   async #sendPart(id: string, cut: Cut, n: number, signal: AbortSignal): Promise<void> {
     const [start, end] = rangeOf(cut, n);
     const body = this.#options.file.slice(start, end);
+    const sha256 = await this.#digestOf(n, body);
     for (let attempt = 1; ; attempt++) {
       const signed = unwrap(
         await this.#options.client.POST("/v1/uploads/{id}/parts", {
           params: { path: { id } },
-          body: { part_numbers: [n] },
+          body: {
+            part_numbers: [n],
+            part_checksums: sha256 === undefined ? [] : [{ part_number: n, sha256 }],
+          },
         }),
       ).parts[0];
       if (!signed) throw new SluiceError(0, "internal_error", `part ${n} was not signed`);
@@ -264,6 +276,18 @@ export class Upload {
     }
   }
 
+  /** The part's SHA-256 (hex), computed once, where Web Crypto is available and wanted. */
+  async #digestOf(n: number, body: Blob): Promise<string | undefined> {
+    const known = this.#digests.get(n);
+    if (known !== undefined) return known;
+    const subtle = globalThis.crypto?.subtle;
+    if (this.#options.partChecksums === false || subtle === undefined) return undefined;
+    const digest = new Uint8Array(await subtle.digest("SHA-256", await body.arrayBuffer()));
+    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+    this.#digests.set(n, hex);
+    return hex;
+  }
+
   /** Whether the bytes of a resumed single-PUT session already reached the store. */
   async #alreadyStored(id: string): Promise<boolean> {
     const result = await this.#options.client.POST("/v1/uploads/{id}/complete", { params: { path: { id } } });
@@ -273,7 +297,7 @@ export class Upload {
   async #complete(id: string): Promise<Session> {
     const parts = [...this.#etags]
       .filter((entry): entry is [number, string] => entry[1] !== undefined)
-      .map(([part_number, etag]) => ({ part_number, etag }))
+      .map(([part_number, etag]) => ({ part_number, etag, sha256: this.#digests.get(part_number) }))
       .sort((a, b) => a.part_number - b.part_number);
     const result = await this.#options.client.POST("/v1/uploads/{id}/complete", {
       params: { path: { id } },

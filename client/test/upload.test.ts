@@ -49,6 +49,9 @@ before(async () => {
     SLUICE__PROFILES__DEFAULT__MULTIPART_THRESHOLD: "5MiB",
     SLUICE__PROFILES__DEFAULT__PART_SIZE: "5MiB",
     SLUICE__PROFILES__TINY__MAX_SIZE: "1KiB",
+    SLUICE__PROFILES__HASHED__MULTIPART_THRESHOLD: "5MiB",
+    SLUICE__PROFILES__HASHED__PART_SIZE: "5MiB",
+    SLUICE__PROFILES__HASHED__REHASH: "true",
   });
 });
 
@@ -103,6 +106,36 @@ describe("Upload", () => {
     assert.equal(puts(), 3, "5 MiB + 5 MiB + the rest");
     assert.equal(seen.at(-1), file.size);
     assert.ok(seen.length >= 3, `progress reported ${seen.length} times`);
+  });
+
+  it("signs each part with the SHA-256 it computed, and waits while a worker proves the whole", async () => {
+    const file = bytes(11 * MiB, 9);
+    const whole = new Uint8Array(await crypto.subtle.digest("SHA-256", await file.arrayBuffer()));
+    const sha256 = Array.from(whole, (b) => b.toString(16).padStart(2, "0")).join("");
+    const signed: string[] = [];
+    const transport: Transport = async (url, headers, body, onProgress, signal) => {
+      signed.push(headers["x-amz-checksum-sha256"] ?? "");
+      return fetchTransport(url, headers, body, onProgress, signal);
+    };
+    const states: string[] = [];
+    const upload = new Upload({
+      client: client(),
+      file,
+      filename: "proven.bin",
+      profile: "hashed",
+      sha256,
+      transport,
+      resumeStore: memoryResumeStore(),
+    });
+    const completed = await upload.start();
+    assert.equal(completed.state, "scanning", "a worker reads the object back first");
+    const session = await upload.settled({ intervalMs: 100, onState: (s) => states.push(s) });
+    assert.equal(session.state, "uploaded");
+    assert.equal(session.checksum_verified, true);
+    assert.ok(states.includes("scanning"), states.join(","));
+    // The embedded store checks checksums, so every part URL signed its digest.
+    assert.equal(signed.length, 3);
+    for (const digest of signed) assert.match(digest, /^[A-Za-z0-9+/]{43}=$/);
   });
 
   it("pauses between parts and resumes the same session without resending a part", async () => {
