@@ -17,7 +17,7 @@ import { after, before, it } from "node:test";
 import { type BrowserContext, type Page, chromium } from "playwright-core";
 
 import { createSluiceClient, unwrap } from "../src/index.js";
-import { type Running, startSluice } from "./server.js";
+import { EICAR, type Running, startClamd, startSluice } from "./server.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const MiB = 1024 * 1024;
@@ -212,3 +212,60 @@ async function waitForSession(name: string): Promise<string> {
   );
   return String(await handle.jsonValue());
 }
+
+it("shows scanning, refuses an infected file plainly, and the dashboard filters by it", { skip, timeout: 120_000 }, async () => {
+  const clamd = await startClamd();
+  if (!clamd) {
+    if (process.env.CI) throw new Error("/usr/sbin/clamd is missing: .ci/run installs clamav-daemon");
+    console.log("# scanning page test skipped: no /usr/sbin/clamd");
+    return;
+  }
+  const scanning = await startSluice({
+    SLUICE__SCANNER__CLAMD: clamd.address,
+    SLUICE__PROFILES__SCANNED__SCAN: "true",
+    SLUICE__AUTH__ADMIN_KEYS: `["${ADMIN_KEY}"]`,
+  });
+  try {
+    await page.goto(`${scanning.baseUrl}/#token=${scanning.token(OWNER)}`);
+    await page.fill("#profile", "scanned");
+    const infected = join(files, "eicar.txt");
+    writeFileSync(infected, EICAR);
+    const states: string[] = [];
+    await page.exposeFunction("sawState", (s: string) => states.push(s));
+    await page.evaluate(() => {
+      new MutationObserver((changes) => {
+        for (const c of changes) {
+          const state = (c.target as HTMLElement).dataset.state;
+          if (state) (window as unknown as { sawState(s: string): void }).sawState(state);
+        }
+      }).observe(document.querySelector("#uploads") as Node, { subtree: true, attributeFilter: ["data-state"] });
+    });
+    await page.setInputFiles("#files", infected);
+    const refusal = row("eicar.txt").locator(".status.error", { hasText: "malware scanner found something" });
+    await refusal.waitFor({ timeout: 60_000 });
+    assert.ok(states.includes("scanning"), `the page showed scanning: ${states.join(",")}`);
+    assert.ok(!(await refusal.textContent())?.includes("EICAR"), "no signature name for the uploader");
+    await page.setInputFiles("#files", file("clean.txt", 2048, 9));
+    await row("clean.txt").and(page.locator('[data-state="uploaded"]')).waitFor({ timeout: 60_000 });
+
+    // The scanner away: the next upload waits in `scanning`, and the dashboard finds it.
+    await clamd.stop();
+    await page.setInputFiles("#files", file("waiting.txt", 1024, 10));
+    await row("waiting.txt").and(page.locator('[data-state="scanning"]')).waitFor({ timeout: 60_000 });
+    await page.goto(`${scanning.baseUrl}/admin`);
+    await page.fill("#key", ADMIN_KEY);
+    await page.click("#login button");
+    await page.locator("#sessions tbody tr").first().waitFor();
+    await page.fill('#filters input[name="state"]', "scanning");
+    await page.click('#filters button[type="submit"]');
+    await page.locator("#page-info", { hasText: "page 1, 1 sessions" }).waitFor();
+    await page.fill('#filters input[name="state"]', "rejected");
+    await page.fill('#filters input[name="failure"]', "malware_detected");
+    await page.click('#filters button[type="submit"]');
+    await page.locator("#page-info", { hasText: "page 1, 1 sessions" }).waitFor();
+    await page.screenshot({ path: join(shots, "admin-scanning.png"), fullPage: true });
+  } finally {
+    await scanning.stop();
+    await clamd.stop();
+  }
+});

@@ -4,8 +4,8 @@
  * `SLUICE_BIN` overrides the binary.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -17,7 +17,7 @@ export interface Running {
 
 const binary = process.env.SLUICE_BIN ?? resolve(import.meta.dirname, "../../../target/debug/sluice");
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const server = createServer();
     server.once("error", fail);
@@ -61,4 +61,51 @@ export async function startSluice(extra: Record<string, string> = {}): Promise<R
       rmSync(data, { recursive: true, force: true });
     },
   };
+}
+
+/** A private clamd (Debian's) whose only signature is the EICAR test file's MD5, on a
+ * free port; `undefined` where clamd is not installed (the caller skips, saying so). */
+export interface Clamd {
+  address: string;
+  stop(): Promise<void>;
+}
+
+export const EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
+export async function startClamd(): Promise<Clamd | undefined> {
+  const clamd = "/usr/sbin/clamd";
+  if (!existsSync(clamd)) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), "sluice-clamd-"));
+  mkdirSync(join(dir, "db"));
+  writeFileSync(join(dir, "db", "test.hdb"), `44d88612fea8a8f36de82e1278abb02f:${EICAR.length}:Sluice-Test-EICAR\n`);
+  const port = await freePort();
+  writeFileSync(
+    join(dir, "clamd.conf"),
+    `Foreground yes\nDatabaseDirectory ${join(dir, "db")}\nTCPSocket ${port}\nTCPAddr 127.0.0.1\nLogFile ${join(dir, "clamd.log")}\n`,
+  );
+  const child = spawn(clamd, ["-c", join(dir, "clamd.conf")], { stdio: "ignore" });
+  const deadline = Date.now() + 60_000;
+  while (!(await pong(port))) {
+    if (Date.now() > deadline) throw new Error("clamd did not answer within 60 s");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    address: `tcp://127.0.0.1:${port}`,
+    stop: async () => {
+      child.kill("SIGTERM");
+      if (child.exitCode === null) await new Promise((r) => child.once("exit", r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function pong(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect(port, "127.0.0.1", () => socket.write("zPING\0"));
+    socket.once("data", (data) => {
+      socket.destroy();
+      done(String(data).startsWith("PONG"));
+    });
+    socket.once("error", () => done(false));
+  });
 }

@@ -33,7 +33,7 @@ function filters(): AdminQuery {
     if (!value) continue;
     query[name] = name.startsWith("created_") ? new Date(value).toISOString() : name === "limit" ? Number(value) : value;
   }
-  // The form's names are the query's own (state, owner, profile, created_*, limit).
+  // The form's names are the query's own (state, failure, owner, profile, created_*, limit).
   return query as AdminQuery;
 }
 
