@@ -1,7 +1,9 @@
 """The chaos run: many clients, honest and not (lying about size, type and
-checksum), against two API processes and two workers on
+checksum, uploading the EICAR test file to a profile that scans), against two API
+processes and two workers on
 PostgreSQL + Redis + Ceph, while each process is SIGKILLed and restarted, Redis is
-restarted (losing every queued job: it keeps nothing on disk), PostgreSQL (a cluster of the
+restarted (losing every queued job: it keeps nothing on disk), clamd (the run's own, with
+an EICAR signature) is SIGKILLed and restarted, PostgreSQL (a cluster of the
 run's own) crashes and restarts, and the store is away for STORE_AWAY seconds (30 by
 default: a backlog of cleanups and verifications forms and must drain while the clients
 keep going). Retention is short (sessions and deliveries pruned seconds after they end,
@@ -182,6 +184,32 @@ def wait_http(port, path="/readyz", timeout=60):
     raise SystemExit(f"chaos: port {port} not ready")
 
 
+def clamd_conf():
+    """The run's clamd: one signature, the EICAR test file's MD5 and size."""
+    db = os.path.join(RUN, "clamdb")
+    os.makedirs(db, exist_ok=True)
+    with open(os.path.join(db, "test.hdb"), "w") as f:
+        f.write(f"44d88612fea8a8f36de82e1278abb02f:{len(EICAR)}:Sluice-Test-EICAR\n")
+    conf = os.path.join(RUN, "clamd.conf")
+    with open(conf, "w") as f:
+        f.write(f"Foreground yes\nDatabaseDirectory {db}\nTCPSocket {CLAMD_PORT}\nTCPAddr 127.0.0.1\n")
+    return conf
+
+
+def wait_clamd(port, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"zPING\0")
+                if s.recv(8).startswith(b"PONG"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    fail("clamd did not answer")
+
+
 def wait_redis(port, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -330,7 +358,7 @@ def finish(api, owner, sid):
         state = body.get("session", body).get("state") if isinstance(body, dict) else None
         if status == 200 and state == "uploaded":
             return "uploaded"
-        if status == 202 or state == "verifying":
+        if status == 202 or state in ("verifying", "scanning"):
             time.sleep(0.5)
             continue
         if status == 422:
@@ -539,6 +567,51 @@ def crasher(api, owner, rng):
     count("crashed_put")
 
 
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+def scanned(api, owner, rng, infected):
+    """An upload to the `scanned` profile: the EICAR test file (rejected with
+    `malware_detected`, its bytes deleted) or clean bytes (uploaded once clamd passed them,
+    then committed). A clamd restart only delays either."""
+    data = EICAR if infected else rng.randbytes(rng.randint(1, 64 * 1024))
+    status, up, _ = api.call("POST", "/v1/uploads", owner,
+                             {"profile": "scanned", "filename": "s.txt", "size": len(data),
+                              "content_type": "text/plain"})
+    if status != 201:
+        fail(f"create (scanned) answered {status}: {up}")
+        return
+    status, _, _ = store_request("PUT", up["put"]["url"], put_headers(up["put"]["headers"], len(data)), data)
+    if status != 200:
+        soft_fail(f"scanned PUT answered {status}")
+        return
+    state = finish(api, owner, up["id"])
+    if infected:
+        if state in ("uploaded", "committed"):
+            fail(f"the EICAR upload {up['id']} was passed ({state})")
+        elif state == "rejected":
+            status, session, _ = api.call("GET", f"/v1/uploads/{up['id']}", owner)
+            if session.get("failure") != "malware_detected":
+                fail(f"the EICAR upload {up['id']} was rejected for {session.get('failure')}")
+            count("infected_rejected")
+        else:
+            soft_fail(f"the EICAR upload {up['id']} ended {state}")
+        return
+    if state != "uploaded":
+        soft_fail(f"clean scanned upload {up['id']} ended {state}")
+        return
+    if commit(api, owner, up["id"]):
+        count("scanned_clean_committed")
+
+
+def infected(api, owner, rng):
+    scanned(api, owner, rng, True)
+
+
+def scanned_clean(api, owner, rng):
+    scanned(api, owner, rng, False)
+
+
 def aborter(api, owner, rng):
     size = rng.randint(1, 32 * 1024)
     up = create(api, owner, size)
@@ -552,7 +625,8 @@ def aborter(api, owner, rng):
 
 
 KINDS = [(honest_put, 30), (honest_multipart, 3), (abandoner, 10), (abandoner_multipart, 2),
-         (liar, 8), (liar_checksum, 4), (liar_multipart, 3), (replayer, 6), (crasher, 5), (aborter, 5)]
+         (liar, 8), (liar_checksum, 4), (liar_multipart, 3), (replayer, 6), (crasher, 5), (aborter, 5),
+         (infected, 4), (scanned_clean, 4)]
 
 
 def client_loop(api, index, stop):
@@ -719,6 +793,7 @@ def check():
 
 REDIS_PORT = free_port()
 HOOK_PORT = free_port()
+CLAMD_PORT = free_port()
 API_PORTS = [free_port(), free_port()]
 PG_PORT = free_port()
 STORE_PROXY_PORT = free_port()
@@ -759,6 +834,12 @@ def base_env():
         "SLUICE__PROFILES__DEFAULT__PART_SIZE": "5MiB",
         "SLUICE__PROFILES__DEFAULT__MAX_SIZE": "64MiB",
         "SLUICE__PROFILES__DEFAULT__DAILY_UPLOADS": "100000",
+        "SLUICE__SCANNER__CLAMD": f"tcp://127.0.0.1:{CLAMD_PORT}",
+        "SLUICE__PROFILES__SCANNED__SCAN": "true",
+        "SLUICE__PROFILES__SCANNED__UPLOAD_TTL": f"{UPLOAD_TTL}s",
+        "SLUICE__PROFILES__SCANNED__COMMIT_TTL": f"{COMMIT_TTL}s",
+        "SLUICE__PROFILES__SCANNED__VERIFY_TTL": f"{COMMIT_TTL}s",
+        "SLUICE__PROFILES__SCANNED__DAILY_UPLOADS": "100000",
         "SLUICE__WEBHOOKS__ENDPOINTS__CHAOS__URL": f"http://127.0.0.1:{HOOK_PORT}/hook",
         "SLUICE__WEBHOOKS__ENDPOINTS__CHAOS__SECRET": "whsec_" + base64.b64encode(WEBHOOK_KEY).decode(),
         "SLUICE__WEBHOOKS__TIMEOUT": "2s",
@@ -790,6 +871,9 @@ def main():
                            "--appendonly", "no"], dict(os.environ))
     redis.start()
     wait_redis(REDIS_PORT)
+    clamd = Proc("clamd", ["clamd", "-c", clamd_conf()], dict(os.environ))
+    clamd.start()
+    wait_clamd(CLAMD_PORT)
     hooks = http.server.ThreadingHTTPServer(("127.0.0.1", HOOK_PORT), Hook)
     threading.Thread(target=hooks.serve_forever, daemon=True).start()
 
@@ -830,6 +914,13 @@ def main():
             print("chaos: the store is back", flush=True)
             count("store_outages")
 
+        def clamd_restart():
+            clamd.kill9()
+            time.sleep(3)
+            clamd.start()
+            wait_clamd(CLAMD_PORT)
+            count("clamd_restarts")
+
         def postgres_crash():
             index = away("postgres", time.time())
             postgres.crash()
@@ -845,6 +936,7 @@ def main():
         # faults go on meanwhile), PostgreSQL crashes at 0.6, once the store is back.
         plan = [(0.1, lambda: restart(apis[0])), (0.2, store_away), (0.3, lambda: restart(workers[0])),
                 (0.45, lambda: (restart(redis), wait_redis(REDIS_PORT), count("redis_restarts"))),
+                (0.5, clamd_restart),
                 (0.6, postgres_crash), (0.7, lambda: restart(apis[1])), (0.85, lambda: restart(workers[1]))]
         faults = []
         for at, fault in plan:
@@ -878,7 +970,7 @@ def main():
             p.stop()
         check()
     finally:
-        for p in everything + [redis]:
+        for p in everything + [redis, clamd]:
             p.stop()
         hooks.shutdown()
         store_proxy.cut()

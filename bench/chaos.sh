@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The chaos run (bench/chaos.py says what it does and checks): two API processes and two
-# workers on PostgreSQL + a private Redis + Ceph RGW, each SIGKILLed once and Redis
-# restarted, under honest, abandoning, lying, replaying and crashing clients.
+# workers on PostgreSQL + a private Redis + Ceph RGW + a private clamd, each SIGKILLed once
+# and Redis and clamd restarted, under honest, abandoning, lying, replaying, crashing and
+# infected-file-uploading clients.
 # Loopback only, bounded (DURATION, default 60 s, plus at most SETTLE_MAX waiting).
 #   eval "$(../shared/tools/ceph-s3 start)"; bench/chaos.sh       RUNS=3 for three in a row
 set -euo pipefail
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 : "${SLUICE_TEST_S3_ENDPOINT:?start Ceph first: eval \"\$(../shared/tools/ceph-s3 start)\"}"
 pg_isready -h 127.0.0.1 -p 5432 -q || { echo "chaos: PostgreSQL is not up on 127.0.0.1:5432" >&2; exit 1; }
 command -v redis-server >/dev/null || { echo "chaos: redis-server is not installed" >&2; exit 1; }
+command -v clamd >/dev/null || { echo "chaos: clamd is not installed (apt install clamav-daemon)" >&2; exit 1; }
 cargo build --release -q -p sluice
 # Ceph RGW keeps a deleted object's data for two hours (rgw_gc_obj_min_wait) and the test
 # gateway's OSD is 4 GiB in memory: a run writes about a gigabyte, so between runs its
