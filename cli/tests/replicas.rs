@@ -147,16 +147,22 @@ async fn settled(db: &DatabaseConnection, within: Duration) {
             .count(db)
             .await
             .expect("count owed");
-        let jobs = outbox_job::Entity::find()
-            .count(db)
-            .await
-            .expect("count jobs");
-        if live + owed + jobs == 0 {
+        let jobs = outbox_job::Entity::find().all(db).await.expect("read jobs");
+        if live + owed + jobs.len() as u64 == 0 {
             return;
         }
+        let rows: Vec<String> = jobs
+            .iter()
+            .map(|j| {
+                format!(
+                    "{} #{} run_at {} dispatched_at {:?} attempts {} error {:?}",
+                    j.job, j.id, j.run_at, j.dispatched_at, j.attempts, j.last_error
+                )
+            })
+            .collect();
         assert!(
             tokio::time::Instant::now() < give_up,
-            "not settled: {live} live sessions, {owed} owed cleanups, {jobs} job rows"
+            "not settled: {live} live sessions, {owed} owed cleanups, job rows {rows:#?}"
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

@@ -58,8 +58,10 @@ pub async fn environment(
         // A dispatched job no worker picked up is sent again after this (as in
         // production after the default 2m): apalis 1.0 workers were seen, under the load
         // of a whole suite, to leave a pushed message unfetched for over a minute, and
-        // `drain_jobs` waits 60 s. The clock jumps of tests expire any lease anyway.
-        ("SLUICE__QUEUE__DISPATCH_LEASE", "10s".to_owned()),
+        // `drain_jobs` waits 60 s. Not shorter: a message that waits in the queue longer
+        // than the lease is stale when a worker reaches it, so a lease below the queue's
+        // latency under load would send a job again and again without running it.
+        ("SLUICE__QUEUE__DISPATCH_LEASE", "25s".to_owned()),
         ("SLUICE__QUEUE__NAMESPACE", format!("test-{unique}")),
         // Only tests reconcile quota: every app takes the workers' turn as it starts
         // (`TestApp::hold_reconcile`), and a ten-year turn outlasts every clock jump.
