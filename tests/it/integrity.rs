@@ -133,7 +133,7 @@ e2e!(
         // Verified part by part (sizes, assembly); the whole digest is read back next.
         assert_eq!(status, StatusCode::ACCEPTED, "{session}");
         assert_eq!(session["state"], "scanning", "{session}");
-        app.drain_jobs().await;
+        app.drain_reads().await;
         let session = app.session(&alice, &id).await;
         assert_eq!(session["state"], "uploaded", "{session}");
         assert_eq!(
@@ -167,7 +167,7 @@ e2e!(
         lie[at] = lie[at].wrapping_add(1);
         let (id, key, status, session) = upload(&app, &alice, &honest, &lie).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{session}");
-        app.drain_jobs().await;
+        app.drain_reads().await;
         let session = app.session(&alice, &id).await;
         assert_eq!(session["state"], "rejected", "{session}");
         assert_eq!(session["failure"], "checksum_mismatch");

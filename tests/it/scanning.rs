@@ -58,7 +58,7 @@ async fn infected_is_rejected_and_deleted_and_clean_passes(leg: Leg) {
     let alice = app.token("alice");
     let infected = upload_to_scan(&app, &alice, "scanned", EICAR).await;
     let clean = upload_to_scan(&app, &alice, "scanned", b"nothing to see here").await;
-    app.drain_jobs().await;
+    app.drain_reads().await;
 
     let session = app.session(&alice, &infected.id).await;
     assert_eq!(session["state"], "rejected", "{session}");
@@ -138,7 +138,7 @@ async fn infected_is_quarantined_where_the_profile_says(leg: Leg) {
     let quarantined = upload_to_scan(&app, &alice, "quarantined", EICAR).await;
     // A reusable URL: verification seals the bytes first, and the scanner reads the seal.
     let sealed = upload_to_scan(&app, &alice, "resealed", EICAR).await;
-    app.drain_jobs().await;
+    app.drain_reads().await;
 
     let session = app.session(&alice, &quarantined.id).await;
     assert_eq!(session["failure"], "malware_detected", "{session}");
@@ -244,7 +244,7 @@ async fn too_large_to_scan_is_the_profiles_call(leg: Leg) {
     let big = vec![b'a'; 64 * 1024];
     let refused = upload_to_scan(&app, &alice, "scanned", &big).await;
     let passed = upload_to_scan(&app, &alice, "bigpass", &big).await;
-    app.drain_jobs().await;
+    app.drain_reads().await;
 
     let session = app.session(&alice, &refused.id).await;
     assert_eq!(session["failure"], "too_large_to_scan", "{session}");
@@ -265,7 +265,7 @@ async fn too_large_to_scan_is_the_profiles_call(leg: Leg) {
     let bob = app.token("bob");
     let refused = upload_to_scan(&app, &bob, "scanned", b"seventeen bytes!!").await;
     let passed = upload_to_scan(&app, &bob, "bigpass", b"seventeen bytes!!").await;
-    app.drain_jobs().await;
+    app.drain_reads().await;
     assert_eq!(
         app.session(&bob, &refused.id).await["failure"],
         "too_large_to_scan"

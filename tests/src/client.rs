@@ -307,6 +307,14 @@ impl TestApp {
         .expect("reconcile lease");
     }
 
+    /// Runs the due jobs, then once more a minute later: for the jobs that stream an object
+    /// (scan, re-hash), whose read, seen to stall on the embedded store under a whole
+    /// suite's load, fails after `scanner.timeout` and is retried on its schedule.
+    pub async fn drain_reads(&self) {
+        self.drain_jobs().await;
+        self.advance_and_drain(Duration::from_secs(60)).await;
+    }
+
     /// Jumps the clock and runs what became due.
     pub async fn advance_and_drain(&self, by: Duration) {
         self.advance(by);

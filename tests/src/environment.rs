@@ -62,6 +62,8 @@ pub async fn environment(
         // than the lease is stale when a worker reaches it, so a lease below the queue's
         // latency under load would send a job again and again without running it.
         ("SLUICE__QUEUE__DISPATCH_LEASE", "25s".to_owned()),
+        // A stalled streamed read fails (and is retried) well inside a drain's minute.
+        ("SLUICE__SCANNER__TIMEOUT", "5s".to_owned()),
         ("SLUICE__QUEUE__NAMESPACE", format!("test-{unique}")),
         // Only tests reconcile quota: every app takes the workers' turn as it starts
         // (`TestApp::hold_reconcile`), and a ten-year turn outlasts every clock jump.

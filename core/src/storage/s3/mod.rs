@@ -275,13 +275,31 @@ impl ObjectStore for S3Store {
 
     async fn get_stream(&self, key: &str) -> Result<Option<super::ByteStream>, StoreError> {
         use futures::TryStreamExt;
-        match self.bucket.get_object_stream(key).await {
-            Ok(response) => Ok(Some(Box::pin(response.bytes.map_err(classify)))),
-            Err(e) => match classify(e) {
+        // Not rust-s3's `get_object_stream`: its request timeout (`storage.request_timeout`,
+        // 10 s) covers the whole body, so any object that takes longer to stream failed
+        // every time (seen: a 1 GiB scan). The answer's headers must come within it; the
+        // body has no total bound, and its readers bound each piece (`scanner.timeout`).
+        let url = self.sign("GET", key, &[], &[], Duration::from_secs(3600));
+        let sent = self.bucket.http_client().get(url).send();
+        let response = tokio::time::timeout(self.request_timeout, sent)
+            .await
+            .map_err(|_| {
+                StoreError::Unreachable("no answer within storage.request_timeout".into())
+            })?
+            .map_err(|e| classify(S3Error::Reqwest(e)))?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let body = response.text().await.unwrap_or_default();
+            return match StoreError::from_response(status, &body) {
                 StoreError::NotFound => Ok(None),
                 other => Err(other),
-            },
+            };
         }
+        Ok(Some(Box::pin(
+            response
+                .bytes_stream()
+                .map_err(|e| classify(S3Error::Reqwest(e))),
+        )))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
