@@ -76,7 +76,7 @@ def clamdscan(*flags: str) -> None:
 def main() -> None:
     print(f"generating {SIZE} bytes in {FILE} …", flush=True)
     digest = generate(FILE, SIZE)
-    for _ in range(2):
+    for _ in range(int(os.environ.get("SCAN_ROUNDS", "1"))):
         clamdscan()
         clamdscan("--stream")
         read_back("scanned", None)
