@@ -235,14 +235,38 @@ impl Running {
     /// to completion (success, or rescheduled to a later retry). For tests: instead of
     /// sleeping until a job has run, advance the clock and drain. Needs this process's
     /// workers.
+    ///
+    /// A dispatched row that no worker has run after `UNFETCHED` is run here, through the
+    /// same `execute` a worker calls (apalis 1.0 workers were seen, under a whole suite's
+    /// load, to leave pushed messages unfetched for over a minute; in production the row
+    /// waits for a worker that fetches it). It is logged, so a stall is never silent.
     pub async fn drain_jobs(&self) -> anyhow::Result<()> {
+        const UNFETCHED: Duration = Duration::from_secs(15);
         anyhow::ensure!(self.workers.is_some(), "this process runs no workers");
-        let give_up = tokio::time::Instant::now() + Duration::from_secs(60);
+        let started = tokio::time::Instant::now();
+        let give_up = started + Duration::from_secs(60);
+        let mut first_seen: std::collections::HashMap<i64, tokio::time::Instant> =
+            std::collections::HashMap::new();
         loop {
             self.drain_outbox().await?;
             let due = sluice_core::outbox::due_count(&self.core.db, self.core.now()).await?;
             if due == 0 {
                 return Ok(());
+            }
+            let rows = sluice_core::outbox::due_rows(&self.core.db, self.core.now(), 100).await?;
+            let at = tokio::time::Instant::now();
+            for row in rows {
+                let seen = *first_seen.entry(row.id).or_insert(at);
+                let Some(token) = row.dispatch_token.clone() else {
+                    continue;
+                };
+                if at.duration_since(seen) < UNFETCHED {
+                    continue;
+                }
+                tracing::warn!(job = %row.job, row = row.id, "no worker fetched this job; the drain runs it");
+                let dispatch = sluice_core::jobs::Dispatch { row: row.id, token };
+                sluice_core::jobs::execute(&self.core, &dispatch).await?;
+                first_seen.remove(&row.id);
             }
             if tokio::time::Instant::now() >= give_up {
                 let now = self.core.now();

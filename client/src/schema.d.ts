@@ -966,7 +966,8 @@ export interface components {
              * @description The SHA-256 of some of those parts, as the client computed it while reading the
              *     file. Where the store checks checksums (`storage.checksums`) the part's URL signs
              *     it as `x-amz-checksum-sha256` (listed in its `headers`): the store refuses other
-             *     bytes for that part. Pass the same digests to `complete`.
+             *     bytes for that part. Pass the same digests to `complete`. At most 500 a request,
+             *     so the body stays within the 64 KiB a JSON body may have.
              */
             part_checksums?: components["schemas"]["PartChecksum"][];
             /** @description Part numbers, 1-based, within the upload's `part_count`; 1 to 1000 of them. */

@@ -193,9 +193,10 @@ pub struct SignPartsRequest {
     /// The SHA-256 of some of those parts, as the client computed it while reading the
     /// file. Where the store checks checksums (`storage.checksums`) the part's URL signs
     /// it as `x-amz-checksum-sha256` (listed in its `headers`): the store refuses other
-    /// bytes for that part. Pass the same digests to `complete`.
+    /// bytes for that part. Pass the same digests to `complete`. At most 500 a request,
+    /// so the body stays within the 64 KiB a JSON body may have.
     #[serde(default)]
-    #[schema(max_items = 1000)]
+    #[schema(max_items = 500)]
     pub part_checksums: Vec<PartChecksum>,
 }
 

@@ -7,6 +7,10 @@ use sluice_core::ids::UploadId;
 use sluice_core::upload::checksum::Sha256Digest;
 use sluice_core::upload::parts;
 use std::collections::BTreeMap;
+
+/// The most part digests one signing request takes: with the 1,000 part numbers it may
+/// name, the body stays within the 64 KiB a JSON body may have.
+const MAX_PART_CHECKSUMS: usize = 500;
 use uuid::Uuid;
 
 use crate::auth::Caller;
@@ -47,6 +51,13 @@ pub async fn sign_upload_parts(
     let id = UploadId(id.into_inner());
     let profile = || session_profile(&state, id, &who);
     guard(&state, &http, RouteClass::SignPart, &who.owner, profile).await?;
+    if body.part_checksums.len() > MAX_PART_CHECKSUMS {
+        return Err(CoreError::invalid(
+            "part_checksums",
+            format!("at most {MAX_PART_CHECKSUMS} part checksums a request"),
+        )
+        .into());
+    }
     let mut checksums = BTreeMap::new();
     for part in &body.part_checksums {
         let digest = Sha256Digest::parse(&part.sha256).ok_or_else(|| {
