@@ -271,15 +271,7 @@ impl Running {
             if tokio::time::Instant::now() >= give_up {
                 let now = self.core.now();
                 let rows = sluice_core::outbox::due_rows(&self.core.db, now, 10).await?;
-                let rows: Vec<String> = rows
-                    .iter()
-                    .map(|r| {
-                        format!(
-                            "{} #{} run_at {} dispatched_at {:?} attempts {} error {:?}",
-                            r.job, r.id, r.run_at, r.dispatched_at, r.attempts, r.last_error
-                        )
-                    })
-                    .collect();
+                let rows: Vec<String> = rows.iter().map(sluice_core::outbox::describe).collect();
                 anyhow::bail!("{due} due jobs still not run after 60s (now {now}): {rows:#?}");
             }
             tokio::time::sleep(Duration::from_millis(10)).await;

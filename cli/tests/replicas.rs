@@ -151,15 +151,7 @@ async fn settled(db: &DatabaseConnection, within: Duration) {
         if live + owed + jobs.len() as u64 == 0 {
             return;
         }
-        let rows: Vec<String> = jobs
-            .iter()
-            .map(|j| {
-                format!(
-                    "{} #{} run_at {} dispatched_at {:?} attempts {} error {:?}",
-                    j.job, j.id, j.run_at, j.dispatched_at, j.attempts, j.last_error
-                )
-            })
-            .collect();
+        let rows: Vec<String> = jobs.iter().map(sluice_core::outbox::describe).collect();
         assert!(
             tokio::time::Instant::now() < give_up,
             "not settled: {live} live sessions, {owed} owed cleanups, job rows {rows:#?}"

@@ -343,6 +343,14 @@ pub async fn due_rows<C: ConnectionTrait>(
         .await?)
 }
 
+/// A job row in one line, for a message about rows that did not run.
+pub fn describe(row: &Model) -> String {
+    format!(
+        "{} #{} run_at {} dispatched_at {:?} attempts {} error {:?}",
+        row.job, row.id, row.run_at, row.dispatched_at, row.attempts, row.last_error
+    )
+}
+
 /// When the next row becomes claimable (due, or its dispatch lease runs out).
 pub async fn next_claimable<C: ConnectionTrait>(
     db: &C,

@@ -391,7 +391,8 @@ pub fn plan(from: UploadState, event: Event, ctx: &PlanContext) -> Result<Plan, 
                 "a worker read every stored byte and found the declared SHA-256",
             )
             .deadline(add_chrono(ctx.now, ctx.commit_ttl))
-            .checksum_verified(true)
+            // What the read found: a worker that read nothing vouches for nothing.
+            .checksum_verified(ctx.checksum_verified)
             .announces(Notice::Uploaded),
             E::Reject(failure) => Plan::to(S::Rejected, "the malware scanner refused the object")
                 .failure(failure)

@@ -240,9 +240,6 @@ async fn settle(
         // beyond verification.
         (None, None) => (Event::Rehashed, json!({"rehashed": false})),
     };
-    if event == Event::Rehashed {
-        ctx.plan.checksum_verified = found.digest_matches == Some(true);
-    }
     match repo::transition_committed(core, session, event, &Actor::System, &ctx, detail).await {
         Ok(_) => Ok(()),
         // Another writer moved it first (an abort, the deadline): what it reached stands.

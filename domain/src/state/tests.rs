@@ -403,6 +403,17 @@ fn a_scanning_profile_is_uploaded_only_after_the_scanner_passes() {
     assert!(verified.seals, "the scanner reads the sealed bytes");
     assert!(verified.owes_cleanup, "the writable upload key goes");
 
+    for read in [true, false] {
+        let found = PlanContext {
+            checksum_verified: read,
+            ..ctx()
+        };
+        let rehashed = plan(S::Scanning, Event::Rehashed, &found).expect("legal");
+        assert_eq!(
+            rehashed.checksum_verified, read,
+            "the read's finding, never more"
+        );
+    }
     for result in ScanResult::ALL {
         let passed = plan(S::Scanning, Event::Scanned(result), &ctx()).expect("legal");
         assert_eq!(passed.scan, Some(result));
