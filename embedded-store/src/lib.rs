@@ -11,6 +11,8 @@
 //!   presigned URLs.
 //! - The CORS layer answers CORS preflight (`OPTIONS`) requests itself, with no
 //!   authentication. They never reach s3s, which would refuse them as unsigned.
+//! - A PUT or UploadPart whose bytes differ from its `x-amz-checksum-sha256` is refused
+//!   (400 BadDigest) and nothing of it is kept ([`checksum_guard`]).
 //! - Once [`EmbeddedStore::start`] returns, the bucket directory exists under
 //!   `root` and the listener is accepting connections.
 
@@ -34,10 +36,14 @@ use tower::Layer;
 use tower_http::cors::{AllowHeaders, Any, Cors, CorsLayer};
 use tracing::{debug, error, info, warn};
 
+mod checksum_guard;
+
+use checksum_guard::ChecksumGuard;
+
 /// How long `shutdown` lets in-flight requests finish before aborting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-type Svc = TowerToHyperService<Cors<S3Service>>;
+type Svc = TowerToHyperService<Cors<ChecksumGuard<S3Service>>>;
 
 /// Settings for the embedded store.
 #[derive(Clone)]
@@ -110,7 +116,9 @@ impl EmbeddedStore {
         // No `set_host`: with no S3Host, s3s parses every request as path-style
         // (`/bucket/key`). That is what we hand out. IP-literal Host headers would skip
         // virtual-host parsing anyway.
-        let svc = TowerToHyperService::new(cors_layer().layer(builder.build()));
+        // The checksum guard refuses a PUT or part whose bytes differ from its signed
+        // x-amz-checksum-sha256 before s3s-fs keeps them (see checksum_guard).
+        let svc = TowerToHyperService::new(cors_layer().layer(ChecksumGuard::new(builder.build())));
 
         // Once bind returns, the socket is listening, so connections queue in the backlog
         // even before the accept loop first runs.

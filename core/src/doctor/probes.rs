@@ -348,12 +348,22 @@ impl<'a> Run<'a> {
             }
             Err(e) => Err(e),
         };
+        // A refusal only counts when nothing was kept: s3s-fs alone answered BadDigest
+        // after it had stored the lying bytes.
+        let kept = match &refused {
+            Ok(a) if !a.ok() => matches!(self.store.head(&key).await, Ok(Some(_))),
+            _ => false,
+        };
         let checked = match &refused {
-            Ok(a) if !a.ok() => Outcome::Yes,
+            Ok(a) if !a.ok() && !kept => Outcome::Yes,
             Ok(_) => Outcome::No,
             Err(_) => Outcome::Error,
         };
         let detail = match &refused {
+            Ok(a) if !a.ok() && kept => format!(
+                "a PUT whose bytes differ from the signed digest is refused ({}), yet its bytes were stored",
+                a.describe()
+            ),
             Ok(a) if !a.ok() => format!(
                 "a PUT whose bytes differ from the signed digest is refused ({})",
                 a.describe()
@@ -476,12 +486,25 @@ impl<'a> Run<'a> {
             }
             Err(e) => Err(e.to_string()),
         };
-        self.refusal(
-            "checksum_part_checked",
-            refused,
-            "an UploadPart whose bytes differ from its signed digest",
-        );
-        match self.store.list_parts(&key, &upload_id).await {
+        let listed = self.store.list_parts(&key, &upload_id).await;
+        let lie_kept = matches!(&listed, Ok(parts) if parts.iter().any(|p| p.part_number == 2));
+        match refused {
+            // As with PutObject: a refusal that kept the part is no check at all.
+            Ok(a) if !a.ok() && lie_kept => self.found(
+                "checksum_part_checked",
+                Outcome::No,
+                format!(
+                    "an UploadPart whose bytes differ from its signed digest is refused ({}), yet the part was kept",
+                    a.describe()
+                ),
+            ),
+            refused => self.refusal(
+                "checksum_part_checked",
+                refused,
+                "an UploadPart whose bytes differ from its signed digest",
+            ),
+        }
+        match listed {
             Ok(parts) => match parts.first() {
                 Some(p) if p.etag.is_some() => self.found(
                     "list_parts_etags",
