@@ -48,6 +48,9 @@ pub struct QuotaProblem {
     pub usage: u64,
     /// The limit's value.
     pub value: u64,
+    /// What is left under the limit (`value − usage`): how many uploads, or bytes, a
+    /// request may still ask for (a batch is refused whole when its sum is more).
+    pub remaining: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,7 +139,7 @@ impl ApiError {
     }
 
     /// The offending field, for a 4xx about one.
-    fn field(&self) -> Option<String> {
+    pub(crate) fn field(&self) -> Option<String> {
         match self {
             ApiError::Core(CoreError::Invalid { field, .. }) => Some(field.clone()),
             ApiError::Core(CoreError::ChecksumRequired(_)) => Some("sha256".to_owned()),
@@ -201,6 +204,7 @@ impl ResponseError for ApiError {
                 profile: (scope != sluice_core::quota::TOTAL).then(|| scope.clone()),
                 usage: *usage,
                 value: *value,
+                remaining: value.saturating_sub(*usage),
             }),
             _ => None,
         };

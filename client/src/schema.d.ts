@@ -259,6 +259,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/batches/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a batch: how many of its sessions are in each state, and whether all of them are
+         *     `uploaded` or ended.
+         */
+        get: operations["get_batch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/files/{id}": {
         parameters: {
             query?: never;
@@ -383,6 +403,34 @@ export interface paths {
          *     exactly the returned headers.
          */
         post: operations["create_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/uploads/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create many upload sessions at once.
+         * @description Each item is what `POST /v1/uploads` takes and is checked as that route would check
+         *     it alone: a refused item (its `status` and `error.code` are that route's) creates
+         *     nothing and does not stop the others. The created sessions, their quota and the batch
+         *     are written in one transaction, with `batch_id` on every session. Quota is all or
+         *     nothing: the accepted items' sum fits every limit, or the request is refused with 429
+         *     `quota_exceeded` (`quota` names the limit, its value, the usage and what remains) and
+         *     nothing is created. A batch counts as one `create` request per profile it names
+         *     against rate limits. When every session is `uploaded` or ended, `batch.completed` is
+         *     announced once. 201 when a session was created, 200 when every item was refused.
+         */
+        post: operations["create_upload_batch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -540,6 +588,72 @@ export interface components {
             /** @description The state entered, or the state at the time for other kinds. */
             to_state: string;
         };
+        /**
+         * @description Create many upload sessions at once. Each item is what `POST /v1/uploads` takes, and is
+         *     checked as that route would check it alone.
+         */
+        BatchCreateRequest: {
+            /** @description 1 to `batch.max_items` (default 1000) items. */
+            items: components["schemas"]["CreateUploadRequest"][];
+        };
+        /**
+         * @description What became of a batch: its id (when a session was created) and every item's outcome,
+         *     in the order of the request.
+         */
+        BatchCreateResponse: {
+            /**
+             * Format: uuid
+             * @description Absent when every item was refused (nothing was created).
+             */
+            batch_id?: string | null;
+            /** @description Sessions created. */
+            created: number;
+            items: components["schemas"]["BatchItemResponse"][];
+            /** @description Items refused. */
+            refused: number;
+        };
+        /** @description Why one item was refused. */
+        BatchItemError: {
+            code: components["schemas"]["ErrorCode"];
+            detail: string;
+            field?: string | null;
+        };
+        /** @description One item of a batch: its session and upload instructions, or why it was refused. */
+        BatchItemResponse: {
+            error?: components["schemas"]["BatchItemError"] | null;
+            /** @description The item's position in the request, from 0. */
+            index: number;
+            /**
+             * Format: int32
+             * @description The status `POST /v1/uploads` would have answered for it alone: 201, or the
+             *     refusal's 4xx (or 503 where the store could not start a multipart upload).
+             */
+            status: number;
+            upload?: components["schemas"]["CreateUploadResponse"] | null;
+        };
+        /** @description A batch and how many of its sessions are in each state. */
+        BatchResponse: {
+            /** @description True once every session is `uploaded` or ended (`batch.completed` was announced). */
+            completed: boolean;
+            /** Format: date-time */
+            completed_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description Sessions per state (`pending`, `uploaded`, `rejected`, …); states with none are
+             *     left out.
+             */
+            states: {
+                [key: string]: number;
+            };
+            /**
+             * Format: int32
+             * @description Sessions the batch created.
+             */
+            total: number;
+        };
         /** @description The error body of the `/s3/*` routes. */
         CompanionProblem: {
             /** @description Stable snake_case cause, as on `/v1`. */
@@ -650,6 +764,11 @@ export interface components {
             size: number;
         };
         CreateUploadResponse: {
+            /**
+             * Format: uuid
+             * @description The batch it belongs to, when created by `POST /v1/uploads/batch`.
+             */
+            batch_id?: string | null;
             /** @description The content type the upload is signed with (declared or guessed). */
             content_type: string;
             /** Format: date-time */
@@ -825,6 +944,12 @@ export interface components {
             profile?: string | null;
             /**
              * Format: int64
+             * @description What is left under the limit (`value − usage`): how many uploads, or bytes, a
+             *     request may still ask for (a batch is refused whole when its sum is more).
+             */
+            remaining: number;
+            /**
+             * Format: int64
              * @description What is used now (uploads, or bytes).
              */
             usage: number;
@@ -888,6 +1013,11 @@ export interface components {
         };
         /** @description An upload session. */
         SessionResponse: {
+            /**
+             * Format: uuid
+             * @description The batch (`POST /v1/uploads/batch`) that created the session.
+             */
+            batch_id?: string | null;
             /**
              * @description True when the store itself reported the declared `sha256` for the stored object at
              *     verification. False when no digest was declared, the store does not report
@@ -2259,6 +2389,65 @@ export interface operations {
             };
         };
     };
+    get_batch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Batch id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchResponse"];
+                };
+            };
+            /** @description unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: no batch of the caller's with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_file: {
         parameters: {
             query?: never;
@@ -2816,6 +3005,113 @@ export interface operations {
                 };
             };
             /** @description storage_unavailable: a multipart upload could not be started */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_upload_batch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description every item refused: nothing created */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchCreateResponse"];
+                };
+            };
+            /** @description at least one session created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchCreateResponse"];
+                };
+            };
+            /** @description malformed_json: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is over 8 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed: no items, or more than `batch.max_items`; malformed_json, unknown_field, missing_field, invalid_type: the body's shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description quota_exceeded: the accepted items together break `quota.limit`; nothing was created. rate_limited */
+            429: {
+                headers: {
+                    /** @description seconds until the request would pass */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description database_unavailable, busy */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod batch;
 pub mod cached;
 pub mod cleanup;
 pub mod clock;

@@ -69,6 +69,15 @@ impl UploadState {
         UploadState::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
+    /// Whether a batch counts the session as done: its bytes were accepted (`uploaded`,
+    /// and whatever follows) or it ended. A settled session never becomes unsettled again.
+    pub fn settles_batch(self) -> bool {
+        !matches!(
+            self,
+            UploadState::Pending | UploadState::Verifying | UploadState::Scanning
+        )
+    }
+
     /// The stored and wire name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -17,15 +17,19 @@ pub enum Notice {
     Committed,
     #[serde(rename = "file.deleted")]
     FileDeleted,
+    /// Every session of a batch is `uploaded` or ended (announced once per batch).
+    #[serde(rename = "batch.completed")]
+    BatchCompleted,
 }
 
 impl Notice {
-    pub const ALL: [Notice; 5] = [
+    pub const ALL: [Notice; 6] = [
         Notice::Uploaded,
         Notice::Rejected,
         Notice::Expired,
         Notice::Committed,
         Notice::FileDeleted,
+        Notice::BatchCompleted,
     ];
 
     /// The `type` of the payload, and what endpoints subscribe to.
@@ -36,6 +40,7 @@ impl Notice {
             Notice::Expired => "upload.expired",
             Notice::Committed => "upload.committed",
             Notice::FileDeleted => "file.deleted",
+            Notice::BatchCompleted => "batch.completed",
         }
     }
 

@@ -10,6 +10,7 @@ pub mod lease;
 pub mod outbox_job;
 pub mod quota_usage;
 pub mod stats_rollup;
+pub mod upload_batch;
 pub mod upload_session;
 pub mod webhook_attempt;
 pub mod webhook_delivery;

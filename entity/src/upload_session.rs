@@ -78,6 +78,8 @@ pub struct Model {
     /// What the malware scanner said of the bytes, for profiles that scan: `clean`, or
     /// `unscanned` (too large, passed as the profile allows). `None` otherwise.
     pub scan: Option<ScanResult>,
+    /// The batch (`POST /v1/uploads/batch`) that created the session, if any.
+    pub batch_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

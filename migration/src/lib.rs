@@ -22,6 +22,7 @@ mod m20261203_000001_add_sealing_and_holds;
 mod m20261203_000010_index_retention;
 mod m20261203_000101_index_usage_on_read;
 mod m20261204_000001_add_scan;
+mod m20261205_000001_create_upload_batches;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000010_index_retention::Migration),
             Box::new(m20261203_000101_index_usage_on_read::Migration),
             Box::new(m20261204_000001_add_scan::Migration),
+            Box::new(m20261205_000001_create_upload_batches::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ mod audit;
 mod audit_sink;
 mod batch_cleanup;
 mod batch_transitions;
+mod batches;
 mod browser;
 mod checksums;
 mod cleanup;

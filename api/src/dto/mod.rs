@@ -14,6 +14,7 @@ use sluice_core::upload::{CreateUpload, CreatedUpload, MultipartView, SessionVie
 use utoipa::ToSchema;
 
 pub mod admin;
+pub mod batch;
 pub mod int;
 pub mod schemas;
 pub mod wire;
@@ -162,6 +163,9 @@ pub struct CreateUploadResponse {
     /// Present when `method` is `multipart`; sign parts with `POST /v1/uploads/{id}/parts`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multipart: Option<MultipartPlan>,
+    /// The batch it belongs to, when created by `POST /v1/uploads/batch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<Uuid>,
 }
 
 impl From<CreatedUpload> for CreateUploadResponse {
@@ -178,6 +182,7 @@ impl From<CreatedUpload> for CreateUploadResponse {
                 headers: put.headers,
             }),
             multipart: c.session.multipart.map(MultipartPlan::from),
+            batch_id: c.session.batch_id,
         }
     }
 }
@@ -304,6 +309,9 @@ pub struct SessionResponse {
     pub updated_at: DateTime<Utc>,
     /// Deadline of the current state.
     pub expires_at: DateTime<Utc>,
+    /// The batch (`POST /v1/uploads/batch`) that created the session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<Uuid>,
 }
 
 impl From<SessionView> for SessionResponse {
@@ -336,6 +344,7 @@ impl From<SessionView> for SessionResponse {
             created_at: s.created_at,
             updated_at: s.updated_at,
             expires_at: s.expires_at,
+            batch_id: s.batch_id,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! utoipa-actix-web collects them into the OpenAPI document.
 
 pub mod admin;
+pub mod batches;
 pub mod files;
 pub mod ops;
 pub mod quota;
@@ -15,7 +16,10 @@ use crate::error::ApiError;
 
 /// Every documented route.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(uploads::create::create_upload)
+    // The batch route before `/v1/uploads/{id}`'s: its path is a literal.
+    cfg.service(batches::create::create_upload_batch)
+        .service(batches::get::get_batch)
+        .service(uploads::create::create_upload)
         .service(uploads::get::get_upload)
         .service(uploads::parts::sign_upload_parts)
         .service(uploads::complete::complete_upload)

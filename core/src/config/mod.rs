@@ -52,6 +52,8 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     /// The malware scanner profiles with `scan = true` use; none by default.
     pub scanner: ScannerSettings,
+    /// Batch sessions (`POST /v1/uploads/batch`).
+    pub batch: BatchSettings,
     /// Upload profiles by name; a `default` profile always exists.
     pub profiles: BTreeMap<String, ProfileSettings>,
 }
@@ -376,6 +378,22 @@ pub struct WebhookEndpoint {
     /// Profiles whose uploads it hears about; empty means all.
     #[serde(default)]
     pub profiles: Vec<String>,
+}
+
+/// `[batch]`: how many sessions one `POST /v1/uploads/batch` may create.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchSettings {
+    /// Items a batch request may hold (refused whole above it: 422 `validation_failed`).
+    /// Default 1000; at most 10,000.
+    #[serde(deserialize_with = "lenient")]
+    pub max_items: usize,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        Self { max_items: 1000 }
+    }
 }
 
 /// `/readyz` and `/metrics`: probes anyone can call, so what they cost is bounded.

@@ -27,6 +27,7 @@ pub(super) fn problems(s: &Settings) -> Vec<String> {
     auth(s, &mut out);
     cleanup(s, &mut out);
     quota(s, &mut out);
+    batch(s, &mut out);
     admin(s, &mut out);
     retention(s, &mut out);
     webhooks(s, &mut out);
@@ -156,6 +157,12 @@ fn retention(s: &Settings, out: &mut Vec<String>) {
 fn quota(s: &Settings, out: &mut Vec<String>) {
     if s.quota.reconcile_interval.get().as_secs() < 1 {
         out.push("quota.reconcile_interval: must be at least 1s".into());
+    }
+}
+
+fn batch(s: &Settings, out: &mut Vec<String>) {
+    if !(1..=10_000).contains(&s.batch.max_items) {
+        out.push("batch.max_items: must be from 1 to 10000".into());
     }
 }
 

@@ -26,6 +26,8 @@ pub mod changes;
 pub mod computed;
 pub mod reconcile;
 pub(crate) mod repo;
+
+pub use repo::Reservation;
 pub mod service;
 
 use chrono::{DateTime, Datelike, Utc};

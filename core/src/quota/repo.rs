@@ -65,9 +65,32 @@ pub async fn reserve<C: ConnectionTrait>(
     now: chrono::DateTime<chrono::Utc>,
     size: u64,
 ) -> CoreResult<()> {
-    let size = i64::try_from(size).unwrap_or(i64::MAX);
-    for scope in scopes.iter().filter(|s| !s.limits.is_unlimited()) {
-        if take(db, owner, scope, now, size).await? {
+    let one = Reservation {
+        uploads: 1,
+        bytes: size,
+    };
+    let scoped: Vec<(&Scope, Reservation)> = scopes.iter().map(|s| (s, one)).collect();
+    reserve_many(db, owner, &scoped, now).await
+}
+
+/// What one reservation adds to a scope: a number of uploads and their bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reservation {
+    pub uploads: u64,
+    pub bytes: u64,
+}
+
+/// Reserves, per scope, `uploads` uploads of `bytes` bytes in all, or refuses with the
+/// first limit the whole would break (a batch fits entirely or not at all). `scoped` must
+/// be in lock order (totals before profiles, as `quota::scopes` gives them).
+pub async fn reserve_many<C: ConnectionTrait>(
+    db: &C,
+    owner: &str,
+    scoped: &[(&Scope, Reservation)],
+    now: chrono::DateTime<chrono::Utc>,
+) -> CoreResult<()> {
+    for (scope, wanted) in scoped.iter().filter(|(s, _)| !s.limits.is_unlimited()) {
+        if take(db, owner, scope, now, *wanted).await? {
             continue;
         }
         // No row yet, a row of an earlier day, or a limit reached. Only the first two
@@ -82,10 +105,10 @@ pub async fn reserve<C: ConnectionTrait>(
         // snapshot may predate the commit of a concurrent first reservation that made the
         // row, which this read then sees. Only an UPDATE that sees the row and finds a
         // limit broken is a refusal.
-        if take(db, owner, scope, now, size).await? {
+        if take(db, owner, scope, now, *wanted).await? {
             continue;
         }
-        return Err(exceeded(db, owner, scope, now, size).await?);
+        return Err(exceeded(db, owner, scope, now, *wanted).await?);
     }
     Ok(())
 }
@@ -97,11 +120,16 @@ async fn take<C: ConnectionTrait>(
     owner: &str,
     scope: &Scope,
     now: chrono::DateTime<chrono::Utc>,
-    size: i64,
+    wanted: Reservation,
 ) -> CoreResult<bool> {
     let limits = scope.limits;
+    let uploads = as_i64(wanted.uploads);
+    let size = as_i64(wanted.bytes);
     let mut update = Entity::update_many()
-        .col_expr(Column::UploadsToday, Expr::col(Column::UploadsToday).add(1))
+        .col_expr(
+            Column::UploadsToday,
+            Expr::col(Column::UploadsToday).add(uploads),
+        )
         .col_expr(Column::BytesToday, Expr::col(Column::BytesToday).add(size))
         .col_expr(
             Column::ReservedBytes,
@@ -111,7 +139,11 @@ async fn take<C: ConnectionTrait>(
         .filter(Column::Scope.eq(scope.name.as_str()))
         .filter(Column::Day.eq(day_of(now)));
     if let Some(max) = limits.daily_uploads {
-        update = update.filter(Expr::col(Column::UploadsToday).add(1).lte(as_i64(max)));
+        update = update.filter(
+            Expr::col(Column::UploadsToday)
+                .add(uploads)
+                .lte(as_i64(max)),
+        );
     }
     if let Some(max) = limits.daily_bytes {
         update = update.filter(Expr::col(Column::BytesToday).add(size).lte(as_i64(max)));
@@ -131,8 +163,9 @@ async fn exceeded<C: ConnectionTrait>(
     owner: &str,
     scope: &Scope,
     now: chrono::DateTime<chrono::Utc>,
-    size: i64,
+    wanted: Reservation,
 ) -> CoreResult<CoreError> {
+    let size = as_i64(wanted.bytes);
     let row = Entity::find_by_id((owner.to_owned(), scope.name.clone()))
         .one(db)
         .await?
@@ -145,7 +178,7 @@ async fn exceeded<C: ConnectionTrait>(
             "daily_uploads",
             limits.daily_uploads,
             used(row.uploads_today),
-            row.uploads_today + 1,
+            row.uploads_today + as_i64(wanted.uploads),
             Some(to_next_day),
         ),
         (

@@ -65,6 +65,65 @@ pub async fn create_as(
     req: CreateUpload,
     transfer: Transfer,
 ) -> CoreResult<CreatedUpload> {
+    let Prepared {
+        session,
+        scopes,
+        ready,
+    } = prepare(core, who, req, transfer)?;
+    match ready {
+        Ready::Multipart { part_size } => {
+            create_multipart(core, who, session, &scopes, part_size).await
+        }
+        Ready::Adapter => {
+            let session = insert(core, session, &who.actor, &scopes).await?;
+            core.metrics.add_bytes("declared", session.size);
+            Ok(CreatedUpload {
+                session: SessionView::from(&session),
+                put: None,
+            })
+        }
+        Ready::Put { conditions } => {
+            // Presign before writing: it is offline and cannot fail for a store outage,
+            // and a failure here leaves no row behind.
+            let put = presign(core, &session, &conditions).await?;
+            let session = insert(core, session, &who.actor, &scopes).await?;
+            core.metrics.add_bytes("declared", session.size);
+            Ok(CreatedUpload {
+                session: SessionView::from(&session),
+                put: Some(put),
+            })
+        }
+    }
+}
+
+/// A session checked against its profile and ready to be written, and what its transfer
+/// still needs before it is.
+pub(crate) struct Prepared {
+    pub session: Model,
+    /// The quota scopes it counts against, in lock order.
+    pub scopes: [quota::Scope; 2],
+    pub ready: Ready,
+}
+
+/// What a prepared session's transfer still needs.
+pub(crate) enum Ready {
+    /// A PUT to presign (offline) with these conditions.
+    Put { conditions: PutConditions },
+    /// A multipart upload to start at the store, cut into parts of `part_size`.
+    Multipart { part_size: u64 },
+    /// The adapter presigns its own request: nothing to hand out.
+    Adapter,
+}
+
+/// Everything a create decides without I/O: the profile's policy, the content type, the
+/// key, the deadlines and how the bytes travel. Shared by single and batch creates, so a
+/// batch item is refused exactly as the same request alone would be.
+pub(crate) fn prepare(
+    core: &Core,
+    who: &Principal,
+    req: CreateUpload,
+    transfer: Transfer,
+) -> CoreResult<Prepared> {
     let profile_name = req.profile.as_str();
     let profile = core.profile(profile_name)?;
     if !who.may_use_profile(profile_name) {
@@ -125,61 +184,64 @@ pub async fn create_as(
         sealed_key: None,
         held_bytes: 0,
         scan: None,
+        batch_id: None,
     };
-    match transfer {
+    let scopes = quota::scopes(&session.profile, profile, &core.settings.quota);
+    let ready = match transfer {
         Transfer::ByProfile if declared_size > profile.multipart_threshold.bytes() => {
-            let part_size = profile.part_size.bytes();
-            return create_multipart(core, who, session, profile, part_size).await;
+            Ready::Multipart {
+                part_size: profile.part_size.bytes(),
+            }
         }
-        Transfer::Multipart { part_size } => {
-            return create_multipart(core, who, session, profile, part_size).await;
-        }
+        Transfer::Multipart { part_size } => Ready::Multipart { part_size },
         Transfer::Single { rewritable } => {
             session.rewritable = rewritable;
-            let scopes = quota::scopes(&session.profile, profile, &core.settings.quota);
-            session = insert(core, session, &who.actor, &scopes).await?;
-            core.metrics.add_bytes("declared", session.size);
-            return Ok(CreatedUpload {
-                session: SessionView::from(&session),
-                put: None,
-            });
+            Ready::Adapter
         }
-        Transfer::ByProfile => {}
-    }
-    // Presign before writing: it is offline and cannot fail for a store outage, and a
-    // failure here leaves no row behind.
-    // A multipart upload has no whole-object SHA-256 a store could check per part; a
-    // single PUT signs it where the store checks and reports checksums.
-    let checksum_sha256 = sha256
-        .filter(|_| core.settings.storage.checksums())
-        .map(|d| d.base64());
-    session.checksum_signed = checksum_sha256.is_some();
-    let conditions = PutConditions {
-        content_type,
-        content_length: declared_size,
-        one_time: profile.one_time(),
-        checksum_sha256,
+        Transfer::ByProfile => {
+            // A multipart upload has no whole-object SHA-256 a store could check per
+            // part; a single PUT signs it where the store checks and reports checksums.
+            let checksum_sha256 = sha256
+                .filter(|_| core.settings.storage.checksums())
+                .map(|d| d.base64());
+            session.checksum_signed = checksum_sha256.is_some();
+            Ready::Put {
+                conditions: PutConditions {
+                    content_type,
+                    content_length: declared_size,
+                    one_time: profile.one_time(),
+                    checksum_sha256,
+                },
+            }
+        }
     };
-    let put = core
-        .store
-        .presign_put(&session.key, &conditions, profile.upload_ttl.get())
-        .await?;
-    let scopes = quota::scopes(&session.profile, profile, &core.settings.quota);
-    session = insert(core, session, &who.actor, &scopes).await?;
-    core.metrics.add_bytes("declared", session.size);
-    Ok(CreatedUpload {
-        session: SessionView::from(&session),
-        put: Some(put),
+    Ok(Prepared {
+        session,
+        scopes,
+        ready,
     })
 }
 
-async fn create_multipart(
+/// The presigned PUT of a prepared session (offline: no store request).
+pub(crate) async fn presign(
     core: &Core,
-    who: &Principal,
-    mut session: Model,
-    profile: &ProfileSettings,
+    session: &Model,
+    conditions: &PutConditions,
+) -> CoreResult<crate::storage::PresignedRequest> {
+    let profile = core.profile(&session.profile)?;
+    Ok(core
+        .store
+        .presign_put(&session.key, conditions, profile.upload_ttl.get())
+        .await?)
+}
+
+/// Starts the multipart upload of a prepared session at the store and records its id
+/// and cut on the session (not yet written).
+pub(crate) async fn start_multipart(
+    core: &Core,
+    session: &mut Model,
     part_size: u64,
-) -> CoreResult<CreatedUpload> {
+) -> CoreResult<()> {
     let total = u64::try_from(session.size).unwrap_or(0);
     let plan = PartPlan::new(total, part_size)
         .ok_or_else(|| CoreError::invalid("size", "too large to cut into 10,000 parts"))?;
@@ -190,16 +252,27 @@ async fn create_multipart(
     session.method = UploadMethod::Multipart;
     // Once Sluice completes it, the upload id is gone: no part URL can write the key again.
     session.rewritable = false;
-    session.multipart_upload_id = Some(upload_id.clone());
+    session.multipart_upload_id = Some(upload_id);
     // Without a declared size there is no cut: the client chooses its parts, and
     // assembly checks them against the reservation.
     if session.size_exact {
         session.part_size = i64::try_from(plan.part_size).ok();
         session.part_count = i32::try_from(plan.part_count).ok();
     }
+    Ok(())
+}
+
+async fn create_multipart(
+    core: &Core,
+    who: &Principal,
+    mut session: Model,
+    scopes: &[quota::Scope],
+    part_size: u64,
+) -> CoreResult<CreatedUpload> {
+    start_multipart(core, &mut session, part_size).await?;
     let key = session.key.clone();
-    let scopes = quota::scopes(&session.profile, profile, &core.settings.quota);
-    match insert(core, session, &who.actor, &scopes).await {
+    let upload_id = session.multipart_upload_id.clone().unwrap_or_default();
+    match insert(core, session, &who.actor, scopes).await {
         Ok(session) => {
             core.metrics.add_bytes("declared", session.size);
             Ok(CreatedUpload {

@@ -109,6 +109,7 @@ mod tests {
             sealed_key: None,
             held_bytes: 0,
             scan: None,
+            batch_id: None,
         }
     }
 

@@ -17,8 +17,10 @@ use sluice_entity::audit_event;
 use sluice_entity::upload_session::{self, Column, Entity, Model};
 
 pub mod batch;
+mod insert_many;
 
 pub use batch::{BatchItem, transition_batch};
+pub use insert_many::insert_many;
 
 use super::state::{self, Event, OwedJob, PlanContext, has_deadline};
 use crate::Core;

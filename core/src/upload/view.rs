@@ -59,6 +59,8 @@ pub struct SessionView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The batch that created it, if any.
+    pub batch_id: Option<uuid::Uuid>,
 }
 
 impl From<&Model> for SessionView {
@@ -91,6 +93,7 @@ impl From<&Model> for SessionView {
             created_at: m.created_at,
             updated_at: m.updated_at,
             expires_at: m.expires_at,
+            batch_id: m.batch_id,
         }
     }
 }

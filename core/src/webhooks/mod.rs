@@ -29,6 +29,21 @@ pub fn subscribers<'a>(
         .collect()
 }
 
+/// The endpoints that want `notice` of something spanning `profiles` (a batch): an
+/// endpoint limited to some profiles hears of it when one of them is among `profiles`.
+pub fn subscribers_of_any<'a>(
+    settings: &'a WebhookSettings,
+    notice: Notice,
+    profiles: &[String],
+) -> Vec<&'a str> {
+    settings
+        .endpoints
+        .iter()
+        .filter(|(_, e)| profiles.iter().any(|p| wants(e, notice, p)))
+        .map(|(name, _)| name.as_str())
+        .collect()
+}
+
 fn wants(endpoint: &WebhookEndpoint, notice: Notice, profile: &str) -> bool {
     (endpoint.events.is_empty() || endpoint.events.iter().any(|e| e == notice.event_type()))
         && (endpoint.profiles.is_empty() || endpoint.profiles.iter().any(|p| p == profile))

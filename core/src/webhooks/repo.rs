@@ -24,7 +24,7 @@ pub async fn announce(
     write: &Write,
     endpoints: &[&str],
     notice: Notice,
-    upload_id: UploadId,
+    upload_id: Option<UploadId>,
     payload: &serde_json::Value,
     now: DateTime<Utc>,
 ) -> CoreResult<()> {
@@ -33,7 +33,7 @@ pub async fn announce(
             message_id: Set(format!("msg_{}", uuid::Uuid::now_v7().simple())),
             endpoint: Set((*endpoint).to_owned()),
             event_type: Set(notice.event_type().to_owned()),
-            upload_id: Set(Some(upload_id.0)),
+            upload_id: Set(upload_id.map(|id| id.0)),
             payload: Set(payload.clone()),
             status: Set(PENDING.to_owned()),
             attempts: Set(0),
@@ -45,7 +45,7 @@ pub async fn announce(
         .await?;
         let job = DeliverWebhook {
             delivery_id: delivery.id,
-            upload_id: Some(upload_id),
+            upload_id,
         };
         write.append(now, &[NewJob::at(job, now)]).await?;
     }

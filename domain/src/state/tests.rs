@@ -227,6 +227,28 @@ fn every_edge_into_a_terminal_state_owes_a_cleanup_and_no_other_does() {
     }
 }
 
+/// A batch's count of unsettled sessions only falls: no edge leads from a settled state
+/// back to pending, verifying or scanning, and every terminal state is settled.
+#[test]
+fn a_settled_session_never_unsettles() {
+    let ctx = ctx();
+    for from in S::ALL.into_iter().filter(|s| s.settles_batch()) {
+        for event in Event::ALL {
+            if let Ok(plan) = plan(from, event, &ctx) {
+                assert!(
+                    plan.to.settles_batch(),
+                    "{from:?} --{event:?}--> {:?}",
+                    plan.to
+                );
+            }
+        }
+    }
+    for state in S::ALL.into_iter().filter(|s| is_terminal(*s)) {
+        assert!(state.settles_batch(), "{state:?}");
+    }
+    assert!(!S::Pending.settles_batch() && S::Uploaded.settles_batch());
+}
+
 #[test]
 fn terminal_states_have_no_way_out() {
     for from in S::ALL.into_iter().filter(|s| is_terminal(*s)) {

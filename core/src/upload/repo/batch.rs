@@ -140,7 +140,7 @@ pub async fn transition_batch(
                     write,
                     &endpoints,
                     notice,
-                    UploadId(row.id),
+                    Some(UploadId(row.id)),
                     &payload,
                     now,
                 )
@@ -156,6 +156,19 @@ pub async fn transition_batch(
     // The jobs the old states owed are moot; the plans owe the new states' own.
     outbox::cancel_state_jobs_of(txn, &ids).await?;
     write.append(now, &jobs).await?;
+    // Sessions of batches that settle here take themselves off their batch's count.
+    let mut settled: BTreeMap<uuid::Uuid, i32> = BTreeMap::new();
+    for (row, item, plan) in &moved {
+        if let Some(batch) = row.batch_id
+            && !item.session.state.settles_batch()
+            && plan.to.settles_batch()
+        {
+            *settled.entry(batch).or_default() += 1;
+        }
+    }
+    if !settled.is_empty() {
+        crate::batch::settle(write, &settled, webhooks_settings, now).await?;
+    }
     Ok(moved.into_iter().map(|(row, ..)| row).collect())
 }
 
