@@ -70,3 +70,13 @@ export {
   memoryResumeStore,
   browserResumeStore,
 } from "./upload.js";
+export {
+  type BatchOptions,
+  type BatchOutcome,
+  type BatchSlot,
+  type CreatedBatches,
+  type UploadBatchOptions,
+  createBatches,
+  limiter,
+  uploadBatch,
+} from "./batch.js";

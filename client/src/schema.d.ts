@@ -394,7 +394,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List your own upload sessions.
+         * @description To go on with an upload started on another device: `?state=pending&filename=…&size=…`
+         *     (and `sha256` where it was declared) finds its session; `GET /v1/uploads/{id}?parts=true`
+         *     then lists the parts the store holds, and only the others need sending. Only the
+         *     caller's sessions, of the profiles its token may use. Newest first; pass `next_cursor`
+         *     back as `cursor` for the next page.
+         */
+        get: operations["list_uploads"];
         put?: never;
         /**
          * Create an upload session.
@@ -864,6 +872,12 @@ export interface components {
             /** Format: int64 */
             part_size: number;
             upload_id: string;
+        };
+        /** @description One page of the caller's sessions, newest first. */
+        OwnListResponse: {
+            items: components["schemas"]["SessionResponse"][];
+            /** @description Pass as `cursor` for the next page; `null` on the last page. */
+            next_cursor?: string | null;
         };
         /** @description How to upload the object (Companion's `/s3/params` answer). */
         ParamsResponse: {
@@ -2154,8 +2168,8 @@ export interface operations {
                 /** @description `put` or `multipart`. Empty: any. */
                 method?: string;
                 /**
-                 * @description Rejected for this reason: `size_mismatch`, `checksum_mismatch`, `type_mismatch`.
-                 *     Empty: any.
+                 * @description Rejected for this reason: `size_mismatch`, `checksum_mismatch`, `type_mismatch`,
+                 *     `malware_detected`, `too_large_to_scan`. Empty: any.
                  */
                 failure?: string;
                 /** @description The object key, exactly. Empty: any. */
@@ -2878,6 +2892,89 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description storage_unavailable, busy, database_unavailable: retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_uploads: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated states, e.g. `pending` for uploads that can go on. Empty: any. */
+                state?: string;
+                /**
+                 * @description The file's name as the client has it (compared after the same sanitising a
+                 *     create applies). Empty: any.
+                 */
+                filename?: string;
+                /** @description The declared size in bytes. */
+                size?: number;
+                /** @description The declared SHA-256 (hex or base64). Empty: any. */
+                sha256?: string;
+                /** @description Created by this batch. */
+                batch_id?: string;
+                /** @description Page size, 1 to 200; default 50. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page (opaque). Empty: the first page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OwnListResponse"];
+                };
+            };
+            /** @description invalid_query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed: a filter, the limit or the cursor */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description internal_error */
             500: {

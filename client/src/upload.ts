@@ -9,7 +9,7 @@
  * (rejected, expired, aborted) is forgotten and a new one is created.
  */
 import { SluiceError, type SluiceErrorCode, unwrap } from "./errors.js";
-import type { Session, SluiceClient } from "./index.js";
+import type { CreatedUpload, Session, SluiceClient } from "./index.js";
 import { type Cut, lengthOf, partNumbers, rangeOf } from "./parts.js";
 import {
   type ResumeStore,
@@ -55,6 +55,16 @@ export interface UploadOptions {
   onProgress?: (progress: UploadProgress) => void;
   /** Called once the session is known (created or resumed). */
   onSession?: (session: Session) => void;
+  /** With no local record of this file's session, look for a pending multipart session
+   * of the same owner, profile, name and size (and `sha256`, when given) started
+   * elsewhere (another device, a cleared browser), and go on with it: the parts the
+   * store holds whose sizes fit the cut are not sent again. Default: true when `sha256`
+   * is given, false otherwise (name and size alone cannot tell two files apart, and a
+   * part of another file would then be assembled into this one). */
+  resumeElsewhere?: boolean;
+  /** A session already created for this file (by `createBatches`): used instead of
+   * creating one, the first time the upload starts. */
+  created?: CreatedUpload;
 }
 
 /** States in which the session can still become a file. */
@@ -78,6 +88,8 @@ export class Upload {
   readonly #etags = new Map<number, string | undefined>();
   /** Lower-case hex SHA-256 of the parts this helper read and sent. */
   readonly #digests = new Map<number, string>();
+  /** A session created for this file elsewhere, until the first start takes it. */
+  #created: CreatedUpload | undefined;
 
   constructor(options: UploadOptions) {
     this.#options = options;
@@ -86,6 +98,7 @@ export class Upload {
       (typeof globalThis.localStorage === "object" ? browserResumeStore() : memoryResumeStore());
     this.#key = options.resumeKey ?? resumeKeyOf(options.file, this.filename, this.profile);
     this.#transport = options.transport ?? defaultTransport();
+    this.#created = options.created;
   }
 
   get filename(): string {
@@ -183,6 +196,14 @@ export class Upload {
   /** The remembered live session, or a new one. */
   async #open(): Promise<{ session: Session; put?: { url: string; headers: Record<string, string> } }> {
     const client = this.#options.client;
+    const given = this.#created;
+    if (given) {
+      // Created by a batch: its PUT URL is only in that answer, so it is used now.
+      this.#created = undefined;
+      this.#store.set(this.#key, given.id);
+      const session = unwrap(await client.GET("/v1/uploads/{id}", { params: { path: { id: given.id } } }));
+      return { session, put: given.put ?? undefined };
+    }
     const remembered = this.#store.get(this.#key);
     if (remembered) {
       // `parts: true`: the parts the store already holds, to resume (one store request).
@@ -193,6 +214,13 @@ export class Upload {
       this.#store.remove(this.#key);
     }
     const o = this.#options;
+    if (o.resumeElsewhere ?? o.sha256 !== undefined) {
+      const found = await this.#startedElsewhere();
+      if (found) {
+        this.#store.set(this.#key, found.id);
+        return { session: found };
+      }
+    }
     const created = unwrap(
       await client.POST("/v1/uploads", {
         body: {
@@ -211,6 +239,24 @@ export class Upload {
     this.#digests.clear();
     const session = unwrap(await client.GET("/v1/uploads/{id}", { params: { path: { id: created.id } } }));
     return { session, put: created.put ?? undefined };
+  }
+
+  /** The newest pending multipart session of this file started elsewhere, with the
+   * parts the store holds, or undefined. A single-PUT session is never taken: its URL is
+   * known only to the client that created it. */
+  async #startedElsewhere(): Promise<Session | undefined> {
+    const o = this.#options;
+    const page = await o.client.GET("/v1/uploads", {
+      params: {
+        query: { state: "pending", filename: this.filename, size: o.file.size, sha256: o.sha256, limit: 20 },
+      },
+    });
+    const match = page.data?.items.find((s) => s.method === "multipart" && s.profile === this.profile);
+    if (!match) return undefined;
+    const full = await o.client.GET("/v1/uploads/{id}", {
+      params: { path: { id: match.id }, query: { parts: true } },
+    });
+    return full.data?.state === "pending" ? full.data : undefined;
   }
 
   async #sendWhole(put: { url: string; headers: Record<string, string> }, signal: AbortSignal): Promise<void> {

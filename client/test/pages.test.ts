@@ -154,6 +154,43 @@ it("uploads a small and a 30 MiB file, resumes the large one after a reload, dow
   assert.equal(session.size, 30 * MiB);
 });
 
+it("choosing 200 files at once creates them with one batch request and uploads all 200", { skip, timeout: 180_000 }, async () => {
+  const owner = "batch-page-user";
+  const token = sluice.token(owner);
+  // Another query string: a whole new page (a new hash alone would not load the token).
+  await page.goto(`${sluice.baseUrl}/?batch#token=${token}`);
+  await page.fill("#profile", "default");
+  let batches = 0;
+  let singles = 0;
+  const count = (request: import("playwright-core").Request) => {
+    if (request.method() !== "POST") return;
+    const path = new URL(request.url()).pathname;
+    if (path === "/v1/uploads/batch") batches += 1;
+    if (path === "/v1/uploads") singles += 1;
+  };
+  page.on("request", count);
+  const chosen = Array.from({ length: 200 }, (_, i) => file(`batch-${String(i).padStart(3, "0")}.txt`, 200 + i, 100 + i));
+  await page.setInputFiles("#files", chosen);
+  const uploaded = page.locator('#uploads li[data-state="uploaded"][data-file^="batch-"]');
+  const give_up = Date.now() + 150_000;
+  while ((await uploaded.count()) < 200 && Date.now() < give_up) await page.waitForTimeout(250);
+  page.off("request", count);
+  assert.equal(await uploaded.count(), 200, "every chosen file uploaded");
+  assert.equal(batches, 1, "one batch request for the 200 files");
+  assert.equal(singles, 0, "no file was created on its own");
+  await page.screenshot({ path: join(shots, "upload-batch.png"), fullPage: false });
+
+  // Sluice agrees: one batch of 200, all uploaded, announced complete.
+  const api = createSluiceClient({ baseUrl: sluice.baseUrl, token });
+  const someId = (await page.locator('#uploads li[data-file^="batch-"]').first().getAttribute("data-session")) ?? "";
+  const session = unwrap(await api.GET("/v1/uploads/{id}", { params: { path: { id: someId } } }));
+  assert.ok(session.batch_id);
+  const batch = unwrap(await api.GET("/v1/batches/{id}", { params: { path: { id: session.batch_id } } }));
+  assert.equal(batch.total, 200);
+  assert.deepEqual(batch.states, { uploaded: 200 });
+  assert.equal(batch.completed, true);
+});
+
 it("the dashboard filters sessions, pages, shows a trail and force-expires", { skip, timeout: 60_000 }, async () => {
   await page.goto(`${sluice.baseUrl}/admin`);
   await page.fill("#key", ADMIN_KEY);

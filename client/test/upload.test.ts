@@ -14,6 +14,7 @@ import {
   fetchTransport,
   memoryResumeStore,
   unwrap,
+  uploadBatch,
 } from "../src/index.js";
 import { type Running, startSluice } from "./server.js";
 
@@ -171,6 +172,42 @@ describe("Upload", () => {
     assert.equal(afterReload.puts(), 2, "the part the store held was not sent again");
   });
 
+  it("goes on from another device with no local record, sending only the missing parts", async () => {
+    const file = bytes(11 * MiB, 6);
+    let laptop: Upload | undefined;
+    const before = counting((n) => n === 1 && laptop?.pause());
+    laptop = new Upload({
+      client: client("traveller"),
+      file,
+      filename: "trip.mov",
+      parallel: 1,
+      transport: before.transport,
+      resumeStore: memoryResumeStore(),
+    });
+    await assert.rejects(laptop.start(), Cancelled);
+    const id = laptop.session?.id;
+    assert.ok(id);
+
+    // Without opting in (and with no digest), another device starts afresh.
+    const cautious = new Upload({ client: client("traveller"), file, filename: "trip.mov", resumeStore: memoryResumeStore() });
+    // The phone: its own resume store is empty; it asks Sluice for the session.
+    const after = counting();
+    const phone = new Upload({
+      client: client("traveller"),
+      file,
+      filename: "trip.mov",
+      transport: after.transport,
+      resumeStore: memoryResumeStore(),
+      resumeElsewhere: true,
+    });
+    const session = await phone.start();
+    assert.equal(session.id, id, "the session started on the laptop");
+    assert.equal(session.state, "uploaded");
+    assert.equal(after.puts(), 2, "the part the store held was not sent again");
+    const fresh = await cautious.start();
+    assert.notEqual(fresh.id, id);
+  });
+
   it("aborts: the session ends and is forgotten", async () => {
     const file = bytes(11 * MiB, 9);
     const kept = memoryResumeStore();
@@ -198,5 +235,50 @@ describe("Upload", () => {
     const other = await client("mallory").GET("/v1/uploads/{id}", { params: { path: { id: session.id } } });
     assert.equal(other.response.status, 404);
     assert.equal((other.error as { code?: string }).code, "not_found");
+  });
+});
+
+describe("uploadBatch", () => {
+  it("creates the sessions with one batch request per 20 files and uploads them 4 at a time", async () => {
+    const api = client("batcher");
+    const files = Array.from(
+      { length: 30 },
+      (_, i) => new File([bytes(100 + i, i + 1)], `f${i}.bin`, { type: "application/octet-stream" }),
+    );
+    // The profile takes at most 1 KiB: this one is refused, alone.
+    files.splice(7, 0, new File([bytes(2000)], "big.bin", { type: "application/octet-stream" }));
+    let inFlight = 0;
+    let most = 0;
+    const transport: Transport = async (...args) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      try {
+        return await fetchTransport(...args);
+      } finally {
+        inFlight -= 1;
+      }
+    };
+    const { batchIds, outcomes } = await uploadBatch({
+      client: api,
+      files,
+      profile: "tiny",
+      parallel: 4,
+      maxItems: 20,
+      resumeStore: memoryResumeStore(),
+      upload: { transport },
+    });
+    assert.equal(batchIds.length, 2);
+    assert.equal(outcomes.length, 31);
+    const refused = outcomes[7]?.error;
+    assert.ok(refused instanceof SluiceError);
+    assert.equal(refused.code, "too_large");
+    const uploaded = outcomes.filter((o) => o.session?.state === "uploaded");
+    assert.equal(uploaded.length, 30);
+    assert.ok(most <= 4, `${most} files in flight`);
+    for (const o of uploaded) assert.ok(o.session?.batch_id && batchIds.includes(o.session.batch_id));
+    const first = unwrap(await api.GET("/v1/batches/{id}", { params: { path: { id: batchIds[0] ?? "" } } }));
+    assert.equal(first.total, 19);
+    assert.deepEqual(first.states, { uploaded: 19 });
+    assert.equal(first.completed, true);
   });
 });

@@ -1,17 +1,22 @@
 /**
  * The upload page (`/`): pick or drop files, a progress bar per file, pause / resume /
  * abort, commit, a download link restoring the original name, and a plain message for
- * every refusal. Built only on the generated client and its upload helper.
+ * every refusal. Several files chosen at once are created with one batch request
+ * (`POST /v1/uploads/batch`) and sent a few at a time. Built only on the generated
+ * client and its upload helper.
  *
  * Invariant: the token lives in `sessionStorage` (this tab only); the page keeps nothing
  * but session ids in `localStorage`, through the helper's resume store.
  */
 import {
   Cancelled,
+  type CreatedUpload,
   SluiceError,
   Upload,
   browserResumeStore,
+  createBatches,
   createSluiceClient,
+  limiter,
   unwrap,
 } from "../src/index.js";
 import { byId, element, formatBytes } from "./dom.js";
@@ -19,6 +24,7 @@ import { byId, element, formatBytes } from "./dom.js";
 const TOKEN = "sluice:token";
 const tokenInput = byId<HTMLInputElement>("token");
 const profileInput = byId<HTMLInputElement>("profile");
+const elsewhereInput = byId<HTMLInputElement>("elsewhere");
 
 // A token handed over in the fragment (never sent to a server) is taken and hidden.
 const fromFragment = new URLSearchParams(location.hash.slice(1)).get("token");
@@ -33,6 +39,9 @@ const client = createSluiceClient({
   baseUrl: location.origin,
   token: () => sessionStorage.getItem(TOKEN) ?? "",
 });
+
+/** Files sending at once; the rest wait their turn ("Waiting…"). */
+const inFlight = limiter(4);
 
 /** What a refusal means to the person uploading. */
 export function explain(error: unknown): string {
@@ -64,7 +73,7 @@ export function explain(error: unknown): string {
   return String(error);
 }
 
-function addFile(file: File): void {
+function addFile(file: File, created?: CreatedUpload, refused?: unknown): void {
   const bar = element("progress", { max: "1", value: "0" });
   const status = element("p", { class: "status" }, "Starting…");
   const pause = element("button", { type: "button", class: "secondary" }, "Pause");
@@ -84,9 +93,20 @@ function addFile(file: File): void {
   );
   byId("uploads").append(row);
 
+  if (refused !== undefined) {
+    // Refused when its batch was created: there is no session to act on.
+    row.dataset.state = "failed";
+    status.textContent = explain(refused);
+    status.classList.add("error");
+    for (const button of [pause, resume, abort]) button.disabled = true;
+    return;
+  }
+
   const upload = new Upload({
     client,
     file,
+    created,
+    resumeElsewhere: elsewhereInput.checked,
     profile: profileInput.value.trim() || "default",
     resumeStore: browserResumeStore(),
     onSession: (session) => row.setAttribute("data-session", session.id),
@@ -99,9 +119,12 @@ function addFile(file: File): void {
   const run = () => {
     pause.disabled = false;
     resume.disabled = true;
-    row.dataset.state = "uploading";
-    upload
-      .start()
+    row.dataset.state = "waiting";
+    status.textContent = "Waiting…";
+    inFlight(() => {
+      row.dataset.state = "uploading";
+      return upload.start();
+    })
       .then(() =>
         upload.settled({
           onState: (state) => {
@@ -187,14 +210,34 @@ function refreshResumable(): void {
   byId("resumable").hidden = items.length === 0;
 }
 
-function addAll(files: FileList | null): void {
-  for (const file of files ?? []) addFile(file);
+/** One file goes alone; several are created with one batch request (or one per
+ * 1,000), each then sent by its own upload. */
+async function addAll(files: FileList | null): Promise<void> {
+  const chosen = [...(files ?? [])];
+  if (chosen.length <= 1) {
+    for (const file of chosen) addFile(file);
+    return;
+  }
+  try {
+    const { slots } = await createBatches({
+      client,
+      files: chosen,
+      profile: profileInput.value.trim() || "default",
+      resumeStore: browserResumeStore(),
+    });
+    slots.forEach((slot, i) => addFile(chosen[i] as File, slot.created, slot.error));
+  } catch (error) {
+    // The batch was refused whole (a quota the files together would break, say).
+    for (const file of chosen) addFile(file, undefined, error);
+  }
 }
 
 const input = byId<HTMLInputElement>("files");
 input.addEventListener("change", () => {
-  addAll(input.files);
-  input.value = "";
+  const files = input.files;
+  void addAll(files).finally(() => {
+    input.value = "";
+  });
 });
 const drop = byId("drop");
 drop.addEventListener("dragover", (event) => {
@@ -205,6 +248,6 @@ drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (event) => {
   event.preventDefault();
   drop.classList.remove("over");
-  addAll(event.dataTransfer?.files ?? null);
+  void addAll(event.dataTransfer?.files ?? null);
 });
 refreshResumable();

@@ -31,6 +31,7 @@ mod pages;
 mod quota;
 mod ratelimit;
 mod redis_keys;
+mod resume_elsewhere;
 mod retention;
 mod scanning;
 mod sniff;

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 pub struct AdminListQuery {
     /// Comma-separated states, e.g. `pending,verifying`. Empty: any.
     #[param(
-        pattern = "^((pending|verifying|uploaded|committed|rejected|aborted|expired|deleted)(,(pending|verifying|uploaded|committed|rejected|aborted|expired|deleted))*)?$"
+        pattern = "^((pending|verifying|scanning|uploaded|committed|rejected|aborted|expired|deleted)(,(pending|verifying|scanning|uploaded|committed|rejected|aborted|expired|deleted))*)?$"
     )]
     pub state: Option<String>,
     /// Empty: any.
@@ -30,9 +30,11 @@ pub struct AdminListQuery {
     /// `put` or `multipart`. Empty: any.
     #[param(pattern = "^(put|multipart)?$")]
     pub method: Option<String>,
-    /// Rejected for this reason: `size_mismatch`, `checksum_mismatch`, `type_mismatch`.
-    /// Empty: any.
-    #[param(pattern = "^(size_mismatch|checksum_mismatch|type_mismatch)?$")]
+    /// Rejected for this reason: `size_mismatch`, `checksum_mismatch`, `type_mismatch`,
+    /// `malware_detected`, `too_large_to_scan`. Empty: any.
+    #[param(
+        pattern = "^(size_mismatch|checksum_mismatch|type_mismatch|malware_detected|too_large_to_scan)?$"
+    )]
     pub failure: Option<String>,
     /// The object key, exactly. Empty: any.
     #[param(pattern = "^[^\\u0000]*$")]
@@ -54,25 +56,30 @@ pub struct AdminListQuery {
 }
 
 /// A query value, with an empty one taken as absent (as HTML forms send them).
-fn given(value: &Option<String>) -> Option<&str> {
+pub(crate) fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().filter(|v| !v.is_empty())
+}
+
+/// A comma-separated `state` parameter.
+pub(crate) fn states_of(state: &Option<String>) -> Result<Vec<UploadState>, ApiError> {
+    match given(state) {
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                UploadState::from_name(s)
+                    .ok_or_else(|| ApiError::invalid("state", format!("state: no state `{s}`")))
+            })
+            .collect(),
+        None => Ok(Vec::new()),
+    }
 }
 
 impl AdminListQuery {
     /// The core filter, or which parameter is wrong.
     pub fn filter(&self) -> Result<Filter, ApiError> {
-        let states = match given(&self.state) {
-            Some(list) => list
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| {
-                    UploadState::from_name(s)
-                        .ok_or_else(|| ApiError::invalid("state", format!("state: no state `{s}`")))
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-            None => Vec::new(),
-        };
+        let states = states_of(&self.state)?;
         let method = match given(&self.method) {
             Some(m) => Some(
                 UploadMethod::from_name(m)
@@ -110,6 +117,7 @@ impl AdminListQuery {
             created_before: self.created_before,
             overdue: self.overdue,
             cleanup_owed: self.cleanup_owed,
+            ..Filter::default()
         })
     }
 }

@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 pub mod admin;
 pub mod batch;
 pub mod int;
+pub mod own_list;
 pub mod schemas;
 pub mod wire;
 use uuid::Uuid;

@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(batches::create::create_upload_batch)
         .service(batches::get::get_batch)
         .service(uploads::create::create_upload)
+        .service(uploads::list::list_uploads)
         .service(uploads::get::get_upload)
         .service(uploads::parts::sign_upload_parts)
         .service(uploads::complete::complete_upload)

@@ -37,6 +37,16 @@ pub struct Filter {
     pub overdue: Option<bool>,
     /// Sessions that still owe the bucket a cleanup.
     pub cleanup_owed: Option<bool>,
+    /// Only sessions of these profiles (an upload token's scope).
+    pub profiles_in: Option<Vec<String>>,
+    /// The sanitised filename, exactly.
+    pub filename: Option<String>,
+    /// The declared size, exactly.
+    pub size: Option<u64>,
+    /// The declared SHA-256 (lower-case hex), exactly.
+    pub sha256: Option<String>,
+    /// Created by this batch.
+    pub batch_id: Option<uuid::Uuid>,
 }
 
 /// One page.
@@ -108,6 +118,21 @@ fn condition(core: &Core, f: &Filter) -> Condition {
     }
     if let Some(key) = &f.key {
         c = c.add(Column::Key.eq(key.as_str()));
+    }
+    if let Some(profiles) = &f.profiles_in {
+        c = c.add(Column::Profile.is_in(profiles.iter().map(String::as_str)));
+    }
+    if let Some(filename) = &f.filename {
+        c = c.add(Column::Filename.eq(filename.as_str()));
+    }
+    if let Some(size) = f.size {
+        c = c.add(Column::Size.eq(i64::try_from(size).unwrap_or(i64::MAX)));
+    }
+    if let Some(sha256) = &f.sha256 {
+        c = c.add(Column::Sha256.eq(sha256.as_str()));
+    }
+    if let Some(batch) = f.batch_id {
+        c = c.add(Column::BatchId.eq(batch));
     }
     if let Some(after) = f.created_after {
         c = c.add(Column::CreatedAt.gte(after));

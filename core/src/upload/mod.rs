@@ -7,6 +7,7 @@ pub mod checksum;
 pub mod create;
 pub mod expire;
 pub mod input;
+pub mod list;
 pub mod parts;
 pub mod parts_plan;
 pub mod pending_cache;
