@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { type Server, createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, it } from "node:test";
@@ -29,6 +30,10 @@ if (!haveChromium && process.env.CI) throw new Error(`${CHROMIUM} is missing: .c
 const skip = haveChromium ? false : `no ${CHROMIUM}: browser tests skipped`;
 
 let sluice: Running;
+/** A webhook receiver of the test's own: answers `hookStatus`, records `webhook-id`s. */
+let hook: Server;
+let hookStatus = 500;
+const hookIds: string[] = [];
 let context: BrowserContext;
 let page: Page;
 let files: string;
@@ -50,7 +55,20 @@ function file(name: string, size: number, seed: number): string {
 
 before(async () => {
   if (skip) return;
+  hook = createServer((req, res) => {
+    hookIds.push(String(req.headers["webhook-id"] ?? ""));
+    req.resume();
+    res.writeHead(hookStatus, { "content-type": "application/json" });
+    res.end(JSON.stringify({ answered: hookStatus }));
+  });
+  await new Promise<void>((done) => hook.listen(0, "127.0.0.1", done));
+  const hookPort = (hook.address() as import("node:net").AddressInfo).port;
   sluice = await startSluice({
+    // Commits are announced to a receiver that fails at first: given up after one retry.
+    SLUICE__WEBHOOKS__ENDPOINTS__HOOK__URL: `http://127.0.0.1:${hookPort}/hook`,
+    SLUICE__WEBHOOKS__ENDPOINTS__HOOK__SECRET: `whsec_${Buffer.alloc(32, 7).toString("base64")}`,
+    SLUICE__WEBHOOKS__ENDPOINTS__HOOK__EVENTS: '["upload.committed"]',
+    SLUICE__QUEUE__RETRY__DELIVER_WEBHOOK: '["1s"]',
     SLUICE__PROFILES__DEFAULT__MULTIPART_THRESHOLD: "5MiB",
     SLUICE__PROFILES__DEFAULT__PART_SIZE: "5MiB",
     SLUICE__PROFILES__TINY__MAX_SIZE: "1KiB",
@@ -79,6 +97,7 @@ before(async () => {
 });
 
 after(async () => {
+  hook?.close();
   await context?.close();
   await sluice?.stop();
   if (files) rmSync(files, { recursive: true, force: true });
@@ -249,6 +268,52 @@ async function waitForSession(name: string): Promise<string> {
   );
   return String(await handle.jsonValue());
 }
+
+it("the webhooks section shows a failing endpoint and replays its delivery", { skip, timeout: 60_000 }, async () => {
+  // A committed file: its upload.committed is refused twice and given up.
+  const owner = createSluiceClient({ baseUrl: sluice.baseUrl, token: sluice.token("hook-user") });
+  const created = unwrap(
+    await owner.POST("/v1/uploads", { body: { profile: "default", filename: "hooked.txt", size: 5, content_type: "text/plain" } }),
+  );
+  const put = await fetch(created.put?.url ?? "", { method: "PUT", headers: created.put?.headers, body: "hooks" });
+  assert.ok(put.ok, `PUT ${put.status}`);
+  unwrap(await owner.POST("/v1/uploads/{id}/complete", { params: { path: { id: created.id } } }));
+  unwrap(await owner.POST("/v1/uploads/{id}/commit", { params: { path: { id: created.id } } }));
+  const admin = createSluiceClient({ baseUrl: sluice.baseUrl, token: ADMIN_KEY });
+  const give_up = Date.now() + 30_000;
+  let failed: string | undefined;
+  while (!failed && Date.now() < give_up) {
+    const page = unwrap(await admin.GET("/v1/admin/webhooks/deliveries", { params: { query: { endpoint: "hook", status: "failed" } } }));
+    failed = page.items[0]?.message_id;
+    if (!failed) await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.ok(failed, "a given-up delivery");
+
+  await page.goto(`${sluice.baseUrl}/admin`);
+  if (await page.locator("#login").isVisible()) {
+    await page.fill("#key", ADMIN_KEY);
+    await page.click("#login button");
+  }
+  const endpoint = page.locator('#endpoints tr[data-endpoint="hook"]');
+  await endpoint.waitFor();
+  assert.notEqual(await endpoint.locator("td[data-failed]").getAttribute("data-failed"), "0");
+  await page.fill('#delivery-filters input[name="status"]', "failed");
+  await page.click('#delivery-filters button[type="submit"]');
+  const row = page.locator(`#deliveries tr[data-message="${failed}"]`);
+  await row.waitFor();
+  assert.match((await row.locator("td.excerpt").textContent()) ?? "", /500/);
+  await page.screenshot({ path: join(shots, "admin-webhooks.png"), fullPage: true });
+
+  // The receiver is fixed; the delivery is replayed from the dashboard, same webhook-id.
+  hookStatus = 200;
+  const before = hookIds.filter((id) => id === failed).length;
+  await row.getByRole("button", { name: "Replay" }).click();
+  const deadline = Date.now() + 30_000;
+  while (hookIds.filter((id) => id === failed).length === before && Date.now() < deadline) await page.waitForTimeout(100);
+  assert.equal(hookIds.filter((id) => id === failed).length, before + 1, "the replay reached the receiver with the original webhook-id");
+  const delivered = unwrap(await admin.GET("/v1/admin/webhooks/deliveries", { params: { query: { endpoint: "hook" } } }));
+  assert.equal(delivered.items.find((d) => d.message_id === failed)?.status, "delivered");
+});
 
 it("shows scanning, refuses an infected file plainly, and the dashboard filters by it", { skip, timeout: 120_000 }, async () => {
   const clamd = await startClamd();

@@ -1,13 +1,15 @@
 /**
  * The admin dashboard (`/admin`): totals by state and profile, uploads per day as a chart,
  * the sessions table with the admin API's filters and keyset paging, a session's audit
- * trail, and force-expire. Built only on the generated client.
+ * trail, force-expire, and the webhooks section (`webhooks.ts`). Built only on the
+ * generated client.
  *
  * Invariant: the admin key lives in `sessionStorage` (this tab only) and goes out only as
  * the bearer header of admin routes.
  */
 import { type Schemas, SluiceError, createSluiceClient, type paths, unwrap } from "../src/index.js";
 import { byId, element, formatBytes } from "./dom.js";
+import { initWebhooks, loadDeliveries, loadEndpoints } from "./webhooks.js";
 
 type AdminQuery = NonNullable<paths["/v1/admin/uploads"]["get"]["parameters"]["query"]>;
 
@@ -140,7 +142,12 @@ async function showTrail(id: string): Promise<void> {
 async function open(): Promise<void> {
   message.textContent = "";
   cursors = [undefined];
-  await Promise.all([loadStats(), loadPage(undefined)]);
+  await Promise.all([
+    loadStats(),
+    loadPage(undefined),
+    loadEndpoints(client, fail),
+    loadDeliveries(client, fail, undefined),
+  ]);
   byId("login").hidden = true;
   byId("dashboard").hidden = false;
 }
@@ -164,4 +171,5 @@ byId("first").addEventListener("click", () => {
   cursors = [undefined];
   loadPage(undefined).catch(fail);
 });
+initWebhooks(client, fail);
 if (sessionStorage.getItem(KEY)) open().catch(fail);

@@ -268,6 +268,22 @@ pub async fn wake<C: ConnectionTrait>(db: &C, ids: &[i64], now: DateTime<Utc>) -
     Ok(Due::NOW)
 }
 
+/// Every row of jobs of `kind`, with its payload (to find jobs by what they carry: the
+/// deliveries of a resumed webhook endpoint).
+pub async fn rows_of_kind<C: ConnectionTrait>(
+    db: &C,
+    kind: &str,
+) -> CoreResult<Vec<(i64, serde_json::Value)>> {
+    Ok(Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::Payload)
+        .filter(Column::Job.eq(kind))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 /// The rows of jobs of `kind` about `upload`, with their payloads (to find one job).
 pub async fn rows_of<C: ConnectionTrait>(
     db: &C,

@@ -14,3 +14,4 @@ pub mod upload_batch;
 pub mod upload_session;
 pub mod webhook_attempt;
 pub mod webhook_delivery;
+pub mod webhook_endpoint;

@@ -15,6 +15,8 @@ pub struct Model {
     pub latency_ms: i64,
     pub error: Option<String>,
     pub next_try: Option<DateTimeUtc>,
+    /// The start of the endpoint's answer (at most 512 characters, secrets removed).
+    pub response_excerpt: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

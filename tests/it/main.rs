@@ -47,6 +47,7 @@ mod trust_sealing;
 mod trust_signing;
 mod trust_storm;
 mod uppy;
+mod webhook_operations;
 mod webhooks;
 
 pub use reqwest::{Method, StatusCode};

@@ -128,7 +128,15 @@ async fn receive(
         body: serde_json::from_str(&text).unwrap_or(Value::Null),
         answered,
     });
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(answered).expect("status")).finish()
+    let mut answer =
+        HttpResponse::build(actix_web::http::StatusCode::from_u16(answered).expect("status"));
+    if answered >= 300 {
+        // A body an operator reads in the delivery's attempt log (its response excerpt).
+        return answer.body(format!(
+            "{{\"error\": \"the receiver answered {answered}\"}}"
+        ));
+    }
+    answer.finish()
 }
 
 /// The Standard Webhooks signature, computed here independently of Sluice.

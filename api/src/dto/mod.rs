@@ -18,6 +18,7 @@ pub mod batch;
 pub mod int;
 pub mod own_list;
 pub mod schemas;
+pub mod webhooks;
 pub mod wire;
 use uuid::Uuid;
 use validator::{Validate, ValidationError};

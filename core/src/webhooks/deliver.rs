@@ -51,6 +51,10 @@ pub async fn deliver(core: &Core, delivery_id: i64) -> CoreResult<Ran> {
     if repo::earlier_pending(&core.db, &delivery).await? {
         return Ok(Ran::Parked(PARK_BACKSTOP));
     }
+    // A paused endpoint's deliveries wait, unattempted; resuming wakes them.
+    if super::operate::is_paused(&core.db, &delivery.endpoint).await? {
+        return Ok(Ran::Parked(PARK_BACKSTOP));
+    }
     let key = sign::key_of(endpoint.secret.expose_secret()).map_err(|e| {
         CoreError::Internal(format!("webhook secret of `{}`: {e}", delivery.endpoint))
     })?;
@@ -70,21 +74,24 @@ pub async fn deliver(core: &Core, delivery_id: i64) -> CoreResult<Ran> {
         .body(body)
         .send()
         .await;
-    let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let (status, error) = match sent {
-        Ok(response) if response.status().is_success() => (Some(response.status().as_u16()), None),
-        Ok(response) => (
-            Some(response.status().as_u16()),
-            Some(format!("answered {}", response.status())),
-        ),
-        Err(e) => (None, Some(transport_error(&e))),
+    let (status, error, response_excerpt) = match sent {
+        Ok(response) => {
+            let status = response.status();
+            let excerpt =
+                excerpt(response, &[endpoint.secret.expose_secret(), &endpoint.url]).await;
+            let error = (!status.is_success()).then(|| format!("answered {status}"));
+            (Some(status.as_u16()), error, excerpt)
+        }
+        Err(e) => (None, Some(transport_error(&e)), None),
     };
+    let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let mut attempt = Attempt {
         at: now,
         status,
         latency_ms,
         error: error.clone(),
         next_try: None,
+        response_excerpt,
     };
     let Some(error) = error else {
         settle(core, &delivery, Some(&attempt), repo::DELIVERED).await?;
@@ -126,6 +133,30 @@ async fn settle(
     }
     repo::wake_next(&write, delivery, core.now()).await?;
     write.commit().await
+}
+
+/// The most of an answer's body an attempt keeps.
+const EXCERPT_CHARS: usize = 512;
+
+/// The start of `response`'s body as text (at most `EXCERPT_CHARS` characters, read no
+/// further than needed), with every one of `secrets` replaced: an endpoint may echo what
+/// it was sent, and its own URL may carry a token. `None` for an empty body.
+async fn excerpt(mut response: reqwest::Response, secrets: &[&str]) -> Option<String> {
+    let mut bytes: Vec<u8> = Vec::new();
+    while bytes.len() < EXCERPT_CHARS * 4 {
+        match response.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    let mut text: String = String::from_utf8_lossy(&bytes)
+        .chars()
+        .take(EXCERPT_CHARS)
+        .collect();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        text = text.replace(secret, "[redacted]");
+    }
+    (!text.is_empty()).then_some(text)
 }
 
 /// A transport failure in words, without the URL (an endpoint URL may carry a token).

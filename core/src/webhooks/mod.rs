@@ -1,5 +1,6 @@
-//! Webhooks: `upload.uploaded`, `upload.rejected`, `upload.expired`, `upload.committed` and
-//! `file.deleted`, POSTed to configured endpoints and signed as Standard Webhooks say.
+//! Webhooks: `upload.uploaded`, `upload.rejected`, `upload.expired`, `upload.committed`,
+//! `file.deleted` and `batch.completed`, POSTed to configured endpoints and signed as
+//! Standard Webhooks say; operators list, replay and pause them (`operate`).
 //!
 //! Invariants: a delivery is written in the transaction of the transition that announces
 //! it (with its `DeliverWebhook` job), so nothing is announced that did not happen and
@@ -8,6 +9,7 @@
 //! payloads carry ids and the session's view, never secrets or presigned URLs.
 
 pub mod deliver;
+pub mod operate;
 pub(crate) mod repo;
 pub mod sign;
 

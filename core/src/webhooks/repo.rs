@@ -123,6 +123,8 @@ pub struct Attempt {
     pub latency_ms: i64,
     pub error: Option<String>,
     pub next_try: Option<DateTime<Utc>>,
+    /// The start of the endpoint's answer, secrets removed.
+    pub response_excerpt: Option<String>,
 }
 
 /// Records an attempt; a final one (delivered, or given up) also settles the delivery.
@@ -139,6 +141,7 @@ pub async fn record<C: ConnectionTrait>(
         latency_ms: Set(attempt.latency_ms),
         error: Set(attempt.error.clone()),
         next_try: Set(attempt.next_try),
+        response_excerpt: Set(attempt.response_excerpt.clone()),
         ..Default::default()
     }
     .insert(db)
