@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p sluice
 (cd client && npm run -s build)
-bin=$PWD/target/release/sluice
+bin=$(realpath "${CARGO_TARGET_DIR:-target}")/release/sluice
 port=${PORT:-18799}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 REDIS=${REDIS:-redis://127.0.0.1:6379/}

@@ -42,6 +42,25 @@ impl Sha256Digest {
         }
     }
 
+    /// The composite checksum S3 reports for a multipart object assembled from parts with
+    /// these digests (in part order): the SHA-256 of the parts' raw digests, concatenated,
+    /// in base64, then `-` and the number of parts. `None` for no parts.
+    pub fn composite(parts: &[Sha256Digest]) -> Option<String> {
+        use sha2::{Digest, Sha256};
+        if parts.is_empty() {
+            return None;
+        }
+        let mut hasher = Sha256::new();
+        for part in parts {
+            hasher.update(part.0);
+        }
+        Some(format!(
+            "{}-{}",
+            STANDARD.encode(hasher.finalize()),
+            parts.len()
+        ))
+    }
+
     /// Lower-case hex: the form Sluice stores and returns.
     pub fn hex(&self) -> String {
         use std::fmt::Write as _;

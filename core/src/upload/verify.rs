@@ -89,10 +89,13 @@ pub(super) async fn verify(
             ctx.plan.verified_size = Some(i64::try_from(meta.size).unwrap_or(i64::MAX));
             ctx.plan.checksum_verified = checksum_verified;
             ctx.plan.sealed = sealed;
+            // The store's own checksum (a multipart object's composite one too) stays in
+            // the audit trail.
             let mut facts = json!({
                 "stored_size": meta.size,
                 "etag": meta.etag,
                 "checksum_verified": checksum_verified,
+                "stored_sha256": meta.checksum_sha256,
             });
             if sealed {
                 facts["sealed_key"] = json!(naming::sealed_key(&session.key));
@@ -235,6 +238,12 @@ async fn inspect(
             return Ok(Finding::Bad(Failure::ChecksumMismatch, detail, facts));
         }
     };
+    // A multipart object whose every part the store checked against the digest the client
+    // computed: the store's composite checksum is the one those digests make.
+    let checksum_verified = checksum_verified
+        || (session.method == UploadMethod::Multipart
+            && core.settings.storage.checksums()
+            && parts_vouched_for(client_parts, meta.checksum_sha256.as_deref()));
     if let Some(stored) = meta.content_type.as_deref()
         && essence(stored) != essence(&session.content_type)
     {
@@ -252,6 +261,24 @@ async fn inspect(
         }
     }
     Ok(Finding::Good(meta, checksum_verified))
+}
+
+/// Whether `reported` (a HEAD's checksum) is the composite checksum of the digests the
+/// client sent for every part, in part order: then the store checked each part's bytes
+/// against the digest the client computed while reading the file.
+fn parts_vouched_for(client_parts: &[PartEtag], reported: Option<&str>) -> bool {
+    let Some(reported) = reported.filter(|r| r.contains('-')) else {
+        return false;
+    };
+    let mut parts: Vec<&PartEtag> = client_parts.iter().collect();
+    parts.sort_by_key(|p| p.part_number);
+    let digests: Option<Vec<Sha256Digest>> = parts
+        .iter()
+        .map(|p| p.checksum_sha256.as_deref().and_then(Sha256Digest::parse))
+        .collect();
+    digests
+        .and_then(|d| Sha256Digest::composite(&d))
+        .is_some_and(|composite| composite == reported)
 }
 
 /// What the store's reported SHA-256 says of the declared one: `Ok(true)` when they agree,
@@ -459,6 +486,44 @@ mod tests {
             etag: None,
             checksum_sha256: reported.map(str::to_owned),
         }
+    }
+
+    #[test]
+    fn a_composite_checksum_vouches_for_every_part_or_for_nothing() {
+        use base64::Engine;
+        use sha2::{Digest, Sha256};
+        let digest = |b: &[u8]| Sha256Digest::from_bytes(Sha256::digest(b).into());
+        let (one, two) = (digest(b"part one"), digest(b"part two"));
+        let part = |n: u32, d: Option<Sha256Digest>| PartEtag {
+            part_number: n,
+            checksum_sha256: d.map(|d| d.base64()),
+            etag: String::new(),
+        };
+        // S3's definition: SHA-256 over the raw part digests in order, then `-N`.
+        let mut whole = Sha256::new();
+        whole.update(Sha256::digest(b"part one"));
+        whole.update(Sha256::digest(b"part two"));
+        let expected = format!(
+            "{}-2",
+            base64::engine::general_purpose::STANDARD.encode(whole.finalize())
+        );
+        assert_eq!(
+            Sha256Digest::composite(&[one, two]).as_deref(),
+            Some(expected.as_str())
+        );
+        // Whatever order the client listed its parts in.
+        let parts = [part(2, Some(two)), part(1, Some(one))];
+        assert!(parts_vouched_for(&parts, Some(&expected)));
+        // Another composite, a part without a digest, a plain digest: nothing vouched for.
+        let swapped = Sha256Digest::composite(&[two, one]).expect("composite");
+        assert!(!parts_vouched_for(&parts, Some(&swapped)));
+        assert!(!parts_vouched_for(
+            &[part(1, Some(one)), part(2, None)],
+            Some(&expected)
+        ));
+        assert!(!parts_vouched_for(&parts, Some(&one.base64())));
+        assert!(!parts_vouched_for(&parts, None));
+        assert_eq!(Sha256Digest::composite(&[]), None);
     }
 
     #[test]
