@@ -538,3 +538,60 @@ async fn bench() {
     assert_eq!(pruned.sessions, rows);
     app.stop().await;
 }
+
+e2e!(
+    a_finished_batch_goes_once_its_sessions_have_gone,
+    with | b | quiet(b),
+    |app| {
+        hush(&app).await;
+        let alice = app.token("alice");
+        let items: Vec<Value> = (0..2)
+            .map(|i| json!({"filename": format!("b{i}.txt"), "size": 3, "content_type": "text/plain"}))
+            .collect();
+        let (status, answer) = app
+            .call(
+                Method::POST,
+                "/v1/uploads/batch",
+                Some(&alice),
+                Some(json!({"items": items})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let batch = answer["batch_id"].as_str().expect("batch_id").to_owned();
+        let kept = sluice_tests::Created::from(answer["items"][0]["upload"].clone());
+        assert!(app.put(&kept, b"abc".to_vec()).await.is_success());
+        assert_eq!(app.complete(&alice, &kept.id).await.0, StatusCode::OK);
+        let (status, file) = app.commit(&alice, &kept.id).await;
+        assert_eq!(status, StatusCode::OK, "{file}");
+        let file_id = file["id"].as_str().expect("file id").to_owned();
+        // The other one expires: the batch is complete, one session committed.
+        age(&app, 31).await;
+        let pruned = app.running.prune_now().await;
+        assert_eq!((pruned.sessions, pruned.batches), (1, 0), "{pruned:?}");
+        let path = format!("/v1/batches/{batch}");
+        let (status, summary) = app.call(Method::GET, &path, Some(&alice), None).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "a committed session keeps its batch"
+        );
+        assert_eq!(summary["states"], json!({"committed": 1}), "{summary}");
+        assert_eq!(summary["total"], 2);
+
+        // Its file deleted and aged too, the last session goes, and the batch with it.
+        let (status, _) = app
+            .call(
+                Method::DELETE,
+                &format!("/v1/files/{file_id}"),
+                Some(&alice),
+                None,
+            )
+            .await;
+        assert!(status.is_success(), "{status}");
+        age(&app, 31).await;
+        let pruned = app.running.prune_now().await;
+        assert_eq!((pruned.sessions, pruned.batches), (1, 1), "{pruned:?}");
+        let (status, problem) = app.call(Method::GET, &path, Some(&alice), None).await;
+        assert_problem!(status, &problem, ErrorCode::NotFound);
+    }
+);

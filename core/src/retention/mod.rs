@@ -9,7 +9,9 @@
 //! 2. audit events older than `retention.audit_events`, of any session, never past what
 //!    every configured sink has shipped;
 //! 3. webhook deliveries delivered or given up longer than `retention.webhook_deliveries`
-//!    ago, with their attempts.
+//!    ago, with their attempts;
+//! 4. batches completed longer than `retention.sessions` ago none of whose sessions is
+//!    left (a batch with a committed session stays, as the session does).
 //!
 //! Invariants: nothing quota still counts is pruned (a committed session never; a deleted
 //! one only once clean and not created today, since today's count includes it), nor
@@ -44,6 +46,7 @@ pub const LEASE: &str = "retention";
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pruned {
     pub sessions: u64,
+    pub batches: u64,
     pub audit_events: u64,
     pub webhook_deliveries: u64,
     pub webhook_attempts: u64,
@@ -53,6 +56,7 @@ pub struct Pruned {
 impl Pruned {
     pub fn total(&self) -> u64 {
         self.sessions
+            + self.batches
             + self.audit_events
             + self.webhook_deliveries
             + self.webhook_attempts
@@ -61,6 +65,7 @@ impl Pruned {
 
     fn add(&mut self, other: Pruned) {
         self.sessions += other.sessions;
+        self.batches += other.batches;
         self.audit_events += other.audit_events;
         self.webhook_deliveries += other.webhook_deliveries;
         self.webhook_attempts += other.webhook_attempts;
@@ -113,6 +118,15 @@ async fn pass(core: &Core, now: DateTime<Utc>, pruned: &mut Pruned) -> CoreResul
             }
         }
     }
+    if let Some(cutoff) = cutoff(now, r.sessions) {
+        loop {
+            let n = batches_batch(&core.db, cutoff, r.batch).await?;
+            pruned.batches += n;
+            if n < r.batch {
+                break;
+            }
+        }
+    }
     if let Some(cutoff) = cutoff(now, r.webhook_deliveries) {
         loop {
             let (deliveries, attempts, more) = deliveries_batch(&core.db, cutoff, r.batch).await?;
@@ -135,6 +149,7 @@ fn report(core: &Core, pruned: &Pruned) {
     let m = &core.metrics.retention_pruned;
     for (table, n) in [
         ("upload_sessions", pruned.sessions),
+        ("upload_batches", pruned.batches),
         ("audit_events", pruned.audit_events),
         ("webhook_deliveries", pruned.webhook_deliveries),
         ("webhook_attempts", pruned.webhook_attempts),
@@ -145,6 +160,7 @@ fn report(core: &Core, pruned: &Pruned) {
     if pruned.total() > 0 {
         tracing::info!(
             sessions = pruned.sessions,
+            batches = pruned.batches,
             audit_events = pruned.audit_events,
             webhook_deliveries = pruned.webhook_deliveries,
             webhook_attempts = pruned.webhook_attempts,
@@ -174,6 +190,37 @@ async fn audit_batch<C: ConnectionTrait>(
     }
     let result = audit_event::Entity::delete_many()
         .filter(audit_event::Column::Id.in_subquery(oldest))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Deletes up to `batch` batches completed before `cutoff` that no session row names any
+/// more: one statement.
+async fn batches_batch<C: ConnectionTrait>(
+    db: &C,
+    cutoff: DateTime<Utc>,
+    batch: u64,
+) -> CoreResult<u64> {
+    use sea_orm::sea_query::Query;
+    use sluice_entity::{upload_batch, upload_session};
+    let still_named = Query::select()
+        .expr(Expr::val(1))
+        .from(upload_session::Entity)
+        .and_where(
+            Expr::col((upload_session::Entity, upload_session::Column::BatchId))
+                .equals((upload_batch::Entity, upload_batch::Column::Id)),
+        )
+        .to_owned();
+    let gone = Query::select()
+        .column(upload_batch::Column::Id)
+        .from(upload_batch::Entity)
+        .and_where(Expr::col(upload_batch::Column::CompletedAt).lt(cutoff))
+        .and_where(Expr::exists(still_named).not())
+        .limit(batch)
+        .to_owned();
+    let result = upload_batch::Entity::delete_many()
+        .filter(upload_batch::Column::Id.in_subquery(gone))
         .exec(db)
         .await?;
     Ok(result.rows_affected)
