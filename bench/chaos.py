@@ -69,6 +69,7 @@ WEBHOOK_KEY = b"chaos-webhook-secret-32-bytes!!!"
 MIB = 1024 * 1024
 UPLOAD_TTL = 12  # seconds: short, so that every abandoned session ends inside the run
 COMMIT_TTL = 12
+SCAN_VERIFY_TTL = 60
 LATE_PUT_GRACE = 3
 
 S3 = (os.environ["SLUICE_TEST_S3_ENDPOINT"], os.environ.get("SLUICE_TEST_S3_REGION", "us-east-1"),
@@ -352,8 +353,9 @@ def create(api, owner, size, ctype="application/octet-stream", name="f.bin"):
 
 
 def finish(api, owner, sid):
-    """complete until the session is out of `pending`/`verifying`; returns its state."""
-    for _ in range(60):
+    """complete until the session is out of `pending`/`verifying`/`scanning`; returns its
+    state. Up to a minute: a scan may wait out a clamd restart and a worker's lease."""
+    for _ in range(120):
         status, body, _ = api.call("POST", f"/v1/uploads/{sid}/complete", owner)
         state = body.get("session", body).get("state") if isinstance(body, dict) else None
         if status == 200 and state == "uploaded":
@@ -838,7 +840,10 @@ def base_env():
         "SLUICE__PROFILES__SCANNED__SCAN": "true",
         "SLUICE__PROFILES__SCANNED__UPLOAD_TTL": f"{UPLOAD_TTL}s",
         "SLUICE__PROFILES__SCANNED__COMMIT_TTL": f"{COMMIT_TTL}s",
-        "SLUICE__PROFILES__SCANNED__VERIFY_TTL": f"{COMMIT_TTL}s",
+        # A scan needs a worker and clamd: a deadline that outlasts a clamd restart, a
+        # SIGKILLed worker's dispatch lease and the scan job's retry ladder (2 s, 5 s,
+        # 15 s). Shorter, a scanning session expires at its deadline, as designed.
+        "SLUICE__PROFILES__SCANNED__VERIFY_TTL": f"{SCAN_VERIFY_TTL}s",
         "SLUICE__PROFILES__SCANNED__DAILY_UPLOADS": "100000",
         "SLUICE__WEBHOOKS__ENDPOINTS__CHAOS__URL": f"http://127.0.0.1:{HOOK_PORT}/hook",
         "SLUICE__WEBHOOKS__ENDPOINTS__CHAOS__SECRET": "whsec_" + base64.b64encode(WEBHOOK_KEY).decode(),

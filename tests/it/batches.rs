@@ -276,3 +276,35 @@ e2e!(
         assert_problem!(status, &problem, ErrorCode::NotFound);
     }
 );
+
+e2e!(
+    a_batch_item_above_the_threshold_is_a_multipart_upload,
+    with | b | b
+        .env("SLUICE__PROFILES__DEFAULT__MULTIPART_THRESHOLD", "1MiB")
+        .env("SLUICE__PROFILES__DEFAULT__PART_SIZE", "5MiB"),
+    |app| {
+        let alice = app.token("alice");
+        let big = sluice_tests::patterned(6 * 1024 * 1024 + 5, 8);
+        let (status, answer) = batch(
+            &app,
+            &alice,
+            &[
+                Kind::Good.item(0),
+                json!({"filename": "big.bin", "size": big.len(), "content_type": "application/octet-stream"}),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{}", brief(&answer));
+        let large = &answer["items"][1]["upload"];
+        assert_eq!(large["method"], "multipart", "{large}");
+        assert_eq!(large["multipart"]["part_count"], 2, "{large}");
+        assert!(large.get("put").is_none(), "{large}");
+        let id = large["id"].as_str().expect("id");
+        let key = large["key"].as_str().expect("key");
+        app.upload_parts(&alice, id, &big, 5 * 1024 * 1024, &[1, 2]).await;
+        let (status, done) = app.complete(&alice, id).await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        assert_eq!(done["batch_id"], answer["batch_id"], "{done}");
+        assert_eq!(app.object_bytes(key).await, big);
+    }
+);
