@@ -279,9 +279,9 @@ e2e!(
 
 e2e!(
     a_batch_item_above_the_threshold_is_a_multipart_upload,
-    with | b | b
-        .env("SLUICE__PROFILES__DEFAULT__MULTIPART_THRESHOLD", "1MiB")
-        .env("SLUICE__PROFILES__DEFAULT__PART_SIZE", "5MiB"),
+    with | b
+        | b.env("SLUICE__PROFILES__DEFAULT__MULTIPART_THRESHOLD", "1MiB")
+            .env("SLUICE__PROFILES__DEFAULT__PART_SIZE", "5MiB"),
     |app| {
         let alice = app.token("alice");
         let big = sluice_tests::patterned(6 * 1024 * 1024 + 5, 8);
@@ -301,7 +301,8 @@ e2e!(
         assert!(large.get("put").is_none(), "{large}");
         let id = large["id"].as_str().expect("id");
         let key = large["key"].as_str().expect("key");
-        app.upload_parts(&alice, id, &big, 5 * 1024 * 1024, &[1, 2]).await;
+        app.upload_parts(&alice, id, &big, 5 * 1024 * 1024, &[1, 2])
+            .await;
         let (status, done) = app.complete(&alice, id).await;
         assert_eq!(status, StatusCode::OK, "{done}");
         assert_eq!(done["batch_id"], answer["batch_id"], "{done}");
