@@ -245,18 +245,30 @@ pub async fn pause(core: &Core, endpoint: &str) -> CoreResult<()> {
     set_paused(core, endpoint, Some(core.now())).await
 }
 
-/// Lets `endpoint`'s deliveries go out again: every pending one's job is due now.
+/// Lets `endpoint`'s deliveries go out again: the job of each session's first pending
+/// delivery is due now (and of every delivery about no session); each later one is woken
+/// by the one before it when that settles, as always. Waking a later one too would run it
+/// beside its predecessor, and its park could land after the predecessor's wake, leaving
+/// it for the park's backstop.
 pub async fn resume(core: &Core, endpoint: &str) -> CoreResult<()> {
     let endpoint = configured(core, endpoint)?;
     set_paused(core, endpoint, None).await?;
-    let pending: Vec<i64> = webhook_delivery::Entity::find()
+    let rows: Vec<(i64, Option<uuid::Uuid>)> = webhook_delivery::Entity::find()
         .select_only()
         .column(webhook_delivery::Column::Id)
+        .column(webhook_delivery::Column::UploadId)
         .filter(webhook_delivery::Column::Endpoint.eq(endpoint))
         .filter(webhook_delivery::Column::Status.eq(PENDING))
+        .order_by_asc(webhook_delivery::Column::Id)
         .into_tuple()
         .all(&core.db)
         .await?;
+    let mut seen = std::collections::HashSet::new();
+    let pending: Vec<i64> = rows
+        .into_iter()
+        .filter(|(_, upload)| upload.is_none_or(|u| seen.insert(u)))
+        .map(|(id, _)| id)
+        .collect();
     let rows: Vec<i64> = outbox::rows_of_kind(&core.db, DeliverWebhook::KIND)
         .await?
         .into_iter()
