@@ -359,6 +359,27 @@ pub async fn due_rows<C: ConnectionTrait>(
         .await?)
 }
 
+/// Rows handed to the queue that no worker has started although they fell due a whole
+/// dispatch lease ago (`attempts` still 0), oldest first: what the transport failed to
+/// deliver (the sweep runs them itself, see `sweep::run_undelivered`).
+pub async fn undelivered<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: u64,
+) -> CoreResult<Vec<Model>> {
+    let before = now - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+    Ok(Entity::find()
+        .filter(Column::DispatchToken.is_not_null())
+        .filter(Column::Attempts.eq(0))
+        .filter(Column::RunAt.lte(before))
+        .filter(Column::DispatchedAt.lte(now))
+        .order_by_asc(Column::RunAt)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
 /// A job row in one line, for a message about rows that did not run.
 pub fn describe(row: &Model) -> String {
     format!(

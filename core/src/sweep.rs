@@ -51,6 +51,8 @@ pub struct SweepReport {
     /// `scanning` sessions whose `ScanUpload` job was lost, given one again.
     pub scans_redriven: usize,
     pub deliveries_redriven: usize,
+    /// Job rows no worker started within a dispatch lease, run by the sweep itself.
+    pub undelivered_run: usize,
     /// Stale multipart uploads aborted; `None` when the store cannot list them.
     pub strangers_aborted: Option<usize>,
     /// Job rows this version cannot read (a newer version wrote them).
@@ -67,6 +69,7 @@ pub async fn run(core: &Core) -> CoreResult<SweepReport> {
     let verifications_redriven = redrive_verifications(core).await?;
     let scans_redriven = redrive_scans(core).await?;
     let deliveries_redriven = redrive_deliveries(core).await?;
+    let undelivered_run = run_undelivered(core).await?;
     let strangers_aborted = abort_strangers(core).await?;
     let undecodable_jobs = outbox::backlog(&core.db, core.now()).await?.undecodable;
     Ok(SweepReport {
@@ -76,9 +79,38 @@ pub async fn run(core: &Core) -> CoreResult<SweepReport> {
         verifications_redriven,
         scans_redriven,
         deliveries_redriven,
+        undelivered_run,
         strangers_aborted,
         undecodable_jobs,
     })
+}
+
+/// Job rows a pass runs itself at most.
+const UNDELIVERED_PER_PASS: u64 = 20;
+
+/// Runs job rows the queue was given but no worker started within a whole dispatch lease
+/// of their due time, through the same `execute` a worker calls (its claim on the
+/// dispatch token keeps a late worker from running one twice). apalis 1.0 workers were
+/// seen to leave pushed messages unfetched for minutes (CI, under load); re-dispatching
+/// alone put them back in the same queue. Logged per row, so a stall is never silent.
+async fn run_undelivered(core: &Core) -> CoreResult<usize> {
+    let lease = core.settings.queue.dispatch_lease.get();
+    let rows = outbox::undelivered(&core.db, core.now(), lease, UNDELIVERED_PER_PASS).await?;
+    let mut ran = 0;
+    for row in rows {
+        let Some(token) = row.dispatch_token.clone() else {
+            continue;
+        };
+        tracing::warn!(job = %row.job, row = row.id, "no worker started this job within its dispatch lease; the sweep runs it");
+        let dispatch = crate::jobs::Dispatch { row: row.id, token };
+        match crate::jobs::execute(core, &dispatch).await {
+            Ok(_) => ran += 1,
+            Err(e) => {
+                tracing::warn!(row = row.id, error = %e, "running an undelivered job failed; it runs again later")
+            }
+        }
+    }
+    Ok(ran)
 }
 
 /// Aborts multipart uploads under Sluice's prefixes that no live session owns and that
