@@ -165,3 +165,43 @@ fn reason(status: &str) -> &'static str {
         .and_then(|s| s.canonical_reason())
         .unwrap_or("Response")
 }
+
+#[cfg(test)]
+mod hardened_tests {
+    use super::*;
+    use utoipa_actix_web::AppExt;
+
+    /// `harden` falls back to the document as it was when its own result does not read
+    /// back as OpenAPI; the document Sluice serves must never take that fallback (an
+    /// untyped `serde_json::Value` field once made it, and the committed document lost
+    /// every response description, which the OpenAPI validator refuses).
+    #[test]
+    fn the_served_document_reads_back_hardened() {
+        let (_, api) = actix_web::App::new()
+            .into_utoipa_app()
+            .openapi(crate::openapi::base())
+            .configure(crate::routes::configure)
+            .split_for_parts();
+        let value = serde_json::to_value(&api).expect("serialises");
+        let mut hardened = value.clone();
+        if let Some(paths) = hardened.get_mut("paths").and_then(Value::as_object_mut) {
+            for (path, item) in paths.iter_mut() {
+                for method in METHODS {
+                    if let Some(op) = item.get_mut(method) {
+                        complete_operation(path, op);
+                    }
+                }
+            }
+            link(paths, "/v1/uploads", "post", "201", UPLOAD_LINKS);
+            link(paths, "/v1/uploads/{id}/commit", "post", "200", FILE_LINKS);
+        }
+        for (path, item) in hardened["paths"].as_object().expect("paths") {
+            if let Err(e) = serde_json::from_value::<utoipa::openapi::PathItem>(item.clone()) {
+                panic!("{path} does not read back: {e}");
+            }
+        }
+        if let Err(e) = serde_json::from_value::<OpenApi>(hardened) {
+            panic!("the hardened document does not read back: {e}");
+        }
+    }
+}

@@ -95,6 +95,7 @@ pub struct DeliveryResponse {
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     /// What was sent (ids and the session's view; never secrets or URLs).
+    #[schema(value_type = Object)]
     pub payload: serde_json::Value,
     pub attempt_log: Vec<AttemptResponse>,
 }
