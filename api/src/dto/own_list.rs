@@ -52,6 +52,12 @@ impl OwnListQuery {
                 ));
             }
         }
+        if self.size.is_some_and(|s| s > i64::MAX as u64) {
+            return Err(ApiError::invalid(
+                "size",
+                "size: at most 9223372036854775807",
+            ));
+        }
         Ok(OwnFilter {
             states: states_of(&self.state)?,
             filename: given(&self.filename).map(str::to_owned),
