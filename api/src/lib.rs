@@ -68,6 +68,9 @@ impl Application {
                 .app_data(extract::json_config())
                 .app_data(extract::path_config())
                 .app_data(extract::query_config())
+                // `GET /v1/uploads/batch` would reach `GET /v1/uploads/{id}` (404): the
+                // fallback answers it 405 with `Allow: POST`, as for any known path.
+                .route("/v1/uploads/batch", web::get().to(fallback::fallback))
                 .configure(routes::configure)
                 .split_for_parts();
             app.wrap(middleware::from_fn(observe::observe))
