@@ -7,7 +7,7 @@
  * session is remembered by the resume store is not created again (its `Upload` resumes
  * it); at most `parallel` files are in flight, each with its own part parallelism.
  */
-import type { CreatedUpload, Session, SluiceClient } from "./index.js";
+import type { CreatedUpload, Schemas, Session, SluiceClient } from "./index.js";
 import { SluiceError, type SluiceErrorCode, unwrap } from "./errors.js";
 import { type ResumeStore, browserResumeStore, memoryResumeStore, resumeKeyOf } from "./resume.js";
 import { Upload, type UploadOptions } from "./upload.js";
@@ -55,13 +55,17 @@ export async function createBatches(options: BatchOptions): Promise<CreatedBatch
     const answer = unwrap(
       await options.client.POST("/v1/uploads/batch", {
         body: {
-          items: chunk.map((s) => ({
-            profile,
-            filename: nameOf(s.file),
-            size: s.file.size,
-            content_type: s.file.type,
-            metadata: options.metadata,
-          })),
+          // The spec types items as plain objects (each is read and refused alone);
+          // each is a `CreateUploadRequest`.
+          items: chunk.map(
+            (s): Schemas["CreateUploadRequest"] => ({
+              profile,
+              filename: nameOf(s.file),
+              size: s.file.size,
+              content_type: s.file.type,
+              metadata: options.metadata,
+            }),
+          ) as never[],
         },
       }),
     );

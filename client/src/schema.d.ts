@@ -735,8 +735,12 @@ export interface components {
          *     checked as that route would check it alone.
          */
         BatchCreateRequest: {
-            /** @description 1 to `batch.max_items` (default 1000) items. */
-            items: components["schemas"]["CreateUploadRequest"][];
+            /**
+             * @description 1 to `batch.max_items` (default 1000) items, each what `POST /v1/uploads` takes
+             *     (`CreateUploadRequest`). Items are read one by one: a malformed item is refused
+             *     alone, in the 200/201 answer, so the schema here takes any object.
+             */
+            items: Record<string, never>[];
         };
         /**
          * @description What became of a batch: its id (when a session was created) and every item's outcome,

@@ -16,8 +16,10 @@ use super::{CreateUploadRequest, CreateUploadResponse};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchCreateRequest {
-    /// 1 to `batch.max_items` (default 1000) items.
-    #[schema(min_items = 1)]
+    /// 1 to `batch.max_items` (default 1000) items, each what `POST /v1/uploads` takes
+    /// (`CreateUploadRequest`). Items are read one by one: a malformed item is refused
+    /// alone, in the 200/201 answer, so the schema here takes any object.
+    #[schema(min_items = 1, value_type = Vec<Object>)]
     pub items: Vec<CreateUploadRequest>,
 }
 

@@ -110,6 +110,15 @@ pub async fn create_upload_batch(
             format!("items: from 1 to {max} items a batch"),
         ));
     }
+    // The schema's shape (an array of objects) holds for the whole request; what each
+    // object says is checked item by item.
+    if raw.items.iter().any(|item| !item.is_object()) {
+        return Err(ApiError::BadRequest {
+            code: ErrorCode::InvalidType,
+            detail: "items: every item must be a JSON object".into(),
+            field: Some("items".into()),
+        });
+    }
     let parsed: Vec<Result<CreateUpload, ApiError>> =
         raw.items.into_iter().map(parse_item).collect();
     let profiles: BTreeSet<&str> = parsed
