@@ -115,22 +115,25 @@ pub async fn list(
         _ => None,
     };
     let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
-    let mut attempts = webhook_attempt::Entity::find()
+    // One query for the page's attempts, grouped once by delivery (oldest first).
+    let mut attempts: std::collections::HashMap<i64, Vec<webhook_attempt::Model>> =
+        std::collections::HashMap::new();
+    for attempt in webhook_attempt::Entity::find()
         .filter(webhook_attempt::Column::DeliveryId.is_in(ids))
         .order_by_asc(webhook_attempt::Column::Id)
         .all(&core.db)
-        .await?;
+        .await?
+    {
+        attempts
+            .entry(attempt.delivery_id)
+            .or_default()
+            .push(attempt);
+    }
     let items = rows
         .into_iter()
-        .map(|delivery| {
-            let (mine, rest): (Vec<_>, Vec<_>) = attempts
-                .drain(..)
-                .partition(|a| a.delivery_id == delivery.id);
-            attempts = rest;
-            DeliveryView {
-                delivery,
-                attempts: mine,
-            }
+        .map(|delivery| DeliveryView {
+            attempts: attempts.remove(&delivery.id).unwrap_or_default(),
+            delivery,
         })
         .collect();
     Ok(DeliveryPage { items, next_cursor })

@@ -83,13 +83,7 @@ pub async fn list_webhook_endpoints(
     state: web::Data<AppState>,
     _: Operator,
 ) -> ApiResult<web::Json<EndpointsResponse>> {
-    let endpoints = operate::health(&state.core).await?;
-    Ok(web::Json(EndpointsResponse {
-        endpoints: endpoints
-            .into_iter()
-            .map(EndpointHealthResponse::from)
-            .collect(),
-    }))
+    endpoints(&state).await
 }
 
 /// Send every given-up delivery of an endpoint since a time again (admin).
