@@ -311,8 +311,14 @@ it("the webhooks section shows a failing endpoint and replays its delivery", { s
   const deadline = Date.now() + 30_000;
   while (hookIds.filter((id) => id === failed).length === before && Date.now() < deadline) await page.waitForTimeout(100);
   assert.equal(hookIds.filter((id) => id === failed).length, before + 1, "the replay reached the receiver with the original webhook-id");
-  const delivered = unwrap(await admin.GET("/v1/admin/webhooks/deliveries", { params: { query: { endpoint: "hook" } } }));
-  assert.equal(delivered.items.find((d) => d.message_id === failed)?.status, "delivered");
+  // The receiver counts the request before it answers; Sluice records the answer just after.
+  let status: string | undefined;
+  while (status !== "delivered" && Date.now() < deadline) {
+    const listed = unwrap(await admin.GET("/v1/admin/webhooks/deliveries", { params: { query: { endpoint: "hook" } } }));
+    status = listed.items.find((d) => d.message_id === failed)?.status;
+    if (status !== "delivered") await page.waitForTimeout(100);
+  }
+  assert.equal(status, "delivered");
 });
 
 it("shows scanning, refuses an infected file plainly, and the dashboard filters by it", { skip, timeout: 120_000 }, async () => {
