@@ -41,6 +41,9 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// The store to probe: `default` (`[storage]`) or a `[stores.NAME]`.
+        #[arg(long, default_value = "default")]
+        store: String,
     },
     /// Quota accounting.
     Quota {
@@ -81,11 +84,11 @@ pub fn main() -> ExitCode {
             with_settings(|s| run_async(serve(s, role)))
         }
         Command::Worker => with_settings(|s| run_async(serve(s, Role::Worker))),
-        Command::Doctor { json } => {
+        Command::Doctor { json, store } => {
             let mut failed = false;
             let result = with_settings_logging(DOCTOR_LOG, |s| {
                 run_async(async {
-                    let report = sluice::doctor(&s).await?;
+                    let report = sluice::doctor(&s, &store).await?;
                     if json {
                         println!("{}", serde_json::to_string_pretty(&report)?);
                     } else {

@@ -19,7 +19,7 @@ use sluice_api::{AppState, Application, QueueProbe};
 use sluice_core::Core;
 use sluice_core::clock::{Clock, SystemClock};
 use sluice_core::config::Settings;
-use sluice_core::storage::{ObjectStore, S3Store};
+use sluice_core::storage::{ObjectStore, S3Store, Stores};
 use sluice_embedded_store::{EmbeddedStore, EmbeddedStoreConfig};
 use sluice_jobs::{Queues, Workers};
 
@@ -127,6 +127,7 @@ pub async fn start_with(settings: Settings, boot: Boot) -> anyhow::Result<Runnin
         Some(wrap) => wrap(s3),
         None => s3,
     };
+    let stores = named_stores(&settings, Stores::single(s3)).await?;
 
     if settings.database.url.is_none() {
         // The default SQLite file lives in the data directory, which nothing else may have
@@ -150,7 +151,7 @@ pub async fn start_with(settings: Settings, boot: Boot) -> anyhow::Result<Runnin
         .await
         .context("cannot drop quota counters no limit needs")?;
 
-    let core = Core::with_clock(db, s3, settings.clone(), boot.clock);
+    let core = Core::with_clock(db, stores, settings.clone(), boot.clock);
     // A scanner that is away delays its profiles' uploads; it does not stop the rest.
     if let Err(problem) = sluice_core::scan::check_at_start(&settings).await {
         tracing::warn!("{problem}");
@@ -200,6 +201,28 @@ pub async fn start_with(settings: Settings, boot: Boot) -> anyhow::Result<Runnin
         workers,
         relay,
     })
+}
+
+/// `stores` with every `[stores.NAME]` added. Each is probed at start, concurrently; one
+/// that does not answer is reported and kept: it delays only its own profiles' uploads
+/// (their calls fail as the store's outage until it is back), never the others'.
+async fn named_stores(settings: &Settings, stores: Stores) -> anyhow::Result<Stores> {
+    let mut built = Vec::new();
+    for (name, st) in &settings.stores {
+        let store: Arc<dyn ObjectStore> = Arc::new(
+            S3Store::new(st, None).with_context(|| format!("settings of store `{name}`"))?,
+        );
+        built.push((name.clone(), store));
+    }
+    let probes = built.iter().map(|(name, store)| async move {
+        if let Err(e) = store.probe().await {
+            tracing::warn!(store = %name, bucket = store.bucket_name(), error = %e, "store does not answer; its profiles' uploads wait for it");
+        }
+    });
+    futures::future::join_all(probes).await;
+    Ok(built
+        .into_iter()
+        .fold(stores, |stores, (name, store)| stores.with(&name, store)))
 }
 
 async fn start_embedded_store(settings: &Settings) -> anyhow::Result<EmbeddedStore> {

@@ -1218,6 +1218,10 @@ export interface components {
             /** @description `ok` or `unavailable`. */
             status: string;
             storage: string;
+            /** @description Each `[stores.NAME]` store: `ok` or `unavailable` (reported, never unready). */
+            stores?: {
+                [key: string]: string;
+            };
         };
         /** @description Which given-up deliveries of an endpoint to send again. */
         ReplayRequest: {

@@ -10,8 +10,9 @@
 //!   round then either finished first (and the delete removes what it assembled) or
 //!   fails for want of an upload; deleting first would let it leave an object behind;
 //! - rounds go in batches: the first job of a backlog takes every due round (up to
-//!   `BATCH`, under the `cleanup` lease) and sends their keys in one DeleteObjects; a
-//!   key the store answers as failed keeps exactly its session's round owed; no HEAD
+//!   `BATCH`, under the `cleanup` lease) and sends their keys in one DeleteObjects per
+//!   store (each session's own, `session.store`); a key the store answers as failed, or
+//!   a store that is away, keeps exactly its sessions' rounds owed; no HEAD
 //!   before a delete (what was freed comes from what Sluice recorded). A batch
 //!   transition writes one job per `BATCH` rounds it owes, and a full batch gives the
 //!   next due round a job if it has none (`follow_up`): a backlog costs a job per
@@ -175,7 +176,7 @@ pub async fn clean_batch(
             continue;
         };
         if let Some(upload_id) = &session.multipart_upload_id
-            && let Err(e) = abort_multipart(core, &session.key, upload_id).await
+            && let Err(e) = abort_multipart(core, &session, upload_id).await
         {
             failed.push((UploadId(session.id), e));
             continue;
@@ -184,18 +185,20 @@ pub async fn clean_batch(
         keys.extend(sealed);
         ready.push((session, keys));
     }
-    let all: Vec<String> = ready.iter().flat_map(|(_, keys)| keys.clone()).collect();
-    let refused = match crate::storage::delete_keys(core.store.as_ref(), &all).await {
-        Ok(refused) => refused,
-        Err(e) => {
-            failed.extend(ready.iter().map(|(s, _)| (UploadId(s.id), e.clone())));
-            return Ok(failed);
-        }
-    };
+    let refused = delete_per_store(core, &ready).await;
     let mut rounds = Vec::new();
     for (session, keys) in ready {
-        if let Some((_, why)) = refused.iter().find(|(key, _)| keys.contains(key)) {
-            failed.push((UploadId(session.id), why.clone()));
+        if let Some(why) = refused
+            .get(&session.store)
+            .and_then(|refused| match refused {
+                Err(outage) => Some(outage.clone()),
+                Ok(keys_refused) => keys_refused
+                    .iter()
+                    .find(|(key, _)| keys.contains(key))
+                    .map(|(_, why)| why.clone()),
+            })
+        {
+            failed.push((UploadId(session.id), why));
             continue;
         }
         let due = session.cleanup_due_at.unwrap_or(now);
@@ -248,6 +251,33 @@ pub async fn clean_batch(
     Ok(failed)
 }
 
+/// Deletes the keys of `ready` rounds store by store (the stores' DeleteObjects run at
+/// once): per store, the keys it refused each with why, or the outage that stopped its
+/// whole round. A store that is away fails only its own sessions' rounds.
+async fn delete_per_store(
+    core: &Core,
+    ready: &[(Model, Vec<String>)],
+) -> std::collections::BTreeMap<String, Result<Vec<(String, StoreError)>, StoreError>> {
+    let mut by_store: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for (session, keys) in ready {
+        by_store
+            .entry(session.store.as_str())
+            .or_default()
+            .extend(keys.iter().cloned());
+    }
+    let deletes = by_store.into_iter().map(|(name, keys)| async move {
+        let answer = match core.store(name) {
+            Ok(store) => crate::storage::delete_keys(store.as_ref(), &keys).await,
+            Err(e) => Err(e),
+        };
+        (name.to_owned(), answer)
+    });
+    futures::future::join_all(deletes)
+        .await
+        .into_iter()
+        .collect()
+}
+
 /// Which keys a round of `session` cleans besides its upload key: `None` when it owes
 /// none at all (a live session whose bytes are not sealed), `Some(None)` for the upload
 /// key alone (a live or committed session with sealed bytes, whose sealed key stays),
@@ -268,10 +298,12 @@ fn sealed_key_fate(session: &Model) -> Option<Option<String>> {
 /// Aborts the session's multipart upload. An upload that was completed meanwhile (a
 /// completion racing the abort) cannot be aborted, and some stores then refuse with
 /// AccessDenied instead of NoSuchUpload: it is gone if the store lists no parts for it.
-async fn abort_multipart(core: &Core, key: &str, upload_id: &str) -> Result<(), StoreError> {
-    match core.store.abort_multipart(key, upload_id).await {
+async fn abort_multipart(core: &Core, session: &Model, upload_id: &str) -> Result<(), StoreError> {
+    let store = core.store(&session.store)?;
+    let key = &session.key;
+    match store.abort_multipart(key, upload_id).await {
         Ok(()) => Ok(()),
-        Err(refused) => match core.store.list_parts(key, upload_id).await {
+        Err(refused) => match store.list_parts(key, upload_id).await {
             Ok(parts) if parts.is_empty() => Ok(()),
             Err(StoreError::NoSuchUpload) => Ok(()),
             Ok(_) | Err(_) => Err(refused),

@@ -1,7 +1,7 @@
 //! `sluice-core`: Sluice's domain. The API and the workers are thin adapters around it;
 //! neither depends on the other.
 //!
-//! `Core` is the explicit context every use case receives: the database, the object store,
+//! `Core` is the explicit context every use case receives: the database, the object stores,
 //! the clock, the settings, the retry schedules and the relay signal. There are no
 //! globals, so tests build one per app (and may pin its clock or wrap its store).
 
@@ -49,13 +49,14 @@ use clock::{Clock, SystemClock};
 use config::{ProfileSettings, Settings};
 use jobs::RetryTable;
 use outbox::RelaySignal;
-use storage::ObjectStore;
+use storage::{ObjectStore, Stores};
 
 /// The context of every use case. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Core {
     pub db: DatabaseConnection,
-    pub store: Arc<dyn ObjectStore>,
+    /// Every object store by name; a session's calls go to `store(&session.store)`.
+    pub stores: Arc<Stores>,
     pub settings: Arc<Settings>,
     pub relay: RelaySignal,
     pub clock: Arc<dyn Clock>,
@@ -69,24 +70,19 @@ pub struct Core {
 
 impl Core {
     /// A core on the system clock.
-    pub fn new(
-        db: DatabaseConnection,
-        store: Arc<dyn ObjectStore>,
-        settings: Arc<Settings>,
-    ) -> Self {
-        Self::with_clock(db, store, settings, Arc::new(SystemClock))
+    pub fn new(db: DatabaseConnection, stores: Stores, settings: Arc<Settings>) -> Self {
+        Self::with_clock(db, stores, settings, Arc::new(SystemClock))
     }
 
     pub fn with_clock(
         db: DatabaseConnection,
-        store: Arc<dyn ObjectStore>,
+        stores: Stores,
         settings: Arc<Settings>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let retry = Arc::new(RetryTable::new(&settings.queue.retry));
         let metrics = Arc::new(metrics::Metrics::default());
-        let store: Arc<dyn ObjectStore> =
-            Arc::new(storage::MeteredStore::new(store, metrics.clone()));
+        let stores = Arc::new(stores.metered(&metrics));
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(5))
             // A pooled connection is dropped after 2 s idle, before the receiver's own
@@ -99,7 +95,7 @@ impl Core {
             .unwrap_or_default();
         Self {
             db,
-            store,
+            stores,
             settings,
             relay: RelaySignal::default(),
             clock,
@@ -108,6 +104,18 @@ impl Core {
             metrics,
             pending: Arc::default(),
         }
+    }
+
+    /// The store called `name` (a session's or file's `store`, a profile's `store_name()`).
+    pub fn store(&self, name: &str) -> Result<&Arc<dyn ObjectStore>, storage::StoreError> {
+        self.stores.get(name)
+    }
+
+    /// Whether the store called `name` checks and reports SHA-256 checksums.
+    pub fn store_checks_checksums(&self, name: &str) -> bool {
+        self.settings
+            .store_settings(name)
+            .is_some_and(config::StorageSettings::checksums)
     }
 
     /// Now, by this core's clock.

@@ -116,12 +116,17 @@ impl Default for Metrics {
                 "HTTP request latency",
                 &["route"],
             ),
-            presigns: counter(&r, "sluice_presigns_total", "URLs signed", &["kind"]),
+            presigns: counter(
+                &r,
+                "sluice_presigns_total",
+                "URLs signed",
+                &["store", "kind"],
+            ),
             store_ops: counter(
                 &r,
                 "sluice_store_operations_total",
-                "Calls to the object store",
-                &["operation", "outcome"],
+                "Calls to the object stores",
+                &["store", "operation", "outcome"],
             ),
             bytes: counter(
                 &r,

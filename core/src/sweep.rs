@@ -113,23 +113,45 @@ async fn run_undelivered(core: &Core) -> CoreResult<usize> {
     Ok(ran)
 }
 
-/// Aborts multipart uploads under Sluice's prefixes that no live session owns and that
-/// are older than the grace. `None` when the store cannot list them.
+/// Aborts multipart uploads under Sluice's prefixes that no live session of their store
+/// owns and that are older than the grace, store by store. `None` when no store can
+/// list them. A store that is away is skipped until the next sweep; the others go on.
 async fn abort_strangers(core: &Core) -> CoreResult<Option<usize>> {
-    // `storage.list_multipart_uploads = false`: the bucket's lifecycle rule
+    let mut total = None;
+    for (name, store) in core.stores.iter() {
+        if let Some(aborted) = abort_strangers_in(core, name, store.as_ref()).await? {
+            total = Some(total.unwrap_or(0) + aborted);
+        }
+    }
+    Ok(total)
+}
+
+/// `abort_strangers` in the store called `name`.
+async fn abort_strangers_in(
+    core: &Core,
+    name: &str,
+    store: &dyn crate::storage::ObjectStore,
+) -> CoreResult<Option<usize>> {
+    // `list_multipart_uploads = false`: the bucket's lifecycle rule
     // (AbortIncompleteMultipartUpload) reaps them instead.
-    if !core.settings.storage.list_multipart_uploads() {
+    if !core
+        .settings
+        .store_settings(name)
+        .is_some_and(|s| s.list_multipart_uploads())
+    {
         return Ok(None);
     }
-    let uploads = match core.store.list_multipart_uploads().await {
+    let uploads = match store.list_multipart_uploads().await {
         Ok(uploads) => uploads,
         Err(StoreError::NotImplemented) => return Ok(None),
         Err(e) => {
-            tracing::warn!(error = %e, "cannot list multipart uploads; the next sweep tries again");
+            tracing::warn!(store = name, error = %e, "cannot list multipart uploads; the next sweep tries again");
             return Ok(Some(0));
         }
     };
     let cutoff = core.now() - core.settings.cleanup.stale_multipart_grace.chrono();
+    // Every profile's prefix, whatever store it names now: a profile moved to another
+    // store left its sessions (and strangers) in the old one.
     let prefixes: Vec<String> = core
         .settings
         .profiles
@@ -142,20 +164,19 @@ async fn abort_strangers(core: &Core) -> CoreResult<Option<usize>> {
         .filter(|u| prefixes.iter().any(|p| u.key.starts_with(p.as_str())))
         .collect();
     let ids: Vec<String> = old.iter().map(|u| u.upload_id.clone()).collect();
-    let owned = repo::live_multipart_ids(&core.db, &ids).await?;
+    let owned = repo::live_multipart_ids(&core.db, name, &ids).await?;
     let mut aborted = 0;
     for stranger in old.iter().filter(|u| !owned.contains(&u.upload_id)) {
-        match core
-            .store
+        match store
             .abort_multipart(&stranger.key, &stranger.upload_id)
             .await
         {
             Ok(()) => {
-                tracing::info!(key = %stranger.key, "aborted a multipart upload no session owns");
+                tracing::info!(store = name, key = %stranger.key, "aborted a multipart upload no session owns");
                 aborted += 1;
             }
             Err(e) => {
-                tracing::warn!(key = %stranger.key, error = %e, "could not abort a stale multipart upload")
+                tracing::warn!(store = name, key = %stranger.key, error = %e, "could not abort a stale multipart upload")
             }
         }
     }

@@ -23,6 +23,8 @@ pub struct Model {
     /// What the malware scanner said of the bytes (`clean`, `unscanned`), for profiles
     /// that scan.
     pub scan: Option<sluice_domain::ScanResult>,
+    /// The store the file's object lives in (its session's).
+    pub store: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -80,6 +80,9 @@ pub struct Model {
     pub scan: Option<ScanResult>,
     /// The batch (`POST /v1/uploads/batch`) that created the session, if any.
     pub batch_id: Option<Uuid>,
+    /// The store (`default` or a `[stores.NAME]`) the object lives in, as its profile
+    /// named it when the session was created.
+    pub store: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

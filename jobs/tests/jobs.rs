@@ -14,7 +14,7 @@ use sluice_core::clock::ShiftedClock;
 use sluice_core::config::{Dur, Settings};
 use sluice_core::ids::UploadId;
 use sluice_core::jobs::{Dispatch, ExpireSession, Job, NewJob};
-use sluice_core::storage::S3Store;
+use sluice_core::storage::{S3Store, Stores};
 use sluice_core::{Core, db, lease, outbox};
 use sluice_jobs::{Drain, QueueError, Queues, start_relay, start_workers};
 
@@ -69,7 +69,12 @@ async fn core(settings: Settings) -> (Core, Arc<ShiftedClock>) {
     db::migrate(&db).await.expect("migrations");
     let store = S3Store::new(&settings.storage, Some("http://127.0.0.1:9")).expect("store client");
     let clock = Arc::new(ShiftedClock::default());
-    let core = Core::with_clock(db, Arc::new(store), Arc::new(settings), clock.clone());
+    let core = Core::with_clock(
+        db,
+        Stores::single(Arc::new(store)),
+        Arc::new(settings),
+        clock.clone(),
+    );
     (core, clock)
 }
 

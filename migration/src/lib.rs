@@ -24,6 +24,7 @@ mod m20261203_000101_index_usage_on_read;
 mod m20261204_000001_add_scan;
 mod m20261205_000001_create_upload_batches;
 mod m20261205_000002_webhook_operations;
+mod m20261206_000001_add_store;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_add_scan::Migration),
             Box::new(m20261205_000001_create_upload_batches::Migration),
             Box::new(m20261205_000002_webhook_operations::Migration),
+            Box::new(m20261206_000001_add_store::Migration),
         ]
     }
 }

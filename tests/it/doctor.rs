@@ -26,7 +26,14 @@ async fn assert_left_nothing(app: &TestApp, report: &Report) {
         !keys.iter().any(|k| k.starts_with(&report.prefix)),
         "{keys:?}"
     );
-    if let Ok(uploads) = app.running.core.store.list_multipart_uploads().await {
+    if let Ok(uploads) = app
+        .running
+        .core
+        .stores
+        .default_store()
+        .list_multipart_uploads()
+        .await
+    {
         assert!(
             !uploads.iter().any(|u| u.key.starts_with(&report.prefix)),
             "{uploads:?}"

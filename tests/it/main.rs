@@ -36,6 +36,7 @@ mod retention;
 mod scanning;
 mod sniff;
 mod store_enforces;
+mod stores;
 mod trust_auth;
 mod trust_costs;
 mod trust_deadlines;

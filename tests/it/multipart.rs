@@ -324,7 +324,7 @@ e2e!(
             .expect("id")
             .to_owned();
 
-        let store = &app.running.core.store;
+        let store = app.running.core.stores.default_store();
         match store.list_multipart_uploads().await {
             // The embedded store cannot list them: the sweep says so and relies on the
             // sessions' own aborts.

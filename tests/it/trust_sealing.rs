@@ -369,7 +369,8 @@ e2e!(
         assert!(
             app.running
                 .core
-                .store
+                .stores
+                .default_store()
                 .complete_multipart(&created.key, &upload_id, &parts)
                 .await
                 .is_err()

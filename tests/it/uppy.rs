@@ -724,7 +724,7 @@ e2e!(
         .await;
         assert_problem!(status, &problem, ErrorCode::StorageUnavailable);
         app.faults.set(sluice_tests::Faults::default());
-        let store = &app.running.core.store;
+        let store = app.running.core.stores.default_store();
         match store.list_multipart_uploads().await {
             // The embedded store cannot list them (501): nothing to show there.
             Err(sluice_core::storage::StoreError::NotImplemented) => {

@@ -395,6 +395,15 @@ impl TestApp {
         .await
     }
 
+    /// `create_text` in `profile`.
+    pub async fn create_text_in(&self, token: &str, profile: &str, size: usize) -> Created {
+        self.create(
+            token,
+            json!({"profile": profile, "filename": "notes.txt", "size": size, "content_type": "text/plain"}),
+        )
+        .await
+    }
+
     /// PUTs `body` to the presigned URL with exactly the signed headers (minus
     /// content-length, which the HTTP client derives from the body, as a browser does).
     pub async fn put(&self, created: &Created, body: Vec<u8>) -> StatusCode {
@@ -574,7 +583,14 @@ impl TestApp {
     /// The parts the store holds for a multipart upload (none once it is aborted or
     /// completed: some stores answer NoSuchUpload, others an empty list).
     pub async fn stored_parts(&self, key: &str, upload_id: &str) -> Vec<u32> {
-        match self.running.core.store.list_parts(key, upload_id).await {
+        match self
+            .running
+            .core
+            .stores
+            .default_store()
+            .list_parts(key, upload_id)
+            .await
+        {
             Ok(parts) => parts.into_iter().map(|p| p.part_number).collect(),
             Err(sluice_core::storage::StoreError::NoSuchUpload) => Vec::new(),
             Err(e) => panic!("ListParts: {e}"),

@@ -17,15 +17,17 @@ pub mod problem;
 mod process;
 mod proxy;
 mod receiver;
+mod second_store;
 
 pub use clamd::{Clamd, EICAR, SIGNATURE};
 pub use client::{Created, Spawn, TestApp, patterned};
 pub use environment::{environment, store_client};
 pub use faults::{FaultSwitch, Faults};
-pub use leg::{Leg, drop_test_database};
+pub use leg::{Leg, ProductionServices, drop_test_database};
 pub use process::{SluiceProcess, free_port};
 pub use proxy::StoreProxy;
 pub use receiver::{Received, WEBHOOK_SECRET, WebhookReceiver};
+pub use second_store::{SecondStore, second_credentials};
 
 /// The keys the test settings configure.
 pub mod client_keys {

@@ -151,15 +151,23 @@ async fn abort_multiparts(core: &Core, slots: &[Slot]) {
     for slot in slots {
         if let Slot::Ready(item) = slot
             && let Some(upload_id) = &item.prepared.session.multipart_upload_id
-            && let Err(e) = core
-                .store
-                .abort_multipart(&item.prepared.session.key, upload_id)
-                .await
+            && let Err(e) = abort_multipart(core, &item.prepared.session, upload_id).await
         {
             let key = &item.prepared.session.key;
             tracing::warn!(%key, error = %e, "multipart upload of a batch that was never written is left for the stale-multipart sweep");
         }
     }
+}
+
+/// Aborts one multipart upload at the store of `session`.
+async fn abort_multipart(
+    core: &Core,
+    session: &sluice_entity::upload_session::Model,
+    upload_id: &str,
+) -> Result<(), crate::storage::StoreError> {
+    core.store(&session.store)?
+        .abort_multipart(&session.key, upload_id)
+        .await
 }
 
 /// The batch row, the sessions and their reservation, in one transaction.

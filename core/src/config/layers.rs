@@ -104,12 +104,18 @@ fn settle(
     Ok(settings)
 }
 
-/// Profile options left unset take what the store can do: `one_time` follows
-/// `storage.if_none_match`.
+/// Profile options left unset take what the profile's store can do: `one_time` follows
+/// its `if_none_match`.
 fn follow_store_capabilities(settings: &mut Settings) {
-    let if_none_match = settings.storage.if_none_match;
-    for profile in settings.profiles.values_mut() {
-        profile.one_time.get_or_insert(if_none_match);
+    let followed: Vec<(String, bool)> = settings
+        .profiles
+        .iter()
+        .map(|(name, p)| (name.clone(), settings.store_of(p).if_none_match))
+        .collect();
+    for (name, if_none_match) in followed {
+        if let Some(profile) = settings.profiles.get_mut(&name) {
+            profile.one_time.get_or_insert(if_none_match);
+        }
     }
 }
 
@@ -128,6 +134,7 @@ fn is_secret_path(path: &str) -> bool {
     ];
     let path = path.split('[').next().unwrap_or(path);
     SECRETS.contains(&path)
+        || (path.starts_with("stores.") && path.ends_with(".secret_access_key"))
         || (path.starts_with("webhooks.endpoints.") && path.ends_with(".secret"))
 }
 

@@ -56,6 +56,39 @@ pub struct Settings {
     pub batch: BatchSettings,
     /// Upload profiles by name; a `default` profile always exists.
     pub profiles: BTreeMap<String, ProfileSettings>,
+    /// More object stores by name (`[stores.NAME]`, each an external S3-compatible store
+    /// with its own endpoint, bucket, credentials and capability switches); a profile
+    /// names the one its uploads go to (`profiles.NAME.store`). `[storage]` is the store
+    /// named `default`, the one a profile naming none uses. None by default.
+    pub stores: BTreeMap<String, StorageSettings>,
+}
+
+/// The name of the store `[storage]` configures: the one profiles use unless they name
+/// another, and the one recorded on sessions older than per-profile stores.
+pub const DEFAULT_STORE: &str = "default";
+
+impl Settings {
+    /// The settings of the store called `name` (`default` is `[storage]`).
+    pub fn store_settings(&self, name: &str) -> Option<&StorageSettings> {
+        if name == DEFAULT_STORE {
+            Some(&self.storage)
+        } else {
+            self.stores.get(name)
+        }
+    }
+
+    /// Every configured store with its name, `default` first.
+    pub fn every_store(&self) -> impl Iterator<Item = (&str, &StorageSettings)> {
+        std::iter::once((DEFAULT_STORE, &self.storage))
+            .chain(self.stores.iter().map(|(n, s)| (n.as_str(), s)))
+    }
+
+    /// The settings of the store a profile's uploads go to. Validation guarantees every
+    /// profile's store exists; `[storage]` answers for one that would not.
+    pub fn store_of(&self, profile: &ProfileSettings) -> &StorageSettings {
+        self.store_settings(profile.store_name())
+            .unwrap_or(&self.storage)
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]

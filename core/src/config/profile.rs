@@ -90,6 +90,10 @@ pub struct ProfileSettings {
     /// Rate limits replacing the global `[rate_limits]` ones for this profile's requests;
     /// none by default.
     pub rate_limits: ProfileRateLimits,
+    /// The store (`[stores.NAME]`) this profile's new uploads go to. Default: `default`,
+    /// the `[storage]` store. A session records its store, so changing this later moves
+    /// only new uploads; the old ones stay where they are and are still served and cleaned.
+    pub store: Option<String>,
 }
 
 impl ProfileSettings {
@@ -97,6 +101,11 @@ impl ProfileSettings {
     /// `storage.if_none_match`.
     pub fn one_time(&self) -> bool {
         self.one_time.unwrap_or(true)
+    }
+
+    /// The name of the store this profile's new uploads go to.
+    pub fn store_name(&self) -> &str {
+        self.store.as_deref().unwrap_or(super::DEFAULT_STORE)
     }
 }
 
@@ -126,6 +135,7 @@ impl Default for ProfileSettings {
             inline_active_content: false,
             download_ttl: Dur::secs(600),
             rate_limits: ProfileRateLimits::default(),
+            store: None,
         }
     }
 }

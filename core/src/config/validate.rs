@@ -39,7 +39,13 @@ pub(super) fn problems(s: &Settings) -> Vec<String> {
     for (name, profile) in &s.profiles {
         self::profile(name, profile, &mut out);
         super::rate_limits::profile_problems(name, profile, &mut out);
-        capabilities(name, profile, &s.storage, &mut out);
+        match s.store_settings(profile.store_name()) {
+            Some(store) => capabilities(name, profile, store, &mut out),
+            None => out.push(format!(
+                "profiles.{name}.store: no store `{}` is configured (`default` or a [stores.NAME] section)",
+                profile.store_name()
+            )),
+        }
     }
     out
 }
@@ -50,13 +56,13 @@ fn capabilities(name: &str, p: &ProfileSettings, st: &StorageSettings, out: &mut
     if p.one_time == Some(true) && !st.if_none_match {
         out.push(format!(
             "profiles.{name}.one_time: needs a store that honours If-None-Match \
-             (storage.if_none_match is false); leave it unset to follow the store"
+             (its store's if_none_match is false); leave it unset to follow the store"
         ));
     }
     if p.require_checksum && !st.checksums() {
         out.push(format!(
             "profiles.{name}.require_checksum: needs a store that checks SHA-256 checksums \
-             (storage.checksums is false)"
+             (its store's checksums is false)"
         ));
     }
 }
@@ -240,20 +246,52 @@ fn queue(s: &Settings, out: &mut Vec<String>) {
 }
 
 fn storage(s: &Settings, out: &mut Vec<String>) {
-    let st = &s.storage;
+    one_store("storage", &s.storage, out);
+    for (name, st) in &s.stores {
+        let at = format!("stores.{name}");
+        let name_ok = (1..=32).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !name_ok {
+            out.push(format!(
+                "{at}: a store name is 1 to 32 lower-case letters, digits, - or _"
+            ));
+        }
+        if name == super::DEFAULT_STORE {
+            out.push(format!(
+                "{at}: `default` is the [storage] store; give this one another name"
+            ));
+        }
+        // One process serves one embedded store: a named store is always an external one.
+        if st.endpoint.is_none() {
+            out.push(format!(
+                "{at}.endpoint: required (only [storage] may be the embedded store)"
+            ));
+        }
+        one_store(&at, st, out);
+    }
+}
+
+/// The checks every store's settings pass, named under `at`.
+fn one_store(at: &str, st: &StorageSettings, out: &mut Vec<String>) {
     if let Some(endpoint) = &st.endpoint {
         if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-            out.push("storage.endpoint: must be an http:// or https:// URL".into());
+            out.push(format!("{at}.endpoint: must be an http:// or https:// URL"));
         }
         if st.access_key_id.as_deref().is_none_or(str::is_empty) {
-            out.push("storage.access_key_id: required when storage.endpoint is set".into());
+            out.push(format!(
+                "{at}.access_key_id: required when {at}.endpoint is set"
+            ));
         }
         if st
             .secret_access_key
             .as_ref()
             .is_none_or(|k| k.expose_secret().is_empty())
         {
-            out.push("storage.secret_access_key: required when storage.endpoint is set".into());
+            out.push(format!(
+                "{at}.secret_access_key: required when {at}.endpoint is set"
+            ));
         }
     }
     let b = &st.bucket;
@@ -263,10 +301,10 @@ fn storage(s: &Settings, out: &mut Vec<String>) {
         && b.starts_with(|c: char| c.is_ascii_alphanumeric())
         && b.ends_with(|c: char| c.is_ascii_alphanumeric());
     if !bucket_ok {
-        out.push("storage.bucket: 3 to 63 lower-case letters, digits, - or ., starting and ending with a letter or digit".into());
+        out.push(format!("{at}.bucket: 3 to 63 lower-case letters, digits, - or ., starting and ending with a letter or digit"));
     }
     if st.region.trim().is_empty() {
-        out.push("storage.region: must not be empty".into());
+        out.push(format!("{at}.region: must not be empty"));
     }
 }
 

@@ -81,6 +81,7 @@ async fn commit_once(core: &Core, who: &Principal, session: &SessionModel) -> Co
                 .unwrap_or_else(|| committed.key.clone()),
             created_at: ctx.plan.now,
             scan: committed.scan,
+            store: committed.store.clone(),
         },
     )
     .await?;
@@ -121,7 +122,10 @@ pub async fn download_link(
     };
     let ttl_seconds = ttl;
     let ttl = std::time::Duration::from_secs(ttl);
-    let url = core.store.presign_get(&file.key, &overrides, ttl).await?;
+    let url = core
+        .store(&file.store)?
+        .presign_get(&file.key, &overrides, ttl)
+        .await?;
     let now = core.now();
     let expires_at = crate::clock::add(now, ttl);
     // Every GET is billed: who was handed a link, to what, for how long, is audited.

@@ -49,15 +49,21 @@ pub enum StoreError {
     /// The client could not even build the request (a configuration problem).
     #[error("store client: {0}")]
     Client(String),
+    /// A session names a store this configuration does not have (an operator removed
+    /// its `[stores.NAME]` section). Transient: the work it owes (verification,
+    /// cleanup) waits until the store is configured again instead of being dropped.
+    #[error("no store `{0}` is configured")]
+    Unconfigured(String),
 }
 
 impl StoreError {
     /// Whether the same call may succeed later without anything else changing.
     pub fn is_transient(&self) -> bool {
         match self {
-            StoreError::Throttled | StoreError::Unreachable(_) | StoreError::ServerError { .. } => {
-                true
-            }
+            StoreError::Throttled
+            | StoreError::Unreachable(_)
+            | StoreError::ServerError { .. }
+            | StoreError::Unconfigured(_) => true,
             StoreError::NotFound
             | StoreError::NoSuchBucket
             | StoreError::PreconditionFailed

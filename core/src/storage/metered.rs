@@ -1,5 +1,6 @@
-//! `MeteredStore`: every store call counted by operation and outcome, every URL signed
-//! counted by kind. Wraps whatever store a `Core` is given, so counts are complete.
+//! `MeteredStore`: every store call counted by store, operation and outcome, every URL
+//! signed counted by store and kind. Wraps whatever stores a `Core` is given, so counts
+//! are complete.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,11 +18,17 @@ use crate::metrics::Metrics;
 pub struct MeteredStore {
     inner: Arc<dyn ObjectStore>,
     metrics: Arc<Metrics>,
+    /// The store's configured name, the `store` label.
+    name: String,
 }
 
 impl MeteredStore {
-    pub fn new(inner: Arc<dyn ObjectStore>, metrics: Arc<Metrics>) -> Self {
-        Self { inner, metrics }
+    pub fn new(name: &str, inner: Arc<dyn ObjectStore>, metrics: Arc<Metrics>) -> Self {
+        Self {
+            inner,
+            metrics,
+            name: name.to_owned(),
+        }
     }
 
     fn count<T>(&self, operation: &str, result: &Result<T, StoreError>, found: bool) {
@@ -32,12 +39,15 @@ impl MeteredStore {
         };
         self.metrics
             .store_ops
-            .with_label_values(&[operation, outcome])
+            .with_label_values(&[self.name.as_str(), operation, outcome])
             .inc();
     }
 
     fn signed(&self, kind: &str) {
-        self.metrics.presigns.with_label_values(&[kind]).inc();
+        self.metrics
+            .presigns
+            .with_label_values(&[self.name.as_str(), kind])
+            .inc();
     }
 }
 
@@ -56,6 +66,7 @@ fn outcome_of(e: &StoreError) -> &'static str {
         StoreError::NotImplemented => "not_implemented",
         StoreError::Refused { .. } => "refused",
         StoreError::Client(_) => "client_error",
+        StoreError::Unconfigured(_) => "unconfigured",
     }
 }
 

@@ -11,11 +11,13 @@ mod error;
 mod metered;
 mod s3;
 pub mod sigv4;
+mod stores;
 mod xml;
 
 pub use error::StoreError;
 pub use metered::MeteredStore;
 pub use s3::S3Store;
+pub use stores::Stores;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -185,6 +185,7 @@ pub(crate) fn prepare(
         held_bytes: 0,
         scan: None,
         batch_id: None,
+        store: profile.store_name().to_owned(),
     };
     let scopes = quota::scopes(&session.profile, profile, &core.settings.quota);
     let ready = match transfer {
@@ -202,7 +203,7 @@ pub(crate) fn prepare(
             // A multipart upload has no whole-object SHA-256 a store could check per
             // part; a single PUT signs it where the store checks and reports checksums.
             let checksum_sha256 = sha256
-                .filter(|_| core.settings.storage.checksums())
+                .filter(|_| core.settings.store_of(profile).checksums())
                 .map(|d| d.base64());
             session.checksum_signed = checksum_sha256.is_some();
             Ready::Put {
@@ -230,7 +231,7 @@ pub(crate) async fn presign(
 ) -> CoreResult<crate::storage::PresignedRequest> {
     let profile = core.profile(&session.profile)?;
     Ok(core
-        .store
+        .store(&session.store)?
         .presign_put(&session.key, conditions, profile.upload_ttl.get())
         .await?)
 }
@@ -246,7 +247,7 @@ pub(crate) async fn start_multipart(
     let plan = PartPlan::new(total, part_size)
         .ok_or_else(|| CoreError::invalid("size", "too large to cut into 10,000 parts"))?;
     let upload_id = core
-        .store
+        .store(&session.store)?
         .create_multipart(&session.key, &session.content_type)
         .await?;
     session.method = UploadMethod::Multipart;
@@ -271,6 +272,7 @@ async fn create_multipart(
 ) -> CoreResult<CreatedUpload> {
     start_multipart(core, &mut session, part_size).await?;
     let key = session.key.clone();
+    let store = core.store(&session.store)?.clone();
     let upload_id = session.multipart_upload_id.clone().unwrap_or_default();
     match insert(core, session, &who.actor, scopes).await {
         Ok(session) => {
@@ -281,7 +283,7 @@ async fn create_multipart(
             })
         }
         Err(error) => {
-            if let Err(abort) = core.store.abort_multipart(&key, &upload_id).await {
+            if let Err(abort) = store.abort_multipart(&key, &upload_id).await {
                 tracing::warn!(%key, error = %abort, "multipart upload of a session that was never written is left for the stale-multipart sweep");
             }
             Err(error)

@@ -118,7 +118,7 @@ pub async fn sign_for(
 ) -> CoreResult<Vec<SignedPart>> {
     // A store that ignores the header would take any bytes anyway; one that answers
     // NotImplemented would refuse the part: sign it only where it is checked.
-    let checked = core.settings.storage.checksums();
+    let checked = core.store_checks_checksums(&session.store);
     let (upload_id, plan) = plan_of(session)?;
     if session.state != UploadState::Pending {
         return Err(CoreError::NotPending(session.state));
@@ -162,7 +162,7 @@ pub async fn sign_for(
                 .map(Sha256Digest::base64),
         };
         let request = core
-            .store
+            .store(&session.store)?
             .presign_part(&session.key, &upload_id, n, &part, left)
             .await?;
         signed.push(SignedPart {
@@ -178,7 +178,11 @@ pub async fn sign_for(
 /// The parts the store holds for a pending multipart session.
 pub async fn stored(core: &Core, session: &Model) -> CoreResult<Vec<StoredPart>> {
     let (upload_id, _) = plan_of(session)?;
-    match core.store.list_parts(&session.key, &upload_id).await {
+    match core
+        .store(&session.store)?
+        .list_parts(&session.key, &upload_id)
+        .await
+    {
         Ok(parts) => Ok(parts),
         // Completed or aborted meanwhile: nothing is pending at the store any more.
         Err(crate::storage::StoreError::NoSuchUpload) => Ok(Vec::new()),

@@ -110,6 +110,7 @@ mod tests {
             held_bytes: 0,
             scan: None,
             batch_id: None,
+            store: "default".into(),
         }
     }
 

@@ -99,7 +99,7 @@ async fn read(
         });
     }
     let key = scanned_key(session);
-    let Some(bytes) = core.store.get_stream(key).await? else {
+    let Some(bytes) = core.store(&session.store)?.get_stream(key).await? else {
         // Verified bytes that vanished from under Sluice: nothing to pass. The session
         // stays `scanning` and expires at its deadline unless they come back.
         return Err(CoreError::Storage(StoreError::Unreachable(format!(
@@ -137,7 +137,7 @@ async fn read(
     let digest_matches = match &work.rehash {
         None => None,
         Some(declared) if matches!(verdict, Some(Verdict::TooLarge)) && to_scanner.is_some() => {
-            let Some(again) = core.store.get_stream(key).await? else {
+            let Some(again) = core.store(&session.store)?.get_stream(key).await? else {
                 return Err(CoreError::Storage(StoreError::Unreachable(format!(
                     "the verified object {key} is missing"
                 ))));
@@ -253,9 +253,9 @@ async fn settle(
 async fn quarantine(core: &Core, session: &Model) -> CoreResult<String> {
     let from = scanned_key(session);
     let to = naming::quarantine_key(&core.settings.scanner.quarantine_prefix, from);
-    let meta = core.store.head(from).await?;
+    let meta = core.store(&session.store)?.head(from).await?;
     let etag = meta.as_ref().and_then(|m| m.etag.as_deref());
-    core.store.copy(from, &to, etag).await?;
+    core.store(&session.store)?.copy(from, &to, etag).await?;
     tracing::warn!(upload_id = %session.id, quarantined_key = %to, "infected object quarantined");
     Ok(to)
 }

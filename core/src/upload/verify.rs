@@ -159,7 +159,7 @@ async fn inspect_and_seal(
 async fn seal(core: &Core, session: &Model, meta: &ObjectMeta) -> Result<bool, StoreError> {
     let sealed = naming::sealed_key(&session.key);
     match core
-        .store
+        .store(&session.store)?
         .copy(&session.key, &sealed, meta.etag.as_deref())
         .await
     {
@@ -167,7 +167,7 @@ async fn seal(core: &Core, session: &Model, meta: &ObjectMeta) -> Result<bool, S
         Err(StoreError::PreconditionFailed | StoreError::NotFound) => return Ok(false),
         Err(e) => return Err(e),
     }
-    let copy = core.store.head(&sealed).await?;
+    let copy = core.store(&session.store)?.head(&sealed).await?;
     let same = copy.as_ref().is_some_and(|copy| {
         copy.size == meta.size
             && match (&copy.etag, &meta.etag) {
@@ -176,7 +176,7 @@ async fn seal(core: &Core, session: &Model, meta: &ObjectMeta) -> Result<bool, S
             }
     });
     if !same {
-        core.store.delete(&sealed).await?;
+        core.store(&session.store)?.delete(&sealed).await?;
     }
     Ok(same)
 }
@@ -191,7 +191,12 @@ async fn drop_unrecorded_seal(core: &Core, session: &Model) {
         .ok()
         .flatten()
         .is_some_and(|row| row.sealed_key.is_some());
-    if !recorded && let Err(e) = core.store.delete(&naming::sealed_key(&session.key)).await {
+    let sealed = naming::sealed_key(&session.key);
+    let deleted = match core.store(&session.store) {
+        Ok(store) => store.delete(&sealed).await,
+        Err(e) => Err(e),
+    };
+    if !recorded && let Err(e) = deleted {
         tracing::warn!(upload_id = %session.id, error = %e, "an unrecorded sealed copy is left for the session's cleanup");
     }
 }
@@ -208,7 +213,7 @@ async fn inspect(
     {
         return Ok(finding);
     }
-    let Some(meta) = core.store.head(&session.key).await? else {
+    let Some(meta) = core.store(&session.store)?.head(&session.key).await? else {
         return Ok(Finding::Missing);
     };
     let facts = json!({"stored_size": meta.size, "stored_type": meta.content_type});
@@ -230,7 +235,7 @@ async fn inspect(
         };
         return Ok(Finding::Bad(Failure::SizeMismatch, detail, facts));
     }
-    let signed = session.checksum_signed && core.settings.storage.checksums();
+    let signed = session.checksum_signed && core.store_checks_checksums(&session.store);
     let checksum_verified = match checksum(session.sha256.as_deref(), &meta, signed) {
         Ok(verified) => verified,
         Err(detail) => {
@@ -242,7 +247,7 @@ async fn inspect(
     // computed: the store's composite checksum is the one those digests make.
     let checksum_verified = checksum_verified
         || (session.method == UploadMethod::Multipart
-            && core.settings.storage.checksums()
+            && core.store_checks_checksums(&session.store)
             && parts_vouched_for(client_parts, meta.checksum_sha256.as_deref()));
     if let Some(stored) = meta.content_type.as_deref()
         && essence(stored) != essence(&session.content_type)
@@ -253,7 +258,11 @@ async fn inspect(
     }
     let profile = core.profile_or_default(&session.profile);
     if profile.sniff {
-        let Some(head) = core.store.read_prefix(&session.key, SNIFF_BYTES).await? else {
+        let Some(head) = core
+            .store(&session.store)?
+            .read_prefix(&session.key, SNIFF_BYTES)
+            .await?
+        else {
             return Ok(Finding::Missing);
         };
         if let Some(detail) = contradiction(&session.content_type, &profile.content_types, &head) {
@@ -324,7 +333,11 @@ async fn assemble(
         let detail = "the session lost its multipart plan".to_owned();
         return Ok(Some(Finding::Bad(Failure::SizeMismatch, detail, json!({}))));
     };
-    let stored = match core.store.list_parts(&session.key, &upload_id).await {
+    let stored = match core
+        .store(&session.store)?
+        .list_parts(&session.key, &upload_id)
+        .await
+    {
         Ok(parts) => parts,
         Err(StoreError::NoSuchUpload) => return Ok(None),
         Err(e) => return Err(e),
@@ -343,7 +356,7 @@ async fn assemble(
     let client_etag = |n: u32| client_part(n).map(|c| c.etag.clone());
     // The digests the client signed its parts with: a store that checks them compares
     // each with what it recorded for the part, and builds the object's composite checksum.
-    let checked = core.settings.storage.checksums();
+    let checked = core.store_checks_checksums(&session.store);
     let client_digest = |n: u32| {
         client_part(n)
             .and_then(|c| c.checksum_sha256.clone())
@@ -362,7 +375,11 @@ async fn assemble(
         })
         .collect();
     let key = &session.key;
-    match core.store.complete_multipart(key, &upload_id, &etags).await {
+    match core
+        .store(&session.store)?
+        .complete_multipart(key, &upload_id, &etags)
+        .await
+    {
         Ok(()) | Err(StoreError::NoSuchUpload) => Ok(None),
         Err(StoreError::InvalidPart(why)) => {
             let detail = format!("the store refused the parts: {why}");

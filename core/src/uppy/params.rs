@@ -48,7 +48,10 @@ pub struct Params {
 /// Creates a single-object session for `file` and presigns its upload.
 #[tracing::instrument(skip_all, fields(owner = %who.owner))]
 pub async fn params(core: &Core, who: &Principal, file: UppyFile) -> CoreResult<Params> {
-    let post_policy = core.settings.storage.post_policy;
+    let profile = core.profile(&core.settings.uppy.profile)?;
+    // The store the session will be created in: the Uppy profile's.
+    let store = core.store(profile.store_name())?.clone();
+    let post_policy = core.settings.store_of(profile).post_policy;
     let declared = file.metadata.size;
     if !post_policy && declared.is_none() {
         return Err(CoreError::invalid(
@@ -58,7 +61,7 @@ pub async fn params(core: &Core, who: &Principal, file: UppyFile) -> CoreResult<
     }
     // A POST policy can be posted again until it expires, and so can a PUT that signs no
     // `If-None-Match`: such sessions are sealed at verification.
-    let one_time = core.profile(&core.settings.uppy.profile)?.one_time();
+    let one_time = profile.one_time();
     let rewritable = post_policy || !one_time;
     let created = create_session(core, who, file, Transfer::Single { rewritable }).await?;
     let session = created.session;
@@ -70,8 +73,7 @@ pub async fn params(core: &Core, who: &Principal, file: UppyFile) -> CoreResult<
             Some(size) => (size, size),
             None => (0, session.size),
         };
-        let form = core
-            .store
+        let form = store
             .presign_post(&session.key, &session.content_type, sizes, ttl)
             .await?;
         Upload::Form {
@@ -87,10 +89,7 @@ pub async fn params(core: &Core, who: &Principal, file: UppyFile) -> CoreResult<
             // Uppy declares no digest.
             checksum_sha256: None,
         };
-        let put = core
-            .store
-            .presign_put(&session.key, &conditions, ttl)
-            .await?;
+        let put = store.presign_put(&session.key, &conditions, ttl).await?;
         Upload::Put {
             url: put.url,
             // A browser sets the length itself and refuses a script that tries.

@@ -1,7 +1,10 @@
-//! `GET /readyz`: the database, the job queue and the store all answer. Probed
+//! `GET /readyz`: the database, the job queue and the default store all answer. Probed
 //! concurrently with a timeout each, so one stuck dependency cannot hang the probe. The
 //! body also reports the job table (rows due, rows this version cannot read), which
-//! never makes the process unready: a backlog is work, not a fault.
+//! never makes the process unready: a backlog is work, not a fault; and each
+//! `[stores.NAME]` store, which does not either: such a store being away delays only its
+//! own profiles' uploads, and taking the process out of a load balancer for it would
+//! stop every other profile too.
 //!
 //! Anyone may call it, and the store probe is a billed request: the answer is reused for
 //! `ops.probe_cache` (default 2s), so N calls in that window cost one probe of each
@@ -24,6 +27,9 @@ pub struct Readiness {
     pub database: &'static str,
     pub queue: &'static str,
     pub storage: &'static str,
+    /// Each `[stores.NAME]` store: `ok` or `unavailable` (reported, never unready).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub stores: std::collections::BTreeMap<String, &'static str>,
     /// The job table, when the database answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jobs: Option<JobBacklog>,
@@ -71,10 +77,16 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 /// Asks every dependency now.
 async fn probe_all(state: &AppState) -> Readiness {
     let core = &state.core;
-    let (db, queue, store) = futures::join!(
+    let named = core
+        .stores
+        .iter()
+        .filter(|(name, _)| *name != sluice_core::config::DEFAULT_STORE)
+        .map(|(name, store)| async move { (name.to_owned(), probe(name, store.probe()).await) });
+    let (db, queue, store, named) = futures::join!(
         probe("database", sluice_core::db::ping(&core.db)),
         probe("queue", (state.queue_probe)()),
-        probe("storage", core.store.probe()),
+        probe("storage", core.stores.default_store().probe()),
+        futures::future::join_all(named),
     );
     let ready = db && queue && store;
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
@@ -94,6 +106,10 @@ async fn probe_all(state: &AppState) -> Readiness {
         database: word(db),
         queue: word(queue),
         storage: word(store),
+        stores: named
+            .into_iter()
+            .map(|(name, ok)| (name, word(ok)))
+            .collect(),
         jobs,
     }
 }

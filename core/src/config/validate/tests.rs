@@ -277,3 +277,85 @@ fn retention_keeps_for_ever_at_zero_and_is_bounded() {
         assert!(message.contains("retention.batch"), "{message}");
     }
 }
+
+/// A `[stores.b2]` section as environment variables, plus a profile `tenant` using it.
+const B2_STORE: &[(&str, &str)] = &[
+    ("SLUICE__STORES__B2__ENDPOINT", "https://s3.b2.example.com"),
+    ("SLUICE__STORES__B2__BUCKET", "tenant-files"),
+    ("SLUICE__STORES__B2__ACCESS_KEY_ID", "b2key"),
+    ("SLUICE__STORES__B2__SECRET_ACCESS_KEY", "b2secret"),
+    ("SLUICE__STORES__B2__IF_NONE_MATCH", "false"),
+    ("SLUICE__PROFILES__TENANT__STORE", "b2"),
+];
+
+#[test]
+fn a_profile_follows_the_capabilities_of_the_store_it_names() {
+    let s = load(B2_STORE).expect("loads");
+    let tenant = s.profile("tenant").expect("tenant");
+    assert_eq!(tenant.store_name(), "b2");
+    assert_eq!(s.store_of(tenant).bucket, "tenant-files");
+    // B2 refuses If-None-Match: the profile on it does not sign it; the default still does.
+    assert!(!tenant.one_time());
+    assert!(s.profile("default").expect("default").one_time());
+    let names: Vec<&str> = s.every_store().map(|(n, _)| n).collect();
+    assert_eq!(names, ["default", "b2"]);
+
+    let mut asked = B2_STORE.to_vec();
+    asked.push(("SLUICE__PROFILES__TENANT__ONE_TIME", "true"));
+    let found = problems(&asked);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("profiles.tenant.one_time:"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn stores_are_checked_like_storage_and_named_by_profiles_that_exist() {
+    let found = problems(&[
+        ("SLUICE__PROFILES__A__STORE", "nowhere"),
+        ("SLUICE__STORES__LOCAL__BUCKET", "local"),
+        (
+            "SLUICE__STORES__DEFAULT__ENDPOINT",
+            "https://s3.example.com",
+        ),
+        ("SLUICE__STORES__DEFAULT__ACCESS_KEY_ID", "k"),
+        ("SLUICE__STORES__DEFAULT__SECRET_ACCESS_KEY", "s"),
+        ("SLUICE__STORES__NOKEY__ENDPOINT", "ftp://s3.example.com"),
+        ("SLUICE__STORES__NOKEY__BUCKET", "Bad_Bucket"),
+    ]);
+    let mut names: Vec<&str> = found
+        .iter()
+        .map(|p| p.split(':').next().unwrap_or_default())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "profiles.a.store",
+            "stores.default",
+            "stores.local.endpoint",
+            "stores.nokey.access_key_id",
+            "stores.nokey.bucket",
+            "stores.nokey.endpoint",
+            "stores.nokey.secret_access_key",
+        ],
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_stores_secret_never_shows_in_a_loading_error() {
+    let err = load(&[
+        ("SLUICE__STORES__B2__ENDPOINT", "https://s3.b2.example.com"),
+        ("SLUICE__STORES__B2__ACCESS_KEY_ID", "b2key"),
+        (
+            "SLUICE__STORES__B2__SECRET_ACCESS_KEY",
+            "[\"hunter2-secret\"]",
+        ),
+    ])
+    .expect_err("a list is not a secret");
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(text.contains("stores.b2.secret_access_key"), "{text}");
+}
