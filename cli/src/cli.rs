@@ -32,6 +32,13 @@ enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Ask a running Sluice's `GET /healthz` (the container's health check); exits 0 on
+    /// a 200.
+    Healthcheck {
+        /// `host:port` to ask. Default: `server.bind`, on loopback when unspecified.
+        #[arg(long)]
+        addr: Option<String>,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Probe the configured store with throwaway keys and print what it really does, per
@@ -76,6 +83,21 @@ pub fn main() -> ExitCode {
         Command::Openapi => print_openapi(),
         Command::Token { sub, ttl, profiles } => mint(&sub, &ttl, profiles),
         Command::Migrate => with_settings(|s| run_async(migrate(s))),
+        Command::Healthcheck { addr } => {
+            let asked = match addr {
+                Some(addr) => Ok(addr),
+                None => config::load()
+                    .map(|s| sluice::healthcheck::local_address(s.server.bind).to_string())
+                    .map_err(anyhow::Error::from),
+            };
+            match asked.and_then(|addr| sluice::healthcheck::check(&addr)) {
+                Ok(()) => return ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("unhealthy: {e:#}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
         Command::Quota {
             action: QuotaCommand::Reconcile,
         } => with_settings(|s| run_async(reconcile_quota(s))),

@@ -9,6 +9,7 @@
 //! then the workers, then the store, so no in-flight request loses its dependencies.
 
 mod doctor;
+pub mod healthcheck;
 
 use std::net::TcpListener;
 use std::sync::Arc;

@@ -48,6 +48,9 @@ pub struct Metrics {
     pub rate_limited: IntCounterVec,
     /// Requests let through unchecked because the rate limiter's store did not answer.
     pub rate_limit_unavailable: IntCounter,
+    /// Webhook delivery attempts by configured endpoint and outcome (`delivered`,
+    /// `failed`): an endpoint's failure rate, for alerts.
+    pub webhook_attempts: IntCounterVec,
     sessions: IntGaugeVec,
     jobs: IntGaugeVec,
     cleanup_owed: IntGaugeVec,
@@ -161,6 +164,12 @@ impl Default for Metrics {
                 &["route_class", "dimension"],
             ),
             rate_limit_unavailable,
+            webhook_attempts: counter(
+                &r,
+                "sluice_webhook_attempts_total",
+                "Webhook delivery attempts by endpoint and outcome",
+                &["endpoint", "outcome"],
+            ),
             sessions: gauge(
                 &r,
                 "sluice_sessions",

@@ -11,7 +11,7 @@ use sluice_tests::patterned;
 const METRICS_TOKEN: &str = "metrics-token-0123456789";
 const MIB: usize = 1024 * 1024;
 
-/// Store calls of `operation` so far, whatever their outcome.
+/// Calls of `operation` to the default store so far, whatever their outcome.
 fn store_calls(app: &TestApp, operation: &str) -> u64 {
     [
         "ok",
@@ -27,6 +27,7 @@ fn store_calls(app: &TestApp, operation: &str) -> u64 {
         "not_implemented",
         "refused",
         "client_error",
+        "unconfigured",
     ]
     .iter()
     .map(|outcome| {
@@ -34,7 +35,7 @@ fn store_calls(app: &TestApp, operation: &str) -> u64 {
             .core
             .metrics
             .store_ops
-            .with_label_values(&[operation, outcome])
+            .with_label_values(&["default", operation, outcome])
             .get()
     })
     .sum()

@@ -118,6 +118,15 @@ async fn deliveries_can_be_seen_replayed_paused_and_resumed(leg: Leg) {
     let after = deliveries(&app, &format!("upload_id={}", first.id)).await;
     assert_eq!(after[0]["status"], "delivered", "{after:?}");
     assert_eq!(after[0]["attempt_log"].as_array().map(Vec::len), Some(3));
+    // Every attempt is counted per endpoint and outcome, for alerts.
+    let scrape = super::metrics::scrape(&app).await;
+    let attempts = |outcome: &str| {
+        scrape.value(
+            "sluice_webhook_attempts_total",
+            &[("endpoint", "app"), ("outcome", outcome)],
+        )
+    };
+    assert_eq!((attempts("failed"), attempts("delivered")), (2.0, 1.0));
     // A delivered one may be replayed again; an unknown one is not found.
     let (status, problem) = admin(
         &app,

@@ -85,6 +85,15 @@ pub async fn deliver(core: &Core, delivery_id: i64) -> CoreResult<Ran> {
         Err(e) => (None, Some(transport_error(&e)), None),
     };
     let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let outcome = if error.is_none() {
+        "delivered"
+    } else {
+        "failed"
+    };
+    core.metrics
+        .webhook_attempts
+        .with_label_values(&[delivery.endpoint.as_str(), outcome])
+        .inc();
     let mut attempt = Attempt {
         at: now,
         status,
