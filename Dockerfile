@@ -26,8 +26,8 @@ RUN if ! [ -e /etc/ssl/certs/ca-certificates.crt ]; then \
       apt-get update && apt-get install -y --no-install-recommends ca-certificates \
       && rm -rf /var/lib/apt/lists/*; \
     fi \
- && groupadd --system --gid 10001 sluice \
- && useradd --system --uid 10001 --gid sluice --home-dir /data --shell /usr/sbin/nologin sluice \
+ && groupadd --gid 10001 sluice \
+ && useradd --uid 10001 --gid sluice --no-create-home --home-dir /data --shell /usr/sbin/nologin sluice \
  && mkdir -p /data && chown sluice:sluice /data
 COPY --from=builder /out/sluice /usr/local/bin/sluice
 # Listen on every interface inside the container; the embedded store's URLs name
