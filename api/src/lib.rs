@@ -102,6 +102,30 @@ impl Application {
         })
     }
 
+    /// The operations routes alone (`/healthz`, `/readyz`, `/metrics`) on `listener`, for
+    /// a workers-only process (`ops.worker_bind`): one HTTP thread, no API, no pages.
+    pub fn build_ops(
+        state: AppState,
+        listener: TcpListener,
+        shutdown_timeout: Duration,
+    ) -> std::io::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let data = web::Data::new(state);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .configure(routes::configure_ops)
+        })
+        .disable_signals()
+        .shutdown_timeout(shutdown_timeout.as_secs())
+        .workers(1)
+        .listen(listener)?;
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

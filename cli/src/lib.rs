@@ -81,6 +81,9 @@ pub struct Running {
     pub queues: Queues,
     /// `http://host:port` of the API, when this process serves it.
     pub api_url: Option<String>,
+    /// `http://host:port` of a workers-only process's operations routes
+    /// (`ops.worker_bind`), when it serves them.
+    pub ops_url: Option<String>,
     /// `http://host:port` of the store (embedded or configured).
     pub store_url: String,
     store: Option<EmbeddedStore>,
@@ -172,16 +175,17 @@ pub async fn start_with(settings: Settings, boot: Boot) -> anyhow::Result<Runnin
     };
 
     let mut api_url = None;
+    let mut ops_url = None;
     let mut api = None;
+    let probe_queues = queues.clone();
+    let probe: QueueProbe = Arc::new(move || {
+        let q = probe_queues.clone();
+        Box::pin(async move { q.ping().await.map_err(|e| e.to_string()) })
+    });
     if role.serves_api() {
         let listener = TcpListener::bind(settings.server.bind)
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
         let addr = listener.local_addr()?;
-        let probe_queues = queues.clone();
-        let probe: QueueProbe = Arc::new(move || {
-            let q = probe_queues.clone();
-            Box::pin(async move { q.ping().await.map_err(|e| e.to_string()) })
-        });
         let app = Application::build(
             AppState::new(core.clone(), probe),
             listener,
@@ -191,11 +195,26 @@ pub async fn start_with(settings: Settings, boot: Boot) -> anyhow::Result<Runnin
         api_url = Some(format!("http://{addr}"));
         let handle = app.handle();
         api = Some((handle, tokio::spawn(app.run_until_stopped())));
+    } else if let Some(bind) = settings.ops.worker_bind {
+        // A workers-only process counts its own jobs, webhook attempts and store calls:
+        // it serves /metrics (and the health routes) so they can be scraped.
+        let listener = TcpListener::bind(bind)
+            .with_context(|| format!("cannot listen on ops.worker_bind {bind}"))?;
+        let addr = listener.local_addr()?;
+        let app = Application::build_ops(
+            AppState::new(core.clone(), probe),
+            listener,
+            settings.server.shutdown_timeout.get(),
+        )?;
+        ops_url = Some(format!("http://{addr}"));
+        let handle = app.handle();
+        api = Some((handle, tokio::spawn(app.run_until_stopped())));
     }
     Ok(Running {
         core,
         queues,
         api_url,
+        ops_url,
         store_url,
         store,
         api,

@@ -55,6 +55,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(uppy::abort::uppy_abort_multipart);
 }
 
+/// The operations routes alone, for a workers-only process (`Application::build_ops`).
+pub fn configure_ops(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.service(ops::healthz::healthz)
+        .service(ops::readyz::readyz)
+        .service(ops::metrics::metrics);
+}
+
 /// Runs `validator` rules and reports the first failing field as `validation_failed`.
 pub fn validate(value: &impl Validate) -> Result<(), ApiError> {
     let Err(errors) = value.validate() else {

@@ -440,6 +440,10 @@ pub struct OpsSettings {
     /// When set, `GET /metrics` answers only `Authorization: Bearer <this token>` (or an
     /// admin key). Default unset: open, as before.
     pub metrics_token: Option<SecretString>,
+    /// Where a workers-only process (`sluice worker`) serves `GET /healthz`, `/readyz` and
+    /// `/metrics` (its job runs, webhook attempts, scans and store calls are counted in
+    /// that process, not in the API's). Default unset: a worker listens on nothing.
+    pub worker_bind: Option<SocketAddr>,
 }
 
 impl Default for OpsSettings {
@@ -447,6 +451,7 @@ impl Default for OpsSettings {
         Self {
             probe_cache: Dur::secs(2),
             metrics_token: None,
+            worker_bind: None,
         }
     }
 }
