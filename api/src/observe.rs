@@ -1,5 +1,6 @@
 //! Per-request observation: a request id (the client's `X-Request-Id` when it is sane,
-//! else a new one) on the response and on every log line of the request, and the HTTP
+//! else a new one) on the response and on every log line of the request, the request's
+//! span (a child of the caller's `traceparent` when telemetry is on), and the HTTP
 //! metrics by route pattern, method and status.
 //!
 //! Invariant: the route label is the matched pattern with `{…}` turned into `:…`, or
@@ -38,6 +39,13 @@ pub async fn observe(
         .app_data::<web::Data<AppState>>()
         .map(|s| s.core.metrics.clone());
     let span = tracing::info_span!("request", request_id = %id, %method, %route);
+    // A caller's W3C `traceparent` makes this request part of its trace (telemetry on).
+    sluice_core::telemetry::adopt(
+        &span,
+        req.headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok()),
+    );
     let started = Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
     let elapsed = started.elapsed();

@@ -135,17 +135,32 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr, as text or (`server.log_format = "json"`) one JSON object a line.
-fn init_tracing(format: LogFormat, default: &str) {
-    use tracing_subscriber::EnvFilter;
+/// Logs to stderr, as text or (`server.log_format = "json"`) one JSON object a line, and
+/// exports spans when `telemetry.otlp_endpoint` is set (the returned exporter is shut
+/// down at exit, which sends what is still batched).
+fn init_tracing(
+    format: LogFormat,
+    default: &str,
+    telemetry: &config::TelemetrySettings,
+) -> anyhow::Result<Option<sluice::telemetry::Telemetry>> {
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{EnvFilter, Registry, fmt};
     let filter = EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let (exporter, otel) = match sluice::telemetry::Telemetry::start::<Registry>(telemetry)? {
+        Some((exporter, layer)) => (Some(exporter), Some(layer)),
+        None => (None, None),
+    };
+    // The OpenTelemetry layer sits on the registry itself, so the log filter below never
+    // hides a span from it; the filter applies to the log output only.
+    let registry = tracing_subscriber::registry().with(otel);
+    let logs = fmt::layer().with_writer(std::io::stderr);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().with_current_span(true).init(),
+        LogFormat::Text => registry.with(logs.with_filter(filter)).init(),
+        LogFormat::Json => registry
+            .with(logs.json().with_current_span(true).with_filter(filter))
+            .init(),
     }
+    Ok(exporter)
 }
 
 /// What a process logs unless `SLUICE_LOG` says otherwise. s3s logs every refused request
@@ -163,8 +178,12 @@ fn with_settings_logging(
     run: impl FnOnce(Settings) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let settings = config::load()?;
-    init_tracing(settings.server.log_format, log);
-    run(settings)
+    let telemetry = init_tracing(settings.server.log_format, log, &settings.telemetry)?;
+    let result = run(settings);
+    if let Some(telemetry) = telemetry {
+        telemetry.shutdown();
+    }
+    result
 }
 
 /// Runs `fut` in an actix System on a multi-threaded tokio runtime: the relay is an actor,

@@ -10,6 +10,7 @@
 
 mod doctor;
 pub mod healthcheck;
+pub mod telemetry;
 
 use std::net::TcpListener;
 use std::sync::Arc;

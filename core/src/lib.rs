@@ -30,6 +30,7 @@ pub mod retention;
 pub mod scan;
 pub mod storage;
 pub mod sweep;
+pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod upload;

@@ -77,6 +77,8 @@ pub async fn append<C: ConnectionTrait>(
     now: DateTime<Utc>,
     jobs: &[NewJob],
 ) -> CoreResult<Due> {
+    // Every job appended here is caused by the current span: its run joins that trace.
+    let trace_parent = crate::telemetry::current_traceparent();
     // One INSERT per chunk: a batch transition owes hundreds of jobs at once. Bounded so
     // the statement's parameters stay far below every backend's limit.
     for chunk in jobs.chunks(500) {
@@ -90,6 +92,7 @@ pub async fn append<C: ConnectionTrait>(
             dispatched_at: Set(None),
             dispatch_token: Set(None),
             last_error: Set(None),
+            trace_parent: Set(trace_parent.clone()),
             ..Default::default()
         });
         Entity::insert_many(rows).exec_without_returning(db).await?;

@@ -27,15 +27,24 @@ pub struct Write {
     txn: DatabaseTransaction,
     relay: RelaySignal,
     due: AtomicBool,
+    /// The transaction's span while telemetry is on (from `begin` until the `Write` is
+    /// committed or dropped); `Span::none()` otherwise.
+    _span: tracing::Span,
 }
 
 impl Write {
     /// Begins a transaction on the core's database.
     pub async fn begin(core: &Core) -> CoreResult<Write> {
+        let span = if crate::telemetry::enabled() {
+            tracing::info_span!("db.transaction")
+        } else {
+            tracing::Span::none()
+        };
         Ok(Write {
             txn: core.db.begin().await?,
             relay: core.relay.clone(),
             due: AtomicBool::new(false),
+            _span: span,
         })
     }
 

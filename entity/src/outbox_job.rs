@@ -25,6 +25,9 @@ pub struct Model {
     pub dispatch_token: Option<String>,
     /// Why the last run failed, for operators.
     pub last_error: Option<String>,
+    /// The W3C `traceparent` of the span that appended the job, when telemetry is on: its
+    /// run continues that trace.
+    pub trace_parent: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -25,6 +25,7 @@ mod m20261204_000001_add_scan;
 mod m20261205_000001_create_upload_batches;
 mod m20261205_000002_webhook_operations;
 mod m20261206_000001_add_store;
+mod m20261206_000002_add_trace_parent;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_create_upload_batches::Migration),
             Box::new(m20261205_000002_webhook_operations::Migration),
             Box::new(m20261206_000001_add_store::Migration),
+            Box::new(m20261206_000002_add_trace_parent::Migration),
         ]
     }
 }

@@ -54,6 +54,8 @@ pub struct Settings {
     pub scanner: ScannerSettings,
     /// Batch sessions (`POST /v1/uploads/batch`).
     pub batch: BatchSettings,
+    /// OpenTelemetry traces; off by default.
+    pub telemetry: TelemetrySettings,
     /// Upload profiles by name; a `default` profile always exists.
     pub profiles: BTreeMap<String, ProfileSettings>,
     /// More object stores by name (`[stores.NAME]`, each an external S3-compatible store
@@ -452,6 +454,28 @@ impl Default for OpsSettings {
             probe_cache: Dur::secs(2),
             metrics_token: None,
             worker_bind: None,
+        }
+    }
+}
+
+/// OpenTelemetry traces: every request and every job a span tree (database transactions
+/// and store calls inside), a caller's `traceparent` continued, and carried through the
+/// job table into the jobs a request causes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetrySettings {
+    /// Base URL of an OTLP/HTTP receiver (`http://collector:4318`); spans go to
+    /// `{otlp_endpoint}/v1/traces` as protobuf. Unset (default): no traces, no cost.
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of the spans. Default `sluice`.
+    pub service_name: String,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            service_name: "sluice".into(),
         }
     }
 }

@@ -34,6 +34,7 @@ pub(super) fn problems(s: &Settings) -> Vec<String> {
     audit(s, &mut out);
     uppy(s, &mut out);
     ops(s, &mut out);
+    telemetry(s, &mut out);
     super::rate_limits::problems(s, &mut out);
     super::scanner::problems(s, &mut out);
     for (name, profile) in &s.profiles {
@@ -90,6 +91,17 @@ fn ops(s: &Settings, out: &mut Vec<String>) {
     }
     if s.ops.probe_cache.get() > std::time::Duration::from_secs(3_600) {
         out.push("ops.probe_cache: must be at most 1h".into());
+    }
+}
+
+fn telemetry(s: &Settings, out: &mut Vec<String>) {
+    if let Some(url) = &s.telemetry.otlp_endpoint
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        out.push("telemetry.otlp_endpoint: must be an http:// or https:// URL".into());
+    }
+    if s.telemetry.service_name.trim().is_empty() {
+        out.push("telemetry.service_name: must not be empty".into());
     }
 }
 

@@ -8,6 +8,7 @@
 //! crash anywhere re-runs the job (once its dispatch lease expires) instead of losing it.
 
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 use super::{Job, Ran};
 use crate::outbox;
@@ -52,7 +53,10 @@ pub async fn execute(core: &Core, dispatch: &Dispatch) -> CoreResult<Executed> {
     };
     let kind = job.kind();
     let started = std::time::Instant::now();
-    let outcome = job.clone().run(core).await;
+    // The job's span continues the trace of whatever appended it (the row keeps it).
+    let span = tracing::info_span!("job", kind, row = row.id, attempt = row.attempts);
+    crate::telemetry::adopt(&span, row.trace_parent.as_deref());
+    let outcome = job.clone().run(core).instrument(span).await;
     let elapsed = started.elapsed();
     let elapsed_ms = elapsed.as_millis();
     core.metrics

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use tracing::Instrument;
 
 use super::{
     GetOverrides, MultipartListing, ObjectMeta, ObjectStore, PartEtag, PresignedPost,
@@ -41,6 +42,16 @@ impl MeteredStore {
             .store_ops
             .with_label_values(&[self.name.as_str(), operation, outcome])
             .inc();
+    }
+
+    /// A span for one call to the store, when telemetry is on (`Span::none()` otherwise:
+    /// free).
+    fn span(&self, operation: &'static str) -> tracing::Span {
+        if crate::telemetry::enabled() {
+            tracing::info_span!("store", store = %self.name, operation)
+        } else {
+            tracing::Span::none()
+        }
     }
 
     fn signed(&self, kind: &str) {
@@ -108,59 +119,83 @@ impl ObjectStore for MeteredStore {
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
-        let result = self.inner.head(key).await;
+        let result = self.inner.head(key).instrument(self.span("head")).await;
         let found = matches!(result, Ok(Some(_)));
         self.count("head", &result, found);
         result
     }
 
     async fn read_prefix(&self, key: &str, len: u64) -> Result<Option<Bytes>, StoreError> {
-        let result = self.inner.read_prefix(key, len).await;
+        let result = self
+            .inner
+            .read_prefix(key, len)
+            .instrument(self.span("get"))
+            .await;
         let found = matches!(result, Ok(Some(_)));
         self.count("get", &result, found);
         result
     }
 
     async fn bucket_config(&self, subresource: &str) -> Result<Option<String>, StoreError> {
-        let result = self.inner.bucket_config(subresource).await;
+        let result = self
+            .inner
+            .bucket_config(subresource)
+            .instrument(self.span("get_config"))
+            .await;
         let found = matches!(result, Ok(Some(_)));
         self.count("get_config", &result, found);
         result
     }
 
     async fn get_stream(&self, key: &str) -> Result<Option<super::ByteStream>, StoreError> {
-        let result = self.inner.get_stream(key).await;
+        let result = self
+            .inner
+            .get_stream(key)
+            .instrument(self.span("get"))
+            .await;
         let found = matches!(result, Ok(Some(_)));
         self.count("get", &result, found);
         result
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        let result = self.inner.delete(key).await;
+        let result = self.inner.delete(key).instrument(self.span("delete")).await;
         self.count("delete", &result, true);
         result
     }
 
     async fn delete_many(&self, keys: &[String]) -> Result<Vec<(String, StoreError)>, StoreError> {
-        let result = self.inner.delete_many(keys).await;
+        let result = self
+            .inner
+            .delete_many(keys)
+            .instrument(self.span("delete_many"))
+            .await;
         self.count("delete_many", &result, true);
         result
     }
 
     async fn copy(&self, from: &str, to: &str, if_match: Option<&str>) -> Result<(), StoreError> {
-        let result = self.inner.copy(from, to, if_match).await;
+        let result = self
+            .inner
+            .copy(from, to, if_match)
+            .instrument(self.span("copy"))
+            .await;
         self.count("copy", &result, true);
         result
     }
 
     async fn probe(&self) -> Result<(), StoreError> {
-        let result = self.inner.probe().await;
+        let result = self.inner.probe().instrument(self.span("probe")).await;
         self.count("probe", &result, true);
         result
     }
 
     async fn create_multipart(&self, key: &str, content_type: &str) -> Result<String, StoreError> {
-        let result = self.inner.create_multipart(key, content_type).await;
+        let result = self
+            .inner
+            .create_multipart(key, content_type)
+            .instrument(self.span("create_multipart"))
+            .await;
         self.count("create_multipart", &result, true);
         result
     }
@@ -180,7 +215,11 @@ impl ObjectStore for MeteredStore {
     }
 
     async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<StoredPart>, StoreError> {
-        let result = self.inner.list_parts(key, upload_id).await;
+        let result = self
+            .inner
+            .list_parts(key, upload_id)
+            .instrument(self.span("list_parts"))
+            .await;
         self.count("list_parts", &result, true);
         result
     }
@@ -191,19 +230,31 @@ impl ObjectStore for MeteredStore {
         upload_id: &str,
         parts: &[PartEtag],
     ) -> Result<(), StoreError> {
-        let result = self.inner.complete_multipart(key, upload_id, parts).await;
+        let result = self
+            .inner
+            .complete_multipart(key, upload_id, parts)
+            .instrument(self.span("complete_multipart"))
+            .await;
         self.count("complete_multipart", &result, true);
         result
     }
 
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
-        let result = self.inner.abort_multipart(key, upload_id).await;
+        let result = self
+            .inner
+            .abort_multipart(key, upload_id)
+            .instrument(self.span("abort_multipart"))
+            .await;
         self.count("abort_multipart", &result, true);
         result
     }
 
     async fn list_multipart_uploads(&self) -> Result<Vec<MultipartListing>, StoreError> {
-        let result = self.inner.list_multipart_uploads().await;
+        let result = self
+            .inner
+            .list_multipart_uploads()
+            .instrument(self.span("list_multipart_uploads"))
+            .await;
         self.count("list_multipart_uploads", &result, true);
         result
     }
