@@ -678,6 +678,8 @@ export interface components {
         AdminSessionResponse: components["schemas"]["AdminSession"] & {
             /** @description The audit trail, oldest first. */
             events: components["schemas"]["AuditEventResponse"][];
+            /** @description The object store its object lives in: `default` (`[storage]`) or a `[stores.NAME]`. */
+            store: string;
         };
         AdminStatsResponse: {
             by_profile: components["schemas"]["CountAndBytes"][];

@@ -117,7 +117,7 @@ async function showTrail(id: string): Promise<void> {
   byId("trail").hidden = false;
   byId("trail-id").textContent = session.id;
   byId("trail-summary").textContent =
-    `${session.filename}, ${formatBytes(session.size)}, owner ${session.owner}, profile ${session.profile}: ${session.state}`;
+    `${session.filename}, ${formatBytes(session.size)}, owner ${session.owner}, profile ${session.profile}, store ${session.store}: ${session.state}`;
   byId("events").replaceChildren(
     ...session.events.map((e) =>
       element(

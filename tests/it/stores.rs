@@ -83,6 +83,19 @@ async fn side_by_side(leg: Leg) {
         there.url
     );
     assert!(second.holds(&there.key).await, "in the second store");
+    let (status, detail) = app
+        .call(
+            Method::GET,
+            &format!("/v1/admin/uploads/{}", there.id),
+            Some(sluice_tests::client_keys::ADMIN_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, detail["store"].as_str()),
+        (StatusCode::OK, Some("second")),
+        "{detail}"
+    );
     assert!(
         !app.object_exists(&there.key).await,
         "not in the default one"

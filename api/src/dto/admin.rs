@@ -177,6 +177,8 @@ pub struct AuditEventResponse {
 pub struct AdminSessionResponse {
     #[serde(flatten)]
     pub session: AdminSession,
+    /// The object store its object lives in: `default` (`[storage]`) or a `[stores.NAME]`.
+    pub store: String,
     /// The audit trail, oldest first.
     pub events: Vec<AuditEventResponse>,
 }
@@ -185,6 +187,7 @@ impl From<SessionDetail> for AdminSessionResponse {
     fn from(d: SessionDetail) -> Self {
         Self {
             session: d.session.into(),
+            store: d.store,
             events: d
                 .events
                 .into_iter()

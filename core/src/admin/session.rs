@@ -18,6 +18,8 @@ use crate::upload::state::{Event, IllegalTransition, has_deadline};
 #[derive(Clone, Debug)]
 pub struct SessionDetail {
     pub session: SessionView,
+    /// The store (`default` or a `[stores.NAME]`) its object lives in.
+    pub store: String,
     /// Oldest first: transitions and the events that are not (links, cleanups, admin).
     pub events: Vec<AuditEventView>,
 }
@@ -57,6 +59,7 @@ pub async fn detail(core: &Core, id: UploadId) -> CoreResult<SessionDetail> {
     let events = repo::events(&core.db, id).await?;
     Ok(SessionDetail {
         session: SessionView::from(&session),
+        store: session.store.clone(),
         events: events.into_iter().map(AuditEventView::from).collect(),
     })
 }
