@@ -59,7 +59,8 @@ if [ -z "$bin" ]; then
   bin=target/release/sluice
 fi
 mkdir -p "$work/builder/out"
-cp "$bin" "$work/builder/out/sluice"
+# Stripped as the Dockerfile's builder stage installs it (`install -s`).
+install -s -m 0755 "$bin" "$work/builder/out/sluice"
 
 say "building the image from Dockerfile (runtime stage on $BASE_IMAGE)"
 podman build --quiet --format docker --network host --target runtime \
@@ -67,7 +68,7 @@ podman build --quiet --format docker --network host --target runtime \
   --build-arg RUNTIME_IMAGE="$BASE_IMAGE" \
   -t "$IMAGE" -f Dockerfile . >/dev/null
 size=$(podman image inspect --format '{{.Size}}' "$IMAGE")
-say "image $IMAGE: $((size / 1024 / 1024)) MiB ($(du -h "$bin" | cut -f1) of it the binary)"
+say "image $IMAGE: $((size / 1024 / 1024)) MiB ($(du -h "$work/builder/out/sluice" | cut -f1) of it the binary)"
 user=$(podman image inspect --format '{{.Config.User}}' "$IMAGE")
 [ "$user" = "sluice:sluice" ] || { say "the image runs as '$user', not sluice"; exit 1; }
 
