@@ -7,7 +7,7 @@ use anyhow::Context;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use sluice_core::config::TelemetrySettings;
 
 /// The running exporter; `shutdown` sends what is still batched.
@@ -37,7 +37,12 @@ impl Telemetry {
             .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
             .build()
             .context("telemetry.otlp_endpoint: cannot build the OTLP exporter")?;
+        // New traces by ratio; a remote parent's decision (a caller's `traceparent`, a job
+        // row's stored one) is followed, so a trace is never cut in half.
+        let sampler =
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(settings.sample_ratio)));
         let provider = SdkTracerProvider::builder()
+            .with_sampler(sampler)
             .with_batch_exporter(exporter)
             .with_resource(
                 Resource::builder()

@@ -469,6 +469,11 @@ pub struct TelemetrySettings {
     pub otlp_endpoint: Option<String>,
     /// `service.name` of the spans. Default `sluice`.
     pub service_name: String,
+    /// Share of new traces recorded, 0 to 1 (by trace id, so every process keeps or drops
+    /// the same traces); a caller's sampled `traceparent` and a job's stored one are
+    /// always followed. Default 1.
+    #[serde(deserialize_with = "lenient")]
+    pub sample_ratio: f64,
 }
 
 impl Default for TelemetrySettings {
@@ -476,6 +481,7 @@ impl Default for TelemetrySettings {
         Self {
             otlp_endpoint: None,
             service_name: "sluice".into(),
+            sample_ratio: 1.0,
         }
     }
 }

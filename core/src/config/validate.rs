@@ -103,6 +103,9 @@ fn telemetry(s: &Settings, out: &mut Vec<String>) {
     if s.telemetry.service_name.trim().is_empty() {
         out.push("telemetry.service_name: must not be empty".into());
     }
+    if !(0.0..=1.0).contains(&s.telemetry.sample_ratio) {
+        out.push("telemetry.sample_ratio: must be between 0 and 1".into());
+    }
 }
 
 fn webhooks(s: &Settings, out: &mut Vec<String>) {

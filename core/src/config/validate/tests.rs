@@ -359,3 +359,29 @@ fn a_stores_secret_never_shows_in_a_loading_error() {
     assert!(!text.contains("hunter2"), "{text}");
     assert!(text.contains("stores.b2.secret_access_key"), "{text}");
 }
+
+#[test]
+fn telemetry_settings_are_checked() {
+    let found = problems(&[
+        ("SLUICE__TELEMETRY__OTLP_ENDPOINT", "collector:4318"),
+        ("SLUICE__TELEMETRY__SAMPLE_RATIO", "1.5"),
+        ("SLUICE__TELEMETRY__SERVICE_NAME", " "),
+    ]);
+    let mut names: Vec<&str> = found
+        .iter()
+        .map(|p| p.split(':').next().unwrap_or_default())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "telemetry.otlp_endpoint",
+            "telemetry.sample_ratio",
+            "telemetry.service_name"
+        ],
+        "{found:?}"
+    );
+    let s = load(&[("SLUICE__TELEMETRY__SAMPLE_RATIO", "0.25")]).expect("loads");
+    assert!((s.telemetry.sample_ratio - 0.25).abs() < f64::EPSILON);
+    assert!(s.telemetry.otlp_endpoint.is_none(), "off by default");
+}
