@@ -113,8 +113,8 @@ async fn run_undelivered(core: &Core) -> CoreResult<usize> {
     Ok(ran)
 }
 
-/// Aborts multipart uploads under Sluice's prefixes that no live session of their store
-/// owns and that are older than the grace, store by store. `None` when no store can
+/// Aborts multipart uploads under Sluice's prefixes that no live session owns and that
+/// are older than the grace, store by store. `None` when no store can
 /// list them. A store that is away is skipped until the next sweep; the others go on.
 async fn abort_strangers(core: &Core) -> CoreResult<Option<usize>> {
     let mut total = None;
@@ -164,7 +164,9 @@ async fn abort_strangers_in(
         .filter(|u| prefixes.iter().any(|p| u.key.starts_with(p.as_str())))
         .collect();
     let ids: Vec<String> = old.iter().map(|u| u.upload_id.clone()).collect();
-    let owned = repo::live_multipart_ids(&core.db, name, &ids).await?;
+    // Owned by a live session of any store: two store names may address one bucket
+    // (other credentials, say), and each then lists the other's uploads too.
+    let owned = repo::live_multipart_ids(&core.db, &ids).await?;
     let mut aborted = 0;
     for stranger in old.iter().filter(|u| !owned.contains(&u.upload_id)) {
         match store

@@ -371,7 +371,6 @@ pub async fn cleanup_overdue<C: ConnectionTrait>(
 /// Which of the multipart `upload_ids` belong to a live (pending or verifying) session.
 pub async fn live_multipart_ids<C: ConnectionTrait>(
     db: &C,
-    store: &str,
     upload_ids: &[String],
 ) -> CoreResult<Vec<String>> {
     if upload_ids.is_empty() {
@@ -384,7 +383,6 @@ pub async fn live_multipart_ids<C: ConnectionTrait>(
             .select_only()
             .column(Column::MultipartUploadId)
             .filter(Column::MultipartUploadId.is_in(chunk.iter().cloned()))
-            .filter(Column::Store.eq(store))
             .filter(Column::State.is_in([
                 UploadState::Pending.as_str(),
                 UploadState::Verifying.as_str(),
