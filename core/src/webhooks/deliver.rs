@@ -25,11 +25,15 @@ use crate::jobs::{DeliverWebhook, JobKind, Ran};
 /// transaction), so this is only a backstop: waiting costs nothing meanwhile.
 const PARK_BACKSTOP: std::time::Duration = std::time::Duration::from_secs(1_800);
 
-/// Whether `delivery_id` still waits for an earlier delivery (`JobKind::still_parked`).
+/// Whether `delivery_id` still waits, for an earlier delivery or for its endpoint to be
+/// resumed (`JobKind::still_parked`): the same two reasons `deliver` parks for. Leaving
+/// out the pause made a paused endpoint's parked deliveries wake themselves at once, and
+/// run, park and wake again without end until the endpoint was resumed.
 pub async fn still_parked(core: &Core, delivery_id: i64) -> CoreResult<bool> {
     match repo::find(&core.db, delivery_id).await? {
         Some(delivery) if delivery.status == repo::PENDING => {
-            repo::earlier_pending(&core.db, &delivery).await
+            Ok(repo::earlier_pending(&core.db, &delivery).await?
+                || super::operate::is_paused(&core.db, &delivery.endpoint).await?)
         }
         _ => Ok(false),
     }
