@@ -760,7 +760,10 @@ e2e!(
                     "within the grace"
                 );
                 app.advance(Duration::from_secs(20 * 60));
-                assert_eq!(app.running.sweep_now().await.strangers_aborted, Some(1));
+                // The scheduled sweep (every 2 s here) may reach it first after the clock
+                // jump (seen once in a whole-suite run): then this pass finds it gone.
+                let aborted = app.running.sweep_now().await.strangers_aborted;
+                assert!(matches!(aborted, Some(0 | 1)), "{aborted:?}");
                 let left = store.list_multipart_uploads().await.expect("list");
                 assert!(left.is_empty(), "no stranger left: {left:?}");
                 assert!(
