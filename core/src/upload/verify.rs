@@ -191,12 +191,15 @@ async fn drop_unrecorded_seal(core: &Core, session: &Model) {
         .ok()
         .flatten()
         .is_some_and(|row| row.sealed_key.is_some());
+    if recorded {
+        return;
+    }
     let sealed = naming::sealed_key(&session.key);
     let deleted = match core.store(&session.store) {
         Ok(store) => store.delete(&sealed).await,
         Err(e) => Err(e),
     };
-    if !recorded && let Err(e) = deleted {
+    if let Err(e) = deleted {
         tracing::warn!(upload_id = %session.id, error = %e, "an unrecorded sealed copy is left for the session's cleanup");
     }
 }
