@@ -15,6 +15,13 @@ pub fn harden(doc: OpenApi) -> OpenApi {
     let Ok(mut value) = serde_json::to_value(&doc) else {
         return doc;
     };
+    complete_paths(&mut value);
+    serde_json::from_value(value).unwrap_or(doc)
+}
+
+/// The declarations above, written into a document's JSON (`harden`'s work, which its
+/// test checks reads back path by path).
+fn complete_paths(value: &mut Value) {
     if let Some(paths) = value.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {
             for method in METHODS {
@@ -26,7 +33,6 @@ pub fn harden(doc: OpenApi) -> OpenApi {
         link(paths, "/v1/uploads", "post", "201", UPLOAD_LINKS);
         link(paths, "/v1/uploads/{id}/commit", "post", "200", FILE_LINKS);
     }
-    serde_json::from_value(value).unwrap_or(doc)
 }
 
 /// What a created session's id opens (OpenAPI links, for generated clients and tools).
@@ -184,17 +190,7 @@ mod hardened_tests {
             .split_for_parts();
         let value = serde_json::to_value(&api).expect("serialises");
         let mut hardened = value.clone();
-        if let Some(paths) = hardened.get_mut("paths").and_then(Value::as_object_mut) {
-            for (path, item) in paths.iter_mut() {
-                for method in METHODS {
-                    if let Some(op) = item.get_mut(method) {
-                        complete_operation(path, op);
-                    }
-                }
-            }
-            link(paths, "/v1/uploads", "post", "201", UPLOAD_LINKS);
-            link(paths, "/v1/uploads/{id}/commit", "post", "200", FILE_LINKS);
-        }
+        complete_paths(&mut hardened);
         for (path, item) in hardened["paths"].as_object().expect("paths") {
             if let Err(e) = serde_json::from_value::<utoipa::openapi::PathItem>(item.clone()) {
                 panic!("{path} does not read back: {e}");
