@@ -53,9 +53,15 @@ pub async fn execute(core: &Core, dispatch: &Dispatch) -> CoreResult<Executed> {
     };
     let kind = job.kind();
     let started = std::time::Instant::now();
-    // The job's span continues the trace of whatever appended it (the row keeps it).
-    let span = tracing::info_span!("job", kind, row = row.id, attempt = row.attempts);
-    crate::telemetry::adopt(&span, row.trace_parent.as_deref());
+    // With telemetry on, the job's span continues the trace of whatever appended it (the
+    // row keeps it); off, no span is made, as for transactions and store calls.
+    let span = if crate::telemetry::enabled() {
+        let span = tracing::info_span!("job", kind, row = row.id, attempt = row.attempts);
+        crate::telemetry::adopt(&span, row.trace_parent.as_deref());
+        span
+    } else {
+        tracing::Span::none()
+    };
     let outcome = job.clone().run(core).instrument(span).await;
     let elapsed = started.elapsed();
     let elapsed_ms = elapsed.as_millis();
